@@ -1,0 +1,146 @@
+"""The Starlette application factory: /graphql, /healthz, /readyz, /metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from tortoise.connection import get_connection
+from tortoise.contrib.starlette import RegisterTortoise
+
+from schema import build_schema
+from schema.context import Context
+from server.db import app_tortoise_config
+from server.observability import RequestContextMiddleware, configure_logging
+from server.settings import Settings, get_settings
+from tenants.tenancy.auth import AuthService
+from tenants.tenancy.errors import AuthError
+
+
+class KaoheGraphQL(GraphQL[Context, None]):
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(build_schema(settings), **kwargs)
+        self.settings = settings
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        state = request.app.state
+        context = Context(request=request, settings=self.settings, redis=state.redis, auth=state.auth)
+        header = request.headers.get("authorization", "")
+        scheme, _, credentials = header.partition(" ")
+        if scheme.lower() == "bearer" and credentials.strip():
+            try:
+                context.principal = await state.auth.authenticate(credentials.strip())
+            except AuthError as error:
+                context.auth_error = error
+        return context
+
+
+class BodySizeLimit:
+    """Refuses request bodies above a limit before the app reads them (declared or streamed)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _too_large(self.max_bytes)(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Any:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _BodyTooLarge:
+            await _too_large(self.max_bytes)(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _too_large(max_bytes: int) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": f"Request body over {max_bytes} bytes.", "extensions": {"code": "BODY_TOO_LARGE"}}]},
+        status_code=413,
+    )
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    checks: dict[str, str] = {}
+    try:
+        await get_connection("default").execute_query("SELECT 1")
+        checks["postgres"] = "ok"
+    except Exception as exc:  # readiness reports any failure rather than crashing the probe
+        checks["postgres"] = f"error: {type(exc).__name__}"
+    try:
+        await request.app.state.redis.ping()
+        checks["redis"] = "ok"
+    except Exception as exc:
+        checks["redis"] = f"error: {type(exc).__name__}"
+    ready = all(value == "ok" for value in checks.values())
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+    )
+
+
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    configure_logging()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        app.state.auth = AuthService(settings, app.state.redis)
+        async with RegisterTortoise(app, config=app_tortoise_config(settings)):
+            yield
+        await app.state.redis.aclose()
+
+    graphql = KaoheGraphQL(
+        settings,
+        graphql_ide="graphiql" if settings.env == "development" else None,
+        allow_queries_via_get=False,
+    )
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+        ],
+        middleware=[
+            Middleware(RequestContextMiddleware),
+            Middleware(BodySizeLimit, max_bytes=settings.graphql_max_body_bytes),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,171 @@
+"""The `kaohe` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+
+from server.settings import Settings, get_settings
+
+app = typer.Typer(help="Kaohe (考核): staff assessment and incentive schemes.", no_args_is_help=True)
+db_app = typer.Typer(help="Database bootstrap and migrations.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Tenants.", no_args_is_help=True)
+user_app = typer.Typer(help="Users.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(user_app, name="user")
+console = Console()
+T = TypeVar("T")
+
+
+def _run(factory: Callable[[], Awaitable[T]]) -> T:
+    async def main() -> T:
+        return await factory()
+
+    return asyncio.run(main())
+
+
+async def _with_orm(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    from tortoise import Tortoise
+
+    from server.db import app_tortoise_config
+
+    await Tortoise.init(config=app_tortoise_config(settings))
+    try:
+        return await work()
+    finally:
+        await Tortoise.close_connections()
+
+
+@db_app.command("init")
+def db_init(
+    superuser_url: Annotated[str | None, typer.Option(help="A superuser URL (default: KAOHE_SUPERUSER_URL).")] = None,
+) -> None:
+    """Create the roles and the database (idempotent)."""
+    from server.dbadmin import init_database
+
+    settings = get_settings()
+    if superuser_url:
+        settings = settings.model_copy(update={"superuser_url": superuser_url})
+    _run(lambda: init_database(settings))
+    console.print(f"[green]database {settings.database_name} ready[/green]")
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply migrations as the owner role (idempotent)."""
+    from server.dbadmin import migrate_database
+
+    _run(lambda: migrate_database(get_settings()))
+    console.print("[green]migrations applied[/green]")
+
+
+@tenant_app.command("create")
+def tenant_create(
+    slug: str, name: str, timezone: str = "Asia/Shanghai", if_missing: Annotated[bool, typer.Option()] = False
+) -> None:
+    """Create a tenant."""
+    from tenants.tenancy import service
+
+    async def work() -> int:
+        existing = await service.tenant_by_slug(slug)
+        if existing is not None and if_missing:
+            return int(existing.id)
+        return int((await service.create_tenant(slug, name, timezone)).id)
+
+    tenant_id = _run(lambda: _with_orm(get_settings(), work))
+    console.print(f"tenant {slug} id={tenant_id}")
+
+
+@user_app.command("create")
+def user_create(
+    email: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+    tenant: Annotated[str | None, typer.Option(help="Tenant slug to join.")] = None,
+    role: Annotated[str, typer.Option(help="owner, admin, manager or staff")] = "admin",
+    platform_operator: Annotated[bool, typer.Option()] = False,
+) -> None:
+    """Create a user (or reuse it) and optionally add it to a tenant."""
+    from tenants.tenancy import service
+    from tenants.tenancy.auth import Role
+    from tenants.tenancy.identity import tenant_id_for_system
+
+    async def work() -> int:
+        user = await service.user_by_email(email) or await service.create_user(
+            email, password, platform_operator=platform_operator
+        )
+        if tenant:
+            found = await service.tenant_by_slug(tenant)
+            if found is None:
+                raise typer.BadParameter(f"no tenant {tenant}")
+            await service.add_membership(tenant_id_for_system(found.id), user.id, Role(role))
+        return int(user.id)
+
+    user_id = _run(lambda: _with_orm(get_settings(), work))
+    console.print(f"user {email} id={user_id}")
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1", port: int = 8000, workers: int = 1, reload: bool = False
+) -> None:  # pragma: no cover - runs a server
+    """Run the API (uvicorn)."""
+    import uvicorn
+
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def worker() -> None:  # pragma: no cover - runs a worker
+    """Run the arq worker."""
+    from arq.worker import run_worker
+
+    from workers.settings import WorkerSettings
+
+    run_worker(WorkerSettings)  # type: ignore[arg-type]
+
+
+@app.command()
+def demo(
+    host: str = "127.0.0.1", port: int = 8000, serve_too: Annotated[bool, typer.Option("--serve/--no-serve")] = True
+) -> None:
+    """Initialise and migrate the database, seed the demo tenant, then run the API and a worker."""
+    from server.dbadmin import init_database, migrate_database
+    from tenants.demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo
+
+    settings = get_settings()
+    _run(lambda: init_database(settings))
+    _run(lambda: migrate_database(settings))
+    summary = _run(lambda: _with_orm(settings, seed_demo))
+    console.print(summary)
+    console.print(f"[bold]GraphQL[/bold]   http://{host}:{port}/graphql")
+    console.print(f"[bold]Health[/bold]    http://{host}:{port}/healthz  http://{host}:{port}/readyz")
+    console.print(f"[bold]Login[/bold]     {DEMO_EMAIL} / {DEMO_PASSWORD}  (tenant demo)")
+    if not serve_too:
+        return
+    worker_process = subprocess.Popen([sys.executable, "-m", "server.cli", "worker"], env=os.environ.copy())
+    try:
+        serve(host=host, port=port)
+    finally:
+        worker_process.send_signal(signal.SIGTERM)
+        worker_process.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    app()

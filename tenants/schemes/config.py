@@ -1,0 +1,893 @@
+"""Scheme configuration (考核方案配置): pydantic models and validation.
+
+The models mirror the JSON of DESIGN.md "Scheme configuration"; docs/config-contract.md is the Python contract the
+scoring engine is written against, so names here must not change.
+
+Validation runs in two passes over the same input so that one call reports every problem:
+
+1. structural: pydantic (types, required and unknown fields, literals), converted to ``ConfigProblem``s with JSON
+   paths such as ``rewards[0].tiers[1].from``;
+2. semantic: cross-field rules (weights, metric references, ordering, signs...), run on the *raw* input defensively,
+   so they still report on the parts that are well formed when pass 1 failed elsewhere.
+
+The two passes do not overlap: pass 1 only checks shape, pass 2 only checks meaning and skips any value whose shape is
+wrong (pass 1 already reported it). A config with any problem is rejected whole.
+
+Identifier rule (metric, reward and penalty keys, event type names): ``^[a-z][a-z0-9_]*$``, at most 64 characters.
+They appear in ledger lines, GraphQL and event payloads, so they are kept lowercase ASCII, starting with a letter.
+"""
+
+import json
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Annotated, Any, Final, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
+
+
+class SchemeConfigErrorCode(StrEnum):
+    """Stable problem codes; clients (admin console, GraphQL) branch on these, so never rename one."""
+
+    # structure (pass 1) and input
+    INVALID_JSON = "INVALID_JSON"
+    INVALID_TYPE = "INVALID_TYPE"
+    INVALID_VALUE = "INVALID_VALUE"
+    MISSING_FIELD = "MISSING_FIELD"
+    UNKNOWN_FIELD = "UNKNOWN_FIELD"
+    # keys and references
+    INVALID_KEY = "INVALID_KEY"
+    DUPLICATE_KEY = "DUPLICATE_KEY"
+    UNKNOWN_METRIC = "UNKNOWN_METRIC"
+    INVALID_TIMEZONE = "INVALID_TIMEZONE"
+    # metrics and scoring
+    NO_SCORED_METRIC = "NO_SCORED_METRIC"
+    WEIGHTS_NOT_100 = "WEIGHTS_NOT_100"
+    WEIGHT_NOT_POSITIVE = "WEIGHT_NOT_POSITIVE"
+    MISSING_TARGET = "MISSING_TARGET"
+    TARGET_NOT_POSITIVE = "TARGET_NOT_POSITIVE"
+    MISSING_EVENTS = "MISSING_EVENTS"
+    RATIO_FIELDS = "RATIO_FIELDS"
+    RATIO_CYCLE = "RATIO_CYCLE"
+    INVALID_FILTER = "INVALID_FILTER"
+    CAP_BELOW_1 = "CAP_BELOW_1"
+    GRADES_NOT_DESCENDING = "GRADES_NOT_DESCENDING"
+    # rewards and penalties
+    NEGATIVE_AMOUNT = "NEGATIVE_AMOUNT"
+    NEGATIVE_RATE = "NEGATIVE_RATE"
+    RATE_TOO_HIGH = "RATE_TOO_HIGH"
+    NOT_MONEY_METRIC = "NOT_MONEY_METRIC"
+    NOT_ADDITIVE_METRIC = "NOT_ADDITIVE_METRIC"
+    FLAT_NEEDS_RATE = "FLAT_NEEDS_RATE"
+    TIERS_REQUIRED = "TIERS_REQUIRED"
+    TIERS_NOT_ASCENDING = "TIERS_NOT_ASCENDING"
+    STEPS_REQUIRED = "STEPS_REQUIRED"
+    STEPS_NOT_ASCENDING = "STEPS_NOT_ASCENDING"
+    THRESHOLD_AMOUNT_XOR = "THRESHOLD_AMOUNT_XOR"
+    # a field that the chosen type/mode ignores: rejected so an admin never believes it applies
+    IRRELEVANT_FIELD = "IRRELEVANT_FIELD"
+
+
+Code = SchemeConfigErrorCode
+
+IDENTIFIER_PATTERN: Final = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+CUSTOMER_GRADES: Final = frozenset({"A", "B", "C", "D"})
+
+# Bounds on every decimal: NUMERIC-friendly, and they keep absurd inputs such as 1e-999999 out of the engine.
+MAX_ABS_DECIMAL: Final = Decimal("1e15")
+MAX_DECIMAL_PLACES: Final = 12
+
+
+# --- decimals -------------------------------------------------------------------------------------------------------
+
+
+def parse_decimal(value: object) -> Decimal:
+    """Convert a JSON number or numeric string to an exact Decimal, never through binary float arithmetic.
+
+    A float is converted through ``repr``, its shortest round-trip text, so JSON 0.03 becomes Decimal("0.03").
+    Raises ``PydanticCustomError`` so it can serve directly as a pydantic validator.
+    """
+    # bool is an int subclass; true/false as money is always a mistake
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | float | str):
+        raise PydanticCustomError("decimal_type", "Input should be a number or a numeric string")
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    else:
+        text = repr(value) if isinstance(value, float) else value.strip()
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise PydanticCustomError("decimal_parsing", "Input should be a number or a numeric string") from None
+    if not number.is_finite():
+        raise PydanticCustomError("decimal_not_finite", "Input should be a finite number (not NaN or Infinity)")
+    if abs(number) >= MAX_ABS_DECIMAL:
+        raise PydanticCustomError("decimal_too_large", "Number is too large (at most 15 integer digits)")
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_DECIMAL_PLACES:
+        raise PydanticCustomError("decimal_too_precise", "Number has more than 12 decimal places")
+    if isinstance(exponent, int) and exponent > 0:
+        # "1e3" would otherwise print as 1E+3 in derivations staff read; same value, plain digits
+        number = number.quantize(Decimal(1))
+    return number
+
+
+def _try_decimal(value: object) -> Decimal | None:
+    """The Decimal, or None when the value is absent or malformed (pass 1 reports malformed values)."""
+    try:
+        return parse_decimal(value)
+    except PydanticCustomError:
+        return None
+
+
+ConfigDecimal = Annotated[Decimal, BeforeValidator(parse_decimal)]
+
+
+# --- models (see docs/config-contract.md) ---------------------------------------------------------------------------
+
+Cycle = Literal["week", "month", "quarter", "year"]
+Aggregate = Literal["count", "sum_amount", "sum_value", "avg_value", "count_distinct_customers", "ratio"]
+
+AGGREGATES: Final = frozenset(get_args(Aggregate))
+EVENT_AGGREGATES: Final = AGGREGATES - {"ratio"}
+# commission is a share of money: of an amount (sum_amount) or of a value that a merchant defines as money (sum_value)
+MONEY_AGGREGATES: Final = frozenset({"sum_amount", "sum_value"})
+# a team pool sums the metric over members and splits pro rata by it; ratios and averages do not add up
+NON_ADDITIVE_AGGREGATES: Final = frozenset({"ratio", "avg_value"})
+
+
+class _ConfigModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Participants(_ConfigModel):
+    roles: list[str] = []  # empty = every role
+    teams: list[str] = []  # team external codes (subtree); empty = all teams
+
+
+class Band(_ConfigModel):
+    min: ConfigDecimal
+    points: ConfigDecimal
+
+
+class Scoring(_ConfigModel):
+    type: Literal["linear", "threshold", "bands"] = "linear"
+    cap: ConfigDecimal | None = None  # linear only; None means 1.0, see effective_cap
+    direction: Literal["higher", "lower"] = "higher"
+    bands: list[Band] = []
+
+    @property
+    def effective_cap(self) -> Decimal:
+        return self.cap if self.cap is not None else Decimal(1)
+
+
+class Metric(_ConfigModel):
+    key: str
+    label: str | None = None
+    aggregate: Aggregate
+    events: list[str] = []
+    filter: dict[str, Any] = {}  # attribute equality, list = any of; key "customer_grade" allowed
+    credit: Literal["actor", "credited"] = "actor"
+    numerator: str | None = None  # ratio only
+    denominator: str | None = None  # ratio only
+    target: ConfigDecimal | None = None
+    weight: ConfigDecimal | None = None
+    scoring: Scoring = Scoring()
+    on_empty: Literal["zero", "full"] = "zero"
+
+    @property
+    def scored(self) -> bool:
+        return self.weight is not None
+
+    @property
+    def display_label(self) -> str:
+        return self.label or self.key
+
+
+class GradeBand(_ConfigModel):
+    min: ConfigDecimal
+    grade: str
+
+
+class Tier(_ConfigModel):
+    # "from" is a Python keyword; the JSON name is kept on input and output
+    model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
+
+    from_: ConfigDecimal = Field(alias="from")
+    rate: ConfigDecimal
+
+
+class Step(_ConfigModel):
+    min: ConfigDecimal
+    amount: ConfigDecimal
+
+
+class Gate(_ConfigModel):
+    min_score: ConfigDecimal
+
+
+class RankAmount(_ConfigModel):
+    rank: int = Field(ge=1)
+    amount: ConfigDecimal
+
+
+class _Rule(_ConfigModel):
+    key: str
+    label: str | None = None
+
+    @property
+    def display_label(self) -> str:
+        return self.label or self.key
+
+
+class CommissionReward(_Rule):
+    type: Literal["commission"]
+    base: str  # metric key
+    mode: Literal["flat", "progressive", "whole"] = "flat"
+    rate: ConfigDecimal | None = None  # flat only
+    tiers: list[Tier] = []  # progressive / whole
+    gate: Gate | None = None
+
+
+class LadderReward(_Rule):
+    type: Literal["ladder"]
+    metric: str
+    steps: list[Step]
+    gate: Gate | None = None
+
+
+class ScoreBonusReward(_Rule):
+    type: Literal["score_bonus"]
+    base_amount: ConfigDecimal
+    cap: ConfigDecimal = Decimal(1)
+    gate: Gate | None = None
+
+
+class RankBonusReward(_Rule):
+    type: Literal["rank_bonus"]
+    ranks: list[RankAmount]
+    per_team: bool = False
+    gate: Gate | None = None
+
+
+class TeamPoolReward(_Rule):
+    type: Literal["team_pool"]
+    metric: str
+    steps: list[Step]
+    split: Literal["equal", "pro_rata"] = "equal"
+    gate: Gate | None = None
+
+
+Reward = Annotated[
+    CommissionReward | LadderReward | ScoreBonusReward | RankBonusReward | TeamPoolReward,
+    Field(discriminator="type"),
+]
+
+
+class PerEventPenalty(_Rule):
+    type: Literal["per_event"]
+    events: list[str]
+    filter: dict[str, Any] = {}
+    amount: ConfigDecimal  # positive in the config; the engine posts a negative line
+
+
+class ThresholdPenalty(_Rule):
+    type: Literal["threshold"]
+    below_score: ConfigDecimal
+    amount: ConfigDecimal | None = None  # exactly one of amount and pct_of_rewards
+    pct_of_rewards: ConfigDecimal | None = None  # a fraction 0..1 (0.1 = 10%)
+
+
+class DemotionPenalty(_Rule):
+    type: Literal["demotion"]
+    below_score: ConfigDecimal
+    periods: int = Field(ge=1)
+
+
+Penalty = Annotated[PerEventPenalty | ThresholdPenalty | DemotionPenalty, Field(discriminator="type")]
+
+# pydantic puts the discriminator's value into error locations; these are stripped from JSON paths
+_UNION_TAGS: Final = frozenset(
+    tag
+    for model in (
+        CommissionReward,
+        LadderReward,
+        ScoreBonusReward,
+        RankBonusReward,
+        TeamPoolReward,
+        PerEventPenalty,
+        ThresholdPenalty,
+        DemotionPenalty,
+    )
+    for tag in get_args(model.model_fields["type"].annotation)
+)
+
+
+class SchemeConfig(_ConfigModel):
+    cycle: Cycle
+    timezone: str = "Asia/Shanghai"
+    participants: Participants = Participants()
+    metrics: list[Metric]
+    grades: list[GradeBand] = []
+    rewards: list[Reward] = []
+    penalties: list[Penalty] = []
+    penalty_cap: ConfigDecimal | None = None
+
+    def metric(self, key: str) -> Metric:
+        for metric in self.metrics:
+            if metric.key == key:
+                return metric
+        raise KeyError(key)
+
+    @property
+    def scored_metrics(self) -> list[Metric]:
+        return [metric for metric in self.metrics if metric.scored]
+
+
+# --- problems -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    field: str  # JSON path like "metrics[2].weight"; "" for the root
+    code: str  # a SchemeConfigErrorCode value
+    message: str
+
+
+class SchemeConfigInvalid(Exception):
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        summary = "; ".join(f"{problem.field or '<root>'}: {problem.code}: {problem.message}" for problem in problems)
+        super().__init__(f"invalid scheme config ({len(problems)} problem(s)): {summary}")
+
+
+def validate_scheme_config(raw: object) -> list[ConfigProblem]:
+    """Every problem of ``raw`` (a parsed JSON value, or JSON text); [] when it is valid."""
+    return _validate(raw)[1]
+
+
+def parse_scheme_config(raw: object) -> SchemeConfig:
+    """The config, or ``SchemeConfigInvalid`` carrying every problem."""
+    config, problems = _validate(raw)
+    if config is None or problems:
+        raise SchemeConfigInvalid(problems)
+    return config
+
+
+def _validate(raw: object) -> tuple[SchemeConfig | None, list[ConfigProblem]]:
+    if isinstance(raw, str | bytes | bytearray):
+        try:
+            # parse_float=Decimal keeps JSON text decimals exact from the first step
+            raw = json.loads(raw, parse_float=Decimal)
+        except ValueError as error:
+            return None, [ConfigProblem("", Code.INVALID_JSON, f"The config is not valid JSON: {error}")]
+    problems: list[ConfigProblem] = []
+    config: SchemeConfig | None = None
+    try:
+        config = SchemeConfig.model_validate(raw)
+    except ValidationError as error:
+        problems.extend(_structural_problems(error))
+    problems.extend(_SemanticChecker().check(raw))
+    unique = list(dict.fromkeys(problems))  # one problem may be reachable from two checks; keep the first, in order
+    return (config if not unique else None), unique
+
+
+# --- pass 1: pydantic errors -> problems ----------------------------------------------------------------------------
+
+_PYDANTIC_CODES: Final[Mapping[str, Code]] = {
+    "missing": Code.MISSING_FIELD,
+    "union_tag_not_found": Code.MISSING_FIELD,
+    "extra_forbidden": Code.UNKNOWN_FIELD,
+    "union_tag_invalid": Code.INVALID_VALUE,
+    "decimal_type": Code.INVALID_TYPE,
+    "decimal_parsing": Code.INVALID_TYPE,
+}
+
+
+_OBJECT_ERRORS: Final = frozenset({"model_type", "model_attributes_type", "dict_type"})
+
+
+def _code_for_pydantic_error(error_type: str) -> Code:
+    # INVALID_TYPE: the wrong kind of JSON value (or text that is not a number); INVALID_VALUE: the right kind but a
+    # value that is not allowed (literal choices, ranges, NaN, fractional ints)
+    if error_type in _PYDANTIC_CODES:
+        return _PYDANTIC_CODES[error_type]
+    if error_type.endswith(("_type", "_parsing")):
+        return Code.INVALID_TYPE
+    return Code.INVALID_VALUE
+
+
+def _structural_problems(error: ValidationError) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    for detail in error.errors(include_url=False):
+        loc = _strip_union_tags(detail["loc"])
+        error_type = detail["type"]
+        code = _code_for_pydantic_error(error_type)
+        if error_type in ("union_tag_not_found", "union_tag_invalid"):
+            # reported on the rule itself by pydantic; the offending field is "type"
+            loc = (*loc, "type")
+        message = detail["msg"]
+        if error_type in ("missing", "union_tag_not_found"):
+            message = f"Field '{loc[-1]}' is required"
+        elif error_type == "extra_forbidden":
+            message = f"Unknown field '{loc[-1]}'"
+        elif error_type in _OBJECT_ERRORS:
+            message = "Expected a JSON object"  # pydantic's text would name our Python class
+        elif error_type == "union_tag_invalid":
+            ctx = detail.get("ctx") or {}
+            message = f"Unknown type {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
+        problems.append(ConfigProblem(json_path(loc), code, message))
+    return problems
+
+
+def _strip_union_tags(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    # rewards and penalties are lists of tagged unions at the root: pydantic reports
+    # ("rewards", 0, "commission", "base"); the JSON path is rewards[0].base
+    if len(loc) >= 3 and loc[0] in ("rewards", "penalties") and isinstance(loc[1], int) and loc[2] in _UNION_TAGS:
+        return (*loc[:2], *loc[3:])
+    return loc
+
+
+_PLAIN_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def json_path(loc: tuple[int | str, ...]) -> str:
+    """("rewards", 0, "tiers", 1, "from") -> "rewards[0].tiers[1].from"; odd names are quoted: filter["a b"]."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif _PLAIN_NAME.match(part):
+            path += f".{part}" if path else part
+        else:
+            path += f"[{json.dumps(part, ensure_ascii=False)}]"
+    return path
+
+
+# --- pass 2: semantic checks on the raw input -----------------------------------------------------------------------
+
+
+def _as_dict(value: object) -> dict[str, object] | None:
+    return value if isinstance(value, dict) else None
+
+
+def _dict_items(value: object) -> Iterator[tuple[int, dict[str, object]]]:
+    """(index, item) for the well-formed items of a list; anything else was reported by pass 1."""
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, dict):
+                yield index, item
+
+
+def _is_filter_scalar(value: object) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, str | int | Decimal)
+
+
+class _SemanticChecker:
+    def __init__(self) -> None:
+        self.problems: list[ConfigProblem] = []
+        self.metric_aggregates: dict[str, str | None] = {}  # key -> aggregate (None if malformed)
+        # without a metrics list every reference would look unknown: one INVALID_TYPE says it all
+        self.metrics_known = False
+
+    def add(self, field: str, code: Code, message: str) -> None:
+        self.problems.append(ConfigProblem(field, code, message))
+
+    def check(self, raw: object) -> list[ConfigProblem]:
+        config = _as_dict(raw)
+        if config is None:
+            return []
+        self.check_timezone(config.get("timezone"))
+        self.check_metrics(config.get("metrics"))
+        self.check_grades(config.get("grades"))
+        self.check_rules(config)
+        self.check_amount(config.get("penalty_cap"), "penalty_cap")
+        return self.problems
+
+    # shared helpers
+
+    def check_identifier(self, value: object, field: str, what: str) -> None:
+        if isinstance(value, str) and not IDENTIFIER_PATTERN.match(value):
+            self.add(
+                field,
+                Code.INVALID_KEY,
+                f"{what} {value!r} must start with a lowercase letter and contain only a-z, 0-9 and _ "
+                "(at most 64 characters)",
+            )
+
+    def check_amount(self, value: object, field: str) -> None:
+        amount = _try_decimal(value)
+        if amount is not None and amount < 0:
+            self.add(field, Code.NEGATIVE_AMOUNT, f"Amount {amount} must not be negative (penalties are positive too)")
+
+    def check_rate(self, value: object, field: str) -> None:
+        rate = _try_decimal(value)
+        if rate is None:
+            return
+        if rate < 0:
+            self.add(field, Code.NEGATIVE_RATE, f"Rate {rate} must not be negative")
+        elif rate > 1:
+            self.add(field, Code.RATE_TOO_HIGH, f"Rate {rate} is above 1; rates are fractions (0.05 = 5%)")
+
+    def check_order(
+        self, items: object, list_field: str, key: str, code: Code, what: str, *, descending: bool = False
+    ) -> None:
+        """Each item's ``key`` must be strictly beyond every earlier one (so an item out of place is always flagged)."""
+        best: Decimal | None = None
+        for index, item in _dict_items(items):
+            value = _try_decimal(item.get(key))
+            if value is None:
+                continue
+            if best is not None and (value >= best if descending else value <= best):
+                relation = "below" if descending else "above"
+                self.add(
+                    f"{list_field}[{index}].{key}",
+                    code,
+                    f"{what} must be strictly {'descending' if descending else 'ascending'} by '{key}': "
+                    f"{value} is not {relation} {best}",
+                )
+            best = value if best is None else (min(best, value) if descending else max(best, value))
+
+    def check_events(self, events: object, field: str) -> None:
+        if isinstance(events, list):
+            for index, event_type in enumerate(events):
+                self.check_identifier(event_type, f"{field}[{index}]", "Event type")
+
+    def check_filter(self, value: object, field: str) -> None:
+        conditions = _as_dict(value)
+        if conditions is None:
+            return
+        for name, expected in conditions.items():
+            condition_field = json_path((*_split_path(field), name))
+            options = expected if isinstance(expected, list) else [expected]
+            if not name:
+                self.add(condition_field, Code.INVALID_FILTER, "Filter attribute names must not be empty")
+            elif isinstance(expected, list) and not expected:
+                self.add(condition_field, Code.INVALID_FILTER, f"Filter on '{name}' is an empty list: nothing matches")
+            elif not all(_is_filter_scalar(option) for option in options):
+                self.add(
+                    condition_field,
+                    Code.INVALID_FILTER,
+                    f"Filter on '{name}' must be a string, number or boolean, or a list of them",
+                )
+            elif name == "customer_grade" and not all(option in CUSTOMER_GRADES for option in options):
+                self.add(condition_field, Code.INVALID_FILTER, "customer_grade must be one of A, B, C, D")
+
+    def check_metric_reference(self, value: object, field: str) -> str | None:
+        """The referenced metric's aggregate when the reference resolves (and the aggregate is well formed)."""
+        if not isinstance(value, str) or not self.metrics_known:
+            return None
+        if value not in self.metric_aggregates:
+            self.add(field, Code.UNKNOWN_METRIC, f"No metric has the key {value!r}")
+            return None
+        return self.metric_aggregates[value]
+
+    # root
+
+    def check_timezone(self, value: object) -> None:
+        if not isinstance(value, str):
+            return
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            self.add(
+                "timezone", Code.INVALID_TIMEZONE, f"Unknown time zone {value!r}; use an IANA name like Asia/Shanghai"
+            )
+
+    # metrics
+
+    def check_metrics(self, value: object) -> None:
+        if not isinstance(value, list):
+            return
+        self.metrics_known = True
+        metrics = list(_dict_items(value))
+        for index, metric in metrics:
+            key = metric.get("key")
+            self.check_identifier(key, f"metrics[{index}].key", "Metric key")
+            if not isinstance(key, str):
+                continue
+            if key in self.metric_aggregates:
+                self.add(f"metrics[{index}].key", Code.DUPLICATE_KEY, f"Metric key {key!r} is used more than once")
+            else:
+                aggregate = metric.get("aggregate")
+                self.metric_aggregates[key] = (
+                    aggregate if isinstance(aggregate, str) and aggregate in AGGREGATES else None
+                )
+        for index, metric in metrics:
+            self.check_metric(metric, f"metrics[{index}]")
+        self.check_weights(metrics)
+        self.check_ratio_cycles(metrics)
+
+    def check_metric(self, metric: dict[str, object], path: str) -> None:
+        aggregate = metric.get("aggregate")
+        events = metric.get("events")
+        self.check_events(events, f"{path}.events")
+        self.check_filter(metric.get("filter"), f"{path}.filter")
+        if aggregate == "ratio":
+            for side in ("numerator", "denominator"):
+                reference = metric.get(side)
+                if reference is None:
+                    self.add(f"{path}.{side}", Code.RATIO_FIELDS, f"A ratio metric needs a {side} (a metric key)")
+                else:
+                    self.check_metric_reference(reference, f"{path}.{side}")
+            if isinstance(events, list) and events:
+                self.add(
+                    f"{path}.events",
+                    Code.RATIO_FIELDS,
+                    "A ratio metric is computed from two metrics; it takes no events",
+                )
+            if isinstance(metric.get("filter"), dict) and metric.get("filter"):
+                self.add(
+                    f"{path}.filter", Code.RATIO_FIELDS, "A ratio metric takes no filter; filter its numerator instead"
+                )
+        elif aggregate in EVENT_AGGREGATES:
+            if events is None or (isinstance(events, list) and not events):
+                self.add(f"{path}.events", Code.MISSING_EVENTS, f"A {aggregate} metric needs at least one event type")
+            for side in ("numerator", "denominator"):
+                if metric.get(side) is not None:
+                    self.add(f"{path}.{side}", Code.RATIO_FIELDS, f"Only ratio metrics take a {side}")
+        self.check_scoring(metric, path)
+
+    def check_scoring(self, metric: dict[str, object], path: str) -> None:
+        scoring = _as_dict(metric.get("scoring")) or {}
+        scoring_type = scoring.get("type", "linear")
+        scored = metric.get("weight") is not None
+        weight = _try_decimal(metric.get("weight"))
+        if weight is not None and weight <= 0:
+            self.add(
+                f"{path}.weight",
+                Code.WEIGHT_NOT_POSITIVE,
+                f"Weight {weight} must be above 0; leave weight out for a helper (unscored) metric",
+            )
+        target_raw = metric.get("target")
+        target = _try_decimal(target_raw)
+        if scored and scoring_type in ("linear", "threshold") and target_raw is None:
+            self.add(
+                f"{path}.target", Code.MISSING_TARGET, f"A scored metric with {scoring_type} scoring needs a target"
+            )
+        if scoring_type == "linear" and target is not None and target <= 0:
+            self.add(f"{path}.target", Code.TARGET_NOT_POSITIVE, f"Linear scoring divides by the target; {target} <= 0")
+
+        cap_raw = scoring.get("cap")
+        if cap_raw is not None:
+            if scoring_type != "linear":
+                self.add(f"{path}.scoring.cap", Code.IRRELEVANT_FIELD, "cap only applies to linear scoring")
+            else:
+                cap = _try_decimal(cap_raw)
+                if cap is not None and cap < 1:
+                    self.add(
+                        f"{path}.scoring.cap",
+                        Code.CAP_BELOW_1,
+                        f"cap {cap} is below 1: meeting the target must pay 100",
+                    )
+        bands = scoring.get("bands")
+        if scoring_type == "bands":
+            if bands is None or (isinstance(bands, list) and not bands):
+                self.add(f"{path}.scoring.bands", Code.STEPS_REQUIRED, "bands scoring needs at least one band")
+            self.check_order(bands, f"{path}.scoring.bands", "min", Code.STEPS_NOT_ASCENDING, "Bands")
+        elif isinstance(bands, list) and bands:
+            self.add(f"{path}.scoring.bands", Code.IRRELEVANT_FIELD, "bands only apply to bands scoring")
+
+    def check_weights(self, metrics: list[tuple[int, dict[str, object]]]) -> None:
+        raw_weights = [metric["weight"] for _, metric in metrics if metric.get("weight") is not None]
+        if not raw_weights:
+            self.add("metrics", Code.NO_SCORED_METRIC, "At least one metric needs a weight")
+            return
+        weights = [_try_decimal(weight) for weight in raw_weights]
+        # a malformed weight is already reported; a sum without it would only add a confusing second problem
+        if any(weight is None for weight in weights):
+            return
+        total = sum((weight for weight in weights if weight is not None), Decimal(0))
+        if total != 100:
+            self.add("metrics", Code.WEIGHTS_NOT_100, f"Weights of scored metrics add up to {total}; they must be 100")
+
+    def check_ratio_cycles(self, metrics: list[tuple[int, dict[str, object]]]) -> None:
+        # edges: ratio metric key -> [(field of the reference, referenced ratio metric key)]
+        edges: dict[str, list[tuple[str, str]]] = {}
+        position: dict[str, int] = {}
+        for index, metric in metrics:
+            key = metric.get("key")
+            if metric.get("aggregate") != "ratio" or not isinstance(key, str) or key in edges:
+                continue
+            position[key] = index
+            edges[key] = [
+                (f"metrics[{index}].{side}", reference)
+                for side in ("numerator", "denominator")
+                if isinstance(reference := metric.get(side), str)
+            ]
+        for cycle_keys, cycle_fields in _find_cycles(edges):
+            # report once, on the edge leaving the member that comes first in the config
+            first = min(range(len(cycle_keys)), key=lambda member: position[cycle_keys[member]])
+            ordered = cycle_keys[first:] + cycle_keys[:first]
+            self.add(
+                cycle_fields[first],
+                Code.RATIO_CYCLE,
+                "Ratio metrics depend on themselves: " + " -> ".join([*ordered, ordered[0]]),
+            )
+
+    # grades
+
+    def check_grades(self, value: object) -> None:
+        seen: set[str] = set()
+        for index, band in _dict_items(value):
+            grade = band.get("grade")
+            if not isinstance(grade, str):
+                continue
+            if not grade.strip():
+                self.add(f"grades[{index}].grade", Code.INVALID_VALUE, "A grade needs a name")
+            elif grade in seen:
+                self.add(f"grades[{index}].grade", Code.DUPLICATE_KEY, f"Grade {grade!r} is listed more than once")
+            seen.add(grade)
+        # grades match first band with total >= min, so only a descending list reaches every band
+        self.check_order(value, "grades", "min", Code.GRADES_NOT_DESCENDING, "Grades", descending=True)
+
+    # rewards and penalties
+
+    def check_rules(self, config: dict[str, object]) -> None:
+        seen_keys: set[str] = set()  # rewards and penalties share one key space: ledger lines carry the rule key
+        for list_name in ("rewards", "penalties"):
+            for index, rule in _dict_items(config.get(list_name)):
+                path = f"{list_name}[{index}]"
+                key = rule.get("key")
+                self.check_identifier(key, f"{path}.key", "Rule key")
+                if isinstance(key, str):
+                    if key in seen_keys:
+                        self.add(f"{path}.key", Code.DUPLICATE_KEY, f"Key {key!r} is used by another reward or penalty")
+                    seen_keys.add(key)
+                rule_type = rule.get("type")
+                check = _RULE_CHECKS.get((list_name, rule_type)) if isinstance(rule_type, str) else None
+                if check is not None:
+                    check(self, rule, path)
+
+    def check_commission(self, rule: dict[str, object], path: str) -> None:
+        aggregate = self.check_metric_reference(rule.get("base"), f"{path}.base")
+        if aggregate is not None and aggregate not in MONEY_AGGREGATES:
+            self.add(
+                f"{path}.base",
+                Code.NOT_MONEY_METRIC,
+                f"Commission is paid on a sum_amount or sum_value metric; {rule.get('base')!r} is {aggregate}",
+            )
+        mode = rule.get("mode", "flat")
+        rate = rule.get("rate")
+        tiers = rule.get("tiers")
+        if mode == "flat":
+            if rate is None:
+                self.add(f"{path}.rate", Code.FLAT_NEEDS_RATE, "A flat commission needs a rate")
+            if isinstance(tiers, list) and tiers:
+                self.add(f"{path}.tiers", Code.IRRELEVANT_FIELD, "A flat commission uses rate, not tiers")
+        elif mode in ("progressive", "whole"):
+            if tiers is None or (isinstance(tiers, list) and not tiers):
+                self.add(f"{path}.tiers", Code.TIERS_REQUIRED, f"A {mode} commission needs at least one tier")
+            if rate is not None:
+                self.add(f"{path}.rate", Code.IRRELEVANT_FIELD, f"A {mode} commission uses tiers, not rate")
+        self.check_rate(rate, f"{path}.rate")
+        for tier_index, tier in _dict_items(tiers):
+            tier_path = f"{path}.tiers[{tier_index}]"
+            self.check_amount(tier.get("from"), f"{tier_path}.from")
+            self.check_rate(tier.get("rate"), f"{tier_path}.rate")
+        self.check_order(tiers, f"{path}.tiers", "from", Code.TIERS_NOT_ASCENDING, "Tiers")
+
+    def check_steps(self, rule: dict[str, object], path: str) -> None:
+        steps = rule.get("steps")
+        if isinstance(steps, list) and not steps:
+            self.add(f"{path}.steps", Code.STEPS_REQUIRED, "At least one step is required")
+        for step_index, step in _dict_items(steps):
+            self.check_amount(step.get("amount"), f"{path}.steps[{step_index}].amount")
+        self.check_order(steps, f"{path}.steps", "min", Code.STEPS_NOT_ASCENDING, "Steps")
+
+    def check_ladder(self, rule: dict[str, object], path: str) -> None:
+        self.check_metric_reference(rule.get("metric"), f"{path}.metric")
+        self.check_steps(rule, path)
+
+    def check_team_pool(self, rule: dict[str, object], path: str) -> None:
+        aggregate = self.check_metric_reference(rule.get("metric"), f"{path}.metric")
+        if aggregate in NON_ADDITIVE_AGGREGATES:
+            self.add(
+                f"{path}.metric",
+                Code.NOT_ADDITIVE_METRIC,
+                f"A team pool sums its metric over the team; a {aggregate} metric does not add up",
+            )
+        self.check_steps(rule, path)
+
+    def check_score_bonus(self, rule: dict[str, object], path: str) -> None:
+        self.check_amount(rule.get("base_amount"), f"{path}.base_amount")
+        cap = _try_decimal(rule.get("cap"))
+        if cap is not None and cap < 1:
+            self.add(f"{path}.cap", Code.CAP_BELOW_1, f"cap {cap} is below 1: a total of 100 must pay base_amount")
+
+    def check_rank_bonus(self, rule: dict[str, object], path: str) -> None:
+        ranks = rule.get("ranks")
+        if isinstance(ranks, list) and not ranks:
+            self.add(f"{path}.ranks", Code.STEPS_REQUIRED, "At least one rank is required")
+        for rank_index, rank in _dict_items(ranks):
+            self.check_amount(rank.get("amount"), f"{path}.ranks[{rank_index}].amount")
+        self.check_order(ranks, f"{path}.ranks", "rank", Code.STEPS_NOT_ASCENDING, "Ranks")
+
+    def check_per_event(self, rule: dict[str, object], path: str) -> None:
+        events = rule.get("events")
+        if isinstance(events, list) and not events:
+            self.add(f"{path}.events", Code.MISSING_EVENTS, "A per_event penalty needs at least one event type")
+        self.check_events(events, f"{path}.events")
+        self.check_filter(rule.get("filter"), f"{path}.filter")
+        self.check_amount(rule.get("amount"), f"{path}.amount")
+
+    def check_threshold(self, rule: dict[str, object], path: str) -> None:
+        has_amount = rule.get("amount") is not None
+        has_pct = rule.get("pct_of_rewards") is not None
+        if has_amount == has_pct:
+            self.add(
+                path,
+                Code.THRESHOLD_AMOUNT_XOR,
+                "A threshold penalty needs exactly one of amount and pct_of_rewards",
+            )
+        self.check_amount(rule.get("amount"), f"{path}.amount")
+        self.check_rate(rule.get("pct_of_rewards"), f"{path}.pct_of_rewards")
+
+
+_RULE_CHECKS: Final[Mapping[tuple[str, str], Callable[[_SemanticChecker, dict[str, object], str], None]]] = {
+    ("rewards", "commission"): _SemanticChecker.check_commission,
+    ("rewards", "ladder"): _SemanticChecker.check_ladder,
+    ("rewards", "team_pool"): _SemanticChecker.check_team_pool,
+    ("rewards", "score_bonus"): _SemanticChecker.check_score_bonus,
+    ("rewards", "rank_bonus"): _SemanticChecker.check_rank_bonus,
+    ("penalties", "per_event"): _SemanticChecker.check_per_event,
+    ("penalties", "threshold"): _SemanticChecker.check_threshold,
+    # demotion: below_score and periods are fully checked by pass 1
+}
+
+
+def _split_path(path: str) -> tuple[int | str, ...]:
+    """Inverse of json_path for the plain paths built in this module ("metrics[0].filter")."""
+    parts: list[int | str] = []
+    for name, index in re.findall(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]", path):
+        parts.append(int(index) if index else name)
+    return tuple(parts)
+
+
+def _find_cycles(edges: Mapping[str, list[tuple[str, str]]]) -> list[tuple[list[str], list[str]]]:
+    """Cycles of the graph as (member keys, field of the edge leaving each member); each member set reported once.
+
+    Iterative depth-first search, so a long chain of ratio metrics cannot exhaust the recursion limit.
+    """
+    on_path, done = 1, 2
+    state: dict[str, int] = {}
+    found: list[tuple[list[str], list[str]]] = []
+    seen_members: set[frozenset[str]] = set()
+    for start in edges:
+        if start in state:
+            continue
+        path_keys = [start]
+        path_fields: list[str] = []  # path_fields[i] leads from path_keys[i] to path_keys[i + 1]
+        pending = [iter(edges[start])]
+        state[start] = on_path
+        while pending:
+            step = next(pending[-1], None)
+            if step is None:
+                state[path_keys.pop()] = done
+                pending.pop()
+                if path_fields:
+                    path_fields.pop()
+                continue
+            field, target = step
+            if target not in edges:  # non-ratio metrics end every chain
+                continue
+            if state.get(target) == on_path:
+                begin = path_keys.index(target)
+                members = path_keys[begin:]
+                if frozenset(members) not in seen_members:
+                    seen_members.add(frozenset(members))
+                    found.append((members, [*path_fields[begin:], field]))
+            elif target not in state:
+                state[target] = on_path
+                path_keys.append(target)
+                path_fields.append(field)
+                pending.append(iter(edges[target]))
+    return found

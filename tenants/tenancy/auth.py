@@ -1,0 +1,283 @@
+"""Authentication: passwords (argon2), access/refresh tokens (JWT), API keys, login rate limiting (Redis).
+
+This module is where a caller becomes a Principal; it is also the only producer of TenantIds for requests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from redis.asyncio import Redis
+
+from server.settings import Settings
+from tenants.tenancy.errors import AuthError, AuthErrorCode
+from tenants.tenancy.identity import TenantId, tenant_id_from_membership
+from tenants.tenancy.models import User
+from tenants.tenancy.uow import global_unit_of_work, tenant_unit_of_work
+
+JWT_ALGORITHM = "HS256"
+API_KEY_MARKER = "kh_"
+_password_hasher = PasswordHasher()
+# Verifying against this keeps the time of "no such user" equal to "wrong password" (no account enumeration).
+_DUMMY_HASH = _password_hasher.hash("not-a-real-password")
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MANAGER = "manager"
+    STAFF = "staff"
+
+
+ROLE_RANK = {Role.STAFF: 1, Role.MANAGER: 2, Role.ADMIN: 3, Role.OWNER: 4}
+
+
+class Scope(StrEnum):
+    EVENTS_WRITE = "events:write"
+    EVENTS_READ = "events:read"
+    STAFF_WRITE = "staff:write"
+    STAFF_READ = "staff:read"
+    TENANT_READ = "tenant:read"
+
+
+def hash_password(password: str) -> str:
+    return _password_hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _password_hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True)
+class Membership:
+    tenant_id: int
+    tenant_slug: str
+    tenant_name: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class UserPrincipal:
+    user_id: int
+    email: str
+    is_platform_operator: bool
+    tenant_id: TenantId | None
+    role: Role | None
+    memberships: tuple[Membership, ...] = ()
+
+    def has_role(self, minimum: Role) -> bool:
+        return self.role is not None and ROLE_RANK[self.role] >= ROLE_RANK[minimum]
+
+
+@dataclass(frozen=True)
+class ApiKeyPrincipal:
+    api_key_id: int
+    tenant_id: TenantId
+    scopes: frozenset[str] = field(default_factory=frozenset)
+
+
+Principal = UserPrincipal | ApiKeyPrincipal
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    access_expires_at: datetime
+    refresh_expires_at: datetime
+
+
+async def memberships_of(user_id: int) -> tuple[Membership, ...]:
+    async with global_unit_of_work() as conn:
+        rows = await conn.execute_query_dict("SELECT * FROM kaohe_user_memberships($1)", [user_id])
+    return tuple(Membership(r["tenant_id"], r["tenant_slug"], r["tenant_name"], Role(r["role"])) for r in rows)
+
+
+def _choose_membership(memberships: tuple[Membership, ...], tenant_slug: str | None) -> Membership | None:
+    if tenant_slug is None:
+        return memberships[0] if memberships else None
+    return next((m for m in memberships if m.tenant_slug == tenant_slug), None)
+
+
+class LoginRateLimiter:
+    """Fixed-window counters of failed logins per account and per client address."""
+
+    def __init__(self, redis: Redis, settings: Settings) -> None:
+        self._redis = redis
+        self._settings = settings
+
+    def _keys(self, email: str, address: str) -> tuple[str, str]:
+        return f"kaohe:login-fail:acct:{email}", f"kaohe:login-fail:addr:{address}"
+
+    async def check(self, email: str, address: str) -> None:
+        account_key, address_key = self._keys(email, address)
+        account_failures, address_failures = await self._redis.mget([account_key, address_key])
+        if (
+            int(account_failures or 0) >= self._settings.login_max_failures_per_account
+            or int(address_failures or 0) >= self._settings.login_max_failures_per_address
+        ):
+            raise AuthError(AuthErrorCode.RATE_LIMITED, "Too many failed login attempts; try again later.")
+
+    async def record_failure(self, email: str, address: str) -> None:
+        window = self._settings.login_failure_window_seconds
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for key in self._keys(email, address):
+                pipe.incr(key)
+                pipe.expire(key, window, nx=True)
+            await pipe.execute()
+
+    async def record_success(self, email: str, address: str) -> None:
+        await self._redis.delete(self._keys(email, address)[0])
+
+
+class TokenService:
+    def __init__(self, settings: Settings, redis: Redis) -> None:
+        self._settings = settings
+        self._redis = redis
+        self._secret = settings.secret_key.get_secret_value()
+
+    def issue(self, user_id: int, tenant_id: int | None, now: datetime | None = None) -> TokenPair:
+        now = now or datetime.now(UTC)
+        access_exp = now + timedelta(minutes=self._settings.access_token_minutes)
+        refresh_exp = now + timedelta(days=self._settings.refresh_token_days)
+        base = {"sub": str(user_id), "tid": tenant_id, "iat": now}
+        access = jwt.encode({**base, "typ": "access", "exp": access_exp}, self._secret, algorithm=JWT_ALGORITHM)
+        refresh = jwt.encode(
+            {**base, "typ": "refresh", "exp": refresh_exp, "jti": uuid.uuid4().hex},
+            self._secret,
+            algorithm=JWT_ALGORITHM,
+        )
+        return TokenPair(access, refresh, access_exp, refresh_exp)
+
+    def decode(self, token: str, expected_type: str) -> dict[str, Any]:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, self._secret, algorithms=[JWT_ALGORITHM], options={"require": ["exp", "sub", "typ"]}
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise AuthError(AuthErrorCode.TOKEN_EXPIRED, "The token has expired.") from exc
+        except jwt.InvalidTokenError as exc:
+            raise AuthError(AuthErrorCode.TOKEN_INVALID, "The token is not valid.") from exc
+        if claims.get("typ") != expected_type:
+            raise AuthError(AuthErrorCode.TOKEN_INVALID, f"Expected a {expected_type} token.")
+        return claims
+
+    async def consume_refresh(self, token: str) -> dict[str, Any]:
+        """Refresh tokens rotate: each is accepted once; a replay is refused (a stolen token is noticed)."""
+        claims = self.decode(token, "refresh")
+        remaining = max(int(claims["exp"] - datetime.now(UTC).timestamp()), 1)
+        first_use = await self._redis.set(f"kaohe:refresh-used:{claims['jti']}", "1", nx=True, ex=remaining)
+        if not first_use:
+            raise AuthError(AuthErrorCode.REFRESH_TOKEN_REUSED, "This refresh token was already used.")
+        return claims
+
+
+class AuthService:
+    def __init__(self, settings: Settings, redis: Redis) -> None:
+        self.tokens = TokenService(settings, redis)
+        self.rate_limiter = LoginRateLimiter(redis, settings)
+
+    async def login(self, email: str, password: str, tenant_slug: str | None, address: str) -> TokenPair:
+        email = email.strip().lower()
+        await self.rate_limiter.check(email, address)
+        async with global_unit_of_work():
+            user = await User.get_or_none(email=email, is_active=True)
+        if not verify_password(user.password_hash if user else _DUMMY_HASH, password) or user is None:
+            await self.rate_limiter.record_failure(email, address)
+            raise AuthError(AuthErrorCode.INVALID_CREDENTIALS, "Wrong email or password.")
+        membership = _choose_membership(await memberships_of(user.id), tenant_slug)
+        if membership is None and (tenant_slug is not None or not user.is_platform_operator):
+            await self.rate_limiter.record_failure(email, address)
+            raise AuthError(AuthErrorCode.NOT_A_MEMBER, "This account has no access to that tenant.")
+        await self.rate_limiter.record_success(email, address)
+        return self.tokens.issue(user.id, membership.tenant_id if membership else None)
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        claims = await self.tokens.consume_refresh(refresh_token)
+        principal = await self._user_principal(int(claims["sub"]), claims.get("tid"))
+        return self.tokens.issue(principal.user_id, principal.tenant_id)
+
+    async def authenticate(self, bearer: str) -> Principal:
+        if bearer.startswith(API_KEY_MARKER):
+            return await authenticate_api_key(bearer)
+        claims = self.tokens.decode(bearer, "access")
+        return await self._user_principal(int(claims["sub"]), claims.get("tid"))
+
+    async def _user_principal(self, user_id: int, tenant_id: int | None) -> UserPrincipal:
+        """Membership is checked on every request: a removed member loses access at once, not at token expiry."""
+        async with global_unit_of_work():
+            user = await User.get_or_none(id=user_id, is_active=True)
+        if user is None:
+            raise AuthError(AuthErrorCode.TOKEN_INVALID, "The account no longer exists.")
+        memberships = await memberships_of(user_id)
+        membership = next((m for m in memberships if m.tenant_id == tenant_id), None)
+        if tenant_id is not None and membership is None:
+            raise AuthError(AuthErrorCode.NOT_A_MEMBER, "This account has no access to that tenant.")
+        return UserPrincipal(
+            user_id=user.id,
+            email=user.email,
+            is_platform_operator=user.is_platform_operator,
+            tenant_id=tenant_id_from_membership(membership.tenant_id) if membership else None,
+            role=membership.role if membership else None,
+            memberships=memberships,
+        )
+
+
+# --- API keys -------------------------------------------------------------------------------------------------------
+# Format: kh_<prefix>_<secret>. The prefix finds the row; the secret has 256 random bits, so a fast SHA-256 is as safe
+# as a slow password hash here (nothing to brute force) and keeps per-request authentication cheap.
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    prefix: str
+    secret_hash: str
+    plaintext: str
+
+
+def generate_api_key() -> NewApiKey:
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    return NewApiKey(prefix, _hash_secret(secret), f"{API_KEY_MARKER}{prefix}_{secret}")
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+async def authenticate_api_key(plaintext: str) -> ApiKeyPrincipal:
+    try:
+        prefix, secret = plaintext.removeprefix(API_KEY_MARKER).split("_", 1)
+    except ValueError as exc:
+        raise AuthError(AuthErrorCode.API_KEY_INVALID, "The API key is not valid.") from exc
+    async with global_unit_of_work() as conn:
+        rows = await conn.execute_query_dict("SELECT * FROM kaohe_api_key_by_prefix($1)", [prefix])
+    row = rows[0] if rows else None
+    if row is None or not hmac.compare_digest(row["secret_hash"], _hash_secret(secret)):
+        raise AuthError(AuthErrorCode.API_KEY_INVALID, "The API key is not valid.")
+    if row["revoked_at"] is not None:
+        raise AuthError(AuthErrorCode.API_KEY_REVOKED, "The API key was revoked.")
+    tenant_id = tenant_id_from_membership(row["tenant_id"])
+    async with tenant_unit_of_work(tenant_id) as conn:
+        # Throttled so a busy integration does not write the row on every call.
+        await conn.execute_query(
+            "UPDATE api_key SET last_used_at = now() WHERE id = $1 "
+            "AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
+            [row["id"]],
+        )
+    scopes = json.loads(row["scopes"]) if isinstance(row["scopes"], str) else row["scopes"]  # asyncpg: jsonb as text
+    return ApiKeyPrincipal(api_key_id=row["id"], tenant_id=tenant_id, scopes=frozenset(scopes))

@@ -1,0 +1,67 @@
+"""Tenancy tables: tenants, users, memberships, API keys.
+
+`tenant` and `user` are platform tables. `membership` and `api_key` are tenant-owned: row level security, and keys
+that include tenant_id, are added by RunSQL in the migrations (Tortoise cannot declare composite keys).
+References between tables are plain id columns; composite foreign keys (tenant_id, x_id) are declared in SQL.
+"""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Tenant(Model):
+    id = fields.BigIntField(primary_key=True)
+    slug = fields.CharField(max_length=63, unique=True)
+    name = fields.CharField(max_length=200)
+    timezone = fields.CharField(max_length=64, default="Asia/Shanghai")
+    currency = fields.CharField(max_length=3, default="CNY")
+    # Tenant-level knobs (close grace hours, auto re-close...) that do not deserve a column each.
+    settings: fields.Field[dict[str, object]] = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "tenant"
+
+
+class User(Model):
+    id = fields.BigIntField(primary_key=True)
+    # Stored lower-cased: one account per address whatever the caller's casing.
+    email = fields.CharField(max_length=320, unique=True)
+    display_name = fields.CharField(max_length=200, default="")
+    password_hash = fields.CharField(max_length=255)
+    is_platform_operator = fields.BooleanField(default=False)
+    is_active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "user"
+
+
+class Membership(Model):
+    id = fields.BigIntField(primary_key=True)
+    tenant_id = fields.BigIntField()
+    user_id = fields.BigIntField()
+    role = fields.CharField(max_length=16)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "membership"
+
+
+class ApiKey(Model):
+    id = fields.BigIntField(primary_key=True)
+    tenant_id = fields.BigIntField()
+    name = fields.CharField(max_length=200)
+    # The public part of the key, used to find the row; the secret part is only stored as a hash.
+    prefix = fields.CharField(max_length=32)
+    secret_hash = fields.CharField(max_length=128)
+    scopes: fields.Field[list[str]] = fields.JSONField(default=list)
+    created_by_user_id = fields.BigIntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_key"

@@ -1,0 +1,592 @@
+"""Scheme config validation: pure unit tests (no database)."""
+
+import copy
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from tenants.schemes.config import (
+    CommissionReward,
+    ConfigProblem,
+    LadderReward,
+    PerEventPenalty,
+    SchemeConfig,
+    SchemeConfigErrorCode,
+    SchemeConfigInvalid,
+    Tier,
+    json_path,
+    parse_scheme_config,
+    validate_scheme_config,
+)
+
+Code = SchemeConfigErrorCode
+
+# Copied verbatim from DESIGN.md "Scheme configuration": the contract example must stay valid.
+DESIGN_EXAMPLE_JSON = """
+{
+  "cycle": "month",
+  "timezone": "Asia/Shanghai",
+  "participants": {"roles": ["guide"]},
+  "metrics": [
+    {"key": "new_customers", "label": "新客户数量", "aggregate": "count", "events": ["customer_added"],
+     "target": 30, "weight": 40, "scoring": {"type": "linear", "cap": 1.2}},
+    {"key": "invited", "aggregate": "count", "events": ["old_customer_invited"]},
+    {"key": "joined", "aggregate": "count", "events": ["old_customer_joined"]},
+    {"key": "conversion", "label": "老客户转化率", "aggregate": "ratio", "numerator": "joined", "denominator": "invited",
+     "target": 0.5, "weight": 30, "scoring": {"type": "linear", "cap": 1.2}},
+    {"key": "sales", "label": "销售额", "aggregate": "sum_amount", "events": ["order", "refund"], "credit": "credited",
+     "target": 20000, "weight": 30, "scoring": {"type": "linear", "cap": 1.5}}
+  ],
+  "grades": [{"min": 110, "grade": "S"}, {"min": 90, "grade": "A"}, {"min": 75, "grade": "B"},
+             {"min": 60, "grade": "C"}, {"min": 0, "grade": "D"}],
+  "rewards": [
+    {"key": "commission", "type": "commission", "base": "sales", "mode": "progressive",
+     "tiers": [{"from": 0, "rate": 0.03}, {"from": 10000, "rate": 0.05}], "gate": {"min_score": 60}},
+    {"key": "new_customer_bonus", "type": "ladder", "metric": "new_customers",
+     "steps": [{"min": 30, "amount": 300}, {"min": 45, "amount": 800}]}
+  ],
+  "penalties": [
+    {"key": "missed_follow_up", "type": "per_event", "events": ["follow_up_missed"], "amount": 100},
+    {"key": "complaint", "type": "per_event", "events": ["complaint"], "filter": {"caused_by_follow_up": true},
+     "amount": 200}
+  ],
+  "penalty_cap": 1000
+}
+"""  # noqa: E501
+
+
+def example() -> dict[str, Any]:
+    # json.loads without parse_float: floats exactly as a web framework would hand them over
+    config: dict[str, Any] = json.loads(DESIGN_EXAMPLE_JSON)
+    return config
+
+
+DELETE = object()
+
+
+def _path_parts(path: str) -> list[str | int]:
+    return [int(index) if index else name for name, index in re.findall(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]", path)]
+
+
+def apply_changes(config: dict[str, Any], changes: dict[str, object]) -> dict[str, Any]:
+    """Set (or DELETE) values at JSON paths; an index one past the end of a list appends."""
+    changed = copy.deepcopy(config)
+    for path, value in changes.items():
+        *parents, last = _path_parts(path)
+        node: Any = changed
+        for part in parents:
+            node = node[part]
+        if value is DELETE:
+            del node[last]
+        elif isinstance(last, int) and last == len(node):
+            node.append(value)
+        else:
+            node[last] = value
+    return changed
+
+
+def problem_pairs(problems: list[ConfigProblem]) -> list[tuple[str, str]]:
+    return [(problem.field, problem.code) for problem in problems]
+
+
+# --- the valid example ----------------------------------------------------------------------------------------------
+
+
+def test_design_example_is_valid() -> None:
+    assert validate_scheme_config(example()) == []
+
+
+def test_design_example_parses_to_exact_decimals() -> None:
+    config = parse_scheme_config(example())
+
+    commission = config.rewards[0]
+    assert isinstance(commission, CommissionReward)
+    assert [(tier.from_, tier.rate) for tier in commission.tiers] == [
+        (Decimal(0), Decimal("0.03")),
+        (Decimal(10000), Decimal("0.05")),
+    ]
+    # str() shows the exact digits: a float detour would give 0.0299999999999999988897769753748...
+    assert str(commission.tiers[0].rate) == "0.03"
+    assert commission.gate is not None
+    assert commission.gate.min_score == Decimal(60)
+    assert config.metric("new_customers").scoring.cap == Decimal("1.2")
+    assert str(config.metric("conversion").target) == "0.5"
+    assert config.penalty_cap == Decimal(1000)
+    for value in (config.metric("sales").weight, config.metric("sales").target, commission.tiers[1].rate):
+        assert type(value) is Decimal
+
+
+def test_design_example_model_helpers() -> None:
+    config = parse_scheme_config(example())
+
+    assert [metric.key for metric in config.scored_metrics] == ["new_customers", "conversion", "sales"]
+    assert config.metric("invited").scored is False
+    assert config.metric("invited").display_label == "invited"
+    assert config.metric("sales").display_label == "销售额"
+    assert config.metric("invited").scoring.effective_cap == Decimal(1)
+    assert config.metric("sales").scoring.effective_cap == Decimal("1.5")
+    assert config.metric("sales").credit == "credited"
+    assert config.metric("invited").credit == "actor"
+    assert isinstance(config.rewards[1], LadderReward)
+    assert config.rewards[1].display_label == "new_customer_bonus"
+    penalty = config.penalties[1]
+    assert isinstance(penalty, PerEventPenalty)
+    assert penalty.filter == {"caused_by_follow_up": True}
+    assert config.timezone == "Asia/Shanghai"
+    with pytest.raises(KeyError):
+        config.metric("nope")
+
+
+def test_models_are_frozen() -> None:
+    config = parse_scheme_config(example())
+    with pytest.raises(ValidationError):
+        config.cycle = "week"  # type: ignore[misc]
+
+
+def test_tier_dumps_with_the_json_name() -> None:
+    tier = Tier.model_validate({"from": "100", "rate": "0.05"})
+    assert tier.from_ == Decimal(100)
+    assert tier.model_dump() == {"from": Decimal(100), "rate": Decimal("0.05")}
+
+
+def test_numeric_strings_and_decimal_json_text_are_accepted() -> None:
+    config = apply_changes(example(), {"rewards[0].tiers[1].rate": "0.045", "penalty_cap": " 800.50 "})
+    parsed = parse_scheme_config(config)
+    commission = parsed.rewards[0]
+    assert isinstance(commission, CommissionReward)
+    assert commission.tiers[1].rate == Decimal("0.045")
+    assert parsed.penalty_cap == Decimal("800.50")
+
+    from_text = parse_scheme_config(DESIGN_EXAMPLE_JSON)
+    assert from_text == parse_scheme_config(example())
+
+
+def test_defaults() -> None:
+    config = parse_scheme_config(
+        {"cycle": "week", "metrics": [{"key": "m", "aggregate": "count", "events": ["e"], "target": 1, "weight": 100}]}
+    )
+    assert isinstance(config, SchemeConfig)
+    assert config.timezone == "Asia/Shanghai"
+    assert config.participants.roles == []
+    assert config.grades == []
+    assert config.rewards == []
+    assert config.penalties == []
+    assert config.penalty_cap is None
+    metric = config.metrics[0]
+    assert metric.scoring.type == "linear"
+    assert metric.scoring.direction == "higher"
+    assert metric.on_empty == "zero"
+
+
+# --- one problem per case -------------------------------------------------------------------------------------------
+
+RATIO_LOOP_METRIC = {"key": "invited", "aggregate": "ratio", "numerator": "conversion", "denominator": "joined"}
+THRESHOLD_PENALTY = {"key": "low_score", "type": "threshold", "below_score": 60}
+RANK_BONUS = {"key": "top", "type": "rank_bonus", "ranks": [{"rank": 1, "amount": 500}, {"rank": 2, "amount": 200}]}
+SCORE_BONUS = {"key": "bonus", "type": "score_bonus", "base_amount": 1000, "cap": 1.2}
+TEAM_POOL = {"key": "pool", "type": "team_pool", "metric": "sales", "steps": [{"min": 100000, "amount": 2000}]}
+
+# (changes to the DESIGN example, exactly the problems expected as (field, code))
+INVALID_CASES: dict[str, tuple[dict[str, object], list[tuple[str, Code]]]] = {
+    # structure
+    "missing cycle": ({"cycle": DELETE}, [("cycle", Code.MISSING_FIELD)]),
+    "missing ladder steps (union tag stripped)": (
+        {"rewards[1].steps": DELETE},
+        [("rewards[1].steps", Code.MISSING_FIELD)],
+    ),
+    "missing rule type": ({"rewards[0].type": DELETE}, [("rewards[0].type", Code.MISSING_FIELD)]),
+    "missing tier rate": ({"rewards[0].tiers[1].rate": DELETE}, [("rewards[0].tiers[1].rate", Code.MISSING_FIELD)]),
+    "unknown root field": ({"penalty_caps": 5}, [("penalty_caps", Code.UNKNOWN_FIELD)]),
+    "unknown metric field": ({"metrics[0].wieght": 10}, [("metrics[0].wieght", Code.UNKNOWN_FIELD)]),
+    "unknown nested field in union": (
+        {"rewards[0].tiers[0].from_": 0},
+        [("rewards[0].tiers[0].from_", Code.UNKNOWN_FIELD)],
+    ),
+    "unknown penalty field": ({"penalties[0].amout": 1}, [("penalties[0].amout", Code.UNKNOWN_FIELD)]),
+    "unknown gate field": ({"rewards[0].gate.score": 1}, [("rewards[0].gate.score", Code.UNKNOWN_FIELD)]),
+    "cycle not allowed": ({"cycle": "fortnight"}, [("cycle", Code.INVALID_VALUE)]),
+    "commission mode not allowed": ({"rewards[0].mode": "stepped"}, [("rewards[0].mode", Code.INVALID_VALUE)]),
+    "unknown reward type": ({"rewards[1].type": "bonus"}, [("rewards[1].type", Code.INVALID_VALUE)]),
+    "NaN target": ({"metrics[0].target": float("nan")}, [("metrics[0].target", Code.INVALID_VALUE)]),
+    "NaN string": ({"metrics[0].target": "NaN"}, [("metrics[0].target", Code.INVALID_VALUE)]),
+    "infinite rate": ({"rewards[0].tiers[1].rate": float("inf")}, [("rewards[0].tiers[1].rate", Code.INVALID_VALUE)]),
+    "too many decimal places": ({"penalty_cap": "0.0000000000001"}, [("penalty_cap", Code.INVALID_VALUE)]),
+    "too large": ({"penalty_cap": 1e20}, [("penalty_cap", Code.INVALID_VALUE)]),
+    "demotion periods 0": (
+        {"penalties[2]": {"key": "demote", "type": "demotion", "below_score": 60, "periods": 0}},
+        [("penalties[2].periods", Code.INVALID_VALUE)],
+    ),
+    "rank 0": (
+        {"rewards[2]": {"key": "top", "type": "rank_bonus", "ranks": [{"rank": 0, "amount": 5}]}},
+        [("rewards[2].ranks[0].rank", Code.INVALID_VALUE)],
+    ),
+    "empty grade name": ({"grades[4].grade": " "}, [("grades[4].grade", Code.INVALID_VALUE)]),
+    "weight not a number": ({"metrics[0].weight": "forty"}, [("metrics[0].weight", Code.INVALID_TYPE)]),
+    "weight boolean": ({"metrics[0].weight": True}, [("metrics[0].weight", Code.INVALID_TYPE)]),
+    "events not a list": ({"metrics[0].events": "customer_added"}, [("metrics[0].events", Code.INVALID_TYPE)]),
+    "key not a string": ({"rewards[1].key": 7}, [("rewards[1].key", Code.INVALID_TYPE)]),
+    "tier not an object": ({"rewards[0].tiers[1]": 0.05}, [("rewards[0].tiers[1]", Code.INVALID_TYPE)]),
+    "metrics not a list": ({"metrics": {"a": 1}}, [("metrics", Code.INVALID_TYPE)]),
+    # keys and references
+    "invalid metric key": (
+        {"metrics[0].key": "New Customers", "rewards[1].metric": "New Customers"},
+        [("metrics[0].key", Code.INVALID_KEY)],
+    ),
+    "invalid rule key": ({"rewards[1].key": "new-bonus"}, [("rewards[1].key", Code.INVALID_KEY)]),
+    "invalid event type": ({"metrics[0].events[0]": "Customer Added"}, [("metrics[0].events[0]", Code.INVALID_KEY)]),
+    "invalid penalty event type": ({"penalties[0].events[0]": "1st"}, [("penalties[0].events[0]", Code.INVALID_KEY)]),
+    "duplicate metric key": (
+        {"metrics[5]": {"key": "invited", "aggregate": "count", "events": ["x"]}},
+        [("metrics[5].key", Code.DUPLICATE_KEY)],
+    ),
+    "duplicate reward key": ({"rewards[1].key": "commission"}, [("rewards[1].key", Code.DUPLICATE_KEY)]),
+    "penalty key equals reward key": ({"penalties[0].key": "commission"}, [("penalties[0].key", Code.DUPLICATE_KEY)]),
+    "duplicate grade": ({"grades[1].grade": "S"}, [("grades[1].grade", Code.DUPLICATE_KEY)]),
+    "unknown ratio numerator": ({"metrics[3].numerator": "joind"}, [("metrics[3].numerator", Code.UNKNOWN_METRIC)]),
+    "unknown commission base": ({"rewards[0].base": "revenue"}, [("rewards[0].base", Code.UNKNOWN_METRIC)]),
+    "unknown ladder metric": ({"rewards[1].metric": "new_customer"}, [("rewards[1].metric", Code.UNKNOWN_METRIC)]),
+    "unknown team pool metric": (
+        {"rewards[2]": {**TEAM_POOL, "metric": "turnover"}},
+        [("rewards[2].metric", Code.UNKNOWN_METRIC)],
+    ),
+    "unknown timezone": ({"timezone": "Asia/Shangai"}, [("timezone", Code.INVALID_TIMEZONE)]),
+    "timezone path traversal": ({"timezone": "../etc/passwd"}, [("timezone", Code.INVALID_TIMEZONE)]),
+    # metrics and scoring
+    "weights sum to 110": ({"metrics[0].weight": 50}, [("metrics", Code.WEIGHTS_NOT_100)]),
+    "weights sum to 99.99": ({"metrics[4].weight": "29.99"}, [("metrics", Code.WEIGHTS_NOT_100)]),
+    "no scored metric": (
+        {"metrics[0].weight": DELETE, "metrics[3].weight": DELETE, "metrics[4].weight": DELETE},
+        [("metrics", Code.NO_SCORED_METRIC)],
+    ),
+    "zero weight": (
+        {"metrics[0].weight": 0, "metrics[3].weight": 70},
+        [("metrics[0].weight", Code.WEIGHT_NOT_POSITIVE)],
+    ),
+    "scored metric without target": ({"metrics[0].target": DELETE}, [("metrics[0].target", Code.MISSING_TARGET)]),
+    "threshold scoring without target": (
+        {"metrics[4].target": DELETE, "metrics[4].scoring": {"type": "threshold"}},
+        [("metrics[4].target", Code.MISSING_TARGET)],
+    ),
+    "linear target zero": ({"metrics[0].target": 0}, [("metrics[0].target", Code.TARGET_NOT_POSITIVE)]),
+    "count without events": ({"metrics[1].events": []}, [("metrics[1].events", Code.MISSING_EVENTS)]),
+    "sum without events field": ({"metrics[4].events": DELETE}, [("metrics[4].events", Code.MISSING_EVENTS)]),
+    "per_event penalty without events": ({"penalties[0].events": []}, [("penalties[0].events", Code.MISSING_EVENTS)]),
+    "ratio without denominator": (
+        {"metrics[3].denominator": DELETE},
+        [("metrics[3].denominator", Code.RATIO_FIELDS)],
+    ),
+    "ratio with events": ({"metrics[3].events": ["x"]}, [("metrics[3].events", Code.RATIO_FIELDS)]),
+    "ratio with filter": ({"metrics[3].filter": {"a": 1}}, [("metrics[3].filter", Code.RATIO_FIELDS)]),
+    "count with numerator": ({"metrics[1].numerator": "joined"}, [("metrics[1].numerator", Code.RATIO_FIELDS)]),
+    "ratio of itself": ({"metrics[3].numerator": "conversion"}, [("metrics[3].numerator", Code.RATIO_CYCLE)]),
+    "ratio cycle of two": ({"metrics[1]": RATIO_LOOP_METRIC}, [("metrics[1].numerator", Code.RATIO_CYCLE)]),
+    "filter value is an object": (
+        {"penalties[1].filter.caused_by_follow_up": {"is": True}},
+        [("penalties[1].filter.caused_by_follow_up", Code.INVALID_FILTER)],
+    ),
+    "filter value is null": (
+        {"metrics[0].filter": {"channel": None}},
+        [("metrics[0].filter.channel", Code.INVALID_FILTER)],
+    ),
+    "filter empty list": ({"metrics[0].filter": {"channel": []}}, [("metrics[0].filter.channel", Code.INVALID_FILTER)]),
+    "filter list of objects": (
+        {"metrics[0].filter": {"channel": [{"a": 1}]}},
+        [("metrics[0].filter.channel", Code.INVALID_FILTER)],
+    ),
+    "filter unknown customer grade": (
+        {"metrics[4].filter": {"customer_grade": ["A", "E"]}},
+        [("metrics[4].filter.customer_grade", Code.INVALID_FILTER)],
+    ),
+    "filter odd attribute name is quoted": (
+        {"metrics[0].filter": {"store code": None}},
+        [('metrics[0].filter["store code"]', Code.INVALID_FILTER)],
+    ),
+    "linear cap below 1": ({"metrics[0].scoring.cap": 0.8}, [("metrics[0].scoring.cap", Code.CAP_BELOW_1)]),
+    "score bonus cap below 1": ({"rewards[2]": {**SCORE_BONUS, "cap": 0.5}}, [("rewards[2].cap", Code.CAP_BELOW_1)]),
+    "grades not descending": ({"grades[2].min": 95}, [("grades[2].min", Code.GRADES_NOT_DESCENDING)]),
+    "grades equal mins": ({"grades[1].min": 110}, [("grades[1].min", Code.GRADES_NOT_DESCENDING)]),
+    "bands scoring without bands": (
+        {"metrics[0].scoring": {"type": "bands"}},
+        [("metrics[0].scoring.bands", Code.STEPS_REQUIRED)],
+    ),
+    "bands not ascending": (
+        {"metrics[0].scoring": {"type": "bands", "bands": [{"min": 10, "points": 50}, {"min": 5, "points": 100}]}},
+        [("metrics[0].scoring.bands[1].min", Code.STEPS_NOT_ASCENDING)],
+    ),
+    "cap with threshold scoring": (
+        {"metrics[0].scoring": {"type": "threshold", "cap": 1.2}},
+        [("metrics[0].scoring.cap", Code.IRRELEVANT_FIELD)],
+    ),
+    "bands with linear scoring": (
+        {"metrics[0].scoring.bands": [{"min": 1, "points": 1}]},
+        [("metrics[0].scoring.bands", Code.IRRELEVANT_FIELD)],
+    ),
+    # rewards and penalties
+    "tiers not ascending": ({"rewards[0].tiers[1].from": 0}, [("rewards[0].tiers[1].from", Code.TIERS_NOT_ASCENDING)]),
+    "negative tier from": (
+        {"rewards[0].tiers[0].from": -1},
+        [("rewards[0].tiers[0].from", Code.NEGATIVE_AMOUNT)],
+    ),
+    "ladder steps not ascending": (
+        {"rewards[1].steps[1].min": 30},
+        [("rewards[1].steps[1].min", Code.STEPS_NOT_ASCENDING)],
+    ),
+    "ranks not ascending": (
+        {"rewards[2]": {**RANK_BONUS, "ranks": [{"rank": 2, "amount": 200}, {"rank": 1, "amount": 500}]}},
+        [("rewards[2].ranks[1].rank", Code.STEPS_NOT_ASCENDING)],
+    ),
+    "ladder without steps": ({"rewards[1].steps": []}, [("rewards[1].steps", Code.STEPS_REQUIRED)]),
+    "rank bonus without ranks": (
+        {"rewards[2]": {**RANK_BONUS, "ranks": []}},
+        [("rewards[2].ranks", Code.STEPS_REQUIRED)],
+    ),
+    "negative ladder amount": (
+        {"rewards[1].steps[0].amount": -300},
+        [("rewards[1].steps[0].amount", Code.NEGATIVE_AMOUNT)],
+    ),
+    "negative penalty amount": ({"penalties[0].amount": -100}, [("penalties[0].amount", Code.NEGATIVE_AMOUNT)]),
+    "negative penalty cap": ({"penalty_cap": "-1"}, [("penalty_cap", Code.NEGATIVE_AMOUNT)]),
+    "negative score bonus base": (
+        {"rewards[2]": {**SCORE_BONUS, "base_amount": -1000}},
+        [("rewards[2].base_amount", Code.NEGATIVE_AMOUNT)],
+    ),
+    "negative rank amount": (
+        {"rewards[2]": {**RANK_BONUS, "ranks": [{"rank": 1, "amount": -5}]}},
+        [("rewards[2].ranks[0].amount", Code.NEGATIVE_AMOUNT)],
+    ),
+    "negative threshold amount": (
+        {"penalties[2]": {**THRESHOLD_PENALTY, "amount": -50}},
+        [("penalties[2].amount", Code.NEGATIVE_AMOUNT)],
+    ),
+    "negative tier rate": ({"rewards[0].tiers[0].rate": -0.01}, [("rewards[0].tiers[0].rate", Code.NEGATIVE_RATE)]),
+    "rate written as percent": ({"rewards[0].tiers[1].rate": 5}, [("rewards[0].tiers[1].rate", Code.RATE_TOO_HIGH)]),
+    "pct of rewards above 1": (
+        {"penalties[2]": {**THRESHOLD_PENALTY, "pct_of_rewards": 10}},
+        [("penalties[2].pct_of_rewards", Code.RATE_TOO_HIGH)],
+    ),
+    "negative pct of rewards": (
+        {"penalties[2]": {**THRESHOLD_PENALTY, "pct_of_rewards": -0.1}},
+        [("penalties[2].pct_of_rewards", Code.NEGATIVE_RATE)],
+    ),
+    "commission on a count": ({"rewards[0].base": "new_customers"}, [("rewards[0].base", Code.NOT_MONEY_METRIC)]),
+    "commission on a ratio": ({"rewards[0].base": "conversion"}, [("rewards[0].base", Code.NOT_MONEY_METRIC)]),
+    "team pool on a ratio": (
+        {"rewards[2]": {**TEAM_POOL, "metric": "conversion"}},
+        [("rewards[2].metric", Code.NOT_ADDITIVE_METRIC)],
+    ),
+    "flat commission without rate": (
+        {"rewards[0].mode": "flat", "rewards[0].tiers": DELETE},
+        [("rewards[0].rate", Code.FLAT_NEEDS_RATE)],
+    ),
+    "default mode is flat and needs rate": (
+        {"rewards[0].mode": DELETE, "rewards[0].tiers": DELETE},
+        [("rewards[0].rate", Code.FLAT_NEEDS_RATE)],
+    ),
+    "flat commission with tiers": (
+        {"rewards[0].mode": "flat", "rewards[0].rate": 0.03},
+        [("rewards[0].tiers", Code.IRRELEVANT_FIELD)],
+    ),
+    "progressive commission with rate": ({"rewards[0].rate": 0.03}, [("rewards[0].rate", Code.IRRELEVANT_FIELD)]),
+    "progressive commission with empty tiers": ({"rewards[0].tiers": []}, [("rewards[0].tiers", Code.TIERS_REQUIRED)]),
+    "whole commission without tiers": (
+        {"rewards[0].mode": "whole", "rewards[0].tiers": DELETE},
+        [("rewards[0].tiers", Code.TIERS_REQUIRED)],
+    ),
+    "threshold penalty with neither amount": (
+        {"penalties[2]": THRESHOLD_PENALTY},
+        [("penalties[2]", Code.THRESHOLD_AMOUNT_XOR)],
+    ),
+    "threshold penalty with both amounts": (
+        {"penalties[2]": {**THRESHOLD_PENALTY, "amount": 100, "pct_of_rewards": 0.1}},
+        [("penalties[2]", Code.THRESHOLD_AMOUNT_XOR)],
+    ),
+}
+
+
+@pytest.mark.parametrize(("changes", "expected"), INVALID_CASES.values(), ids=INVALID_CASES.keys())
+def test_invalid_config_is_rejected_with_code_and_path(
+    changes: dict[str, object], expected: list[tuple[str, Code]]
+) -> None:
+    config = apply_changes(example(), changes)
+
+    assert problem_pairs(validate_scheme_config(config)) == expected
+    with pytest.raises(SchemeConfigInvalid) as raised:
+        parse_scheme_config(config)
+    assert problem_pairs(raised.value.problems) == expected
+
+
+def test_invalid_json_text() -> None:
+    assert problem_pairs(validate_scheme_config('{"cycle": "month",')) == [("", Code.INVALID_JSON)]
+
+
+@pytest.mark.parametrize("raw", [[], "[]", None, 3, "null"])
+def test_root_must_be_an_object(raw: object) -> None:
+    assert problem_pairs(validate_scheme_config(raw)) == [("", Code.INVALID_TYPE)]
+
+
+def test_every_code_is_exercised() -> None:
+    covered = {code for _, expected in INVALID_CASES.values() for _, code in expected} | {Code.INVALID_JSON}
+    assert covered == set(SchemeConfigErrorCode)
+
+
+# --- several problems at once ---------------------------------------------------------------------------------------
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    config = apply_changes(
+        example(),
+        {
+            "cycle": "fortnight",  # structural
+            "metrics[1].key": DELETE,  # structural; also makes conversion's denominator unknown (semantic)
+            "metrics[0].weight": 50,  # weights 110
+            "metrics[0].extra": 1,  # structural
+            "rewards[0].tiers[1].from": 0,  # tiers out of order
+            "rewards[0].tiers[1].rate": "abc",  # structural
+            "rewards[1].steps[0].amount": -300,
+            "penalties[1].filter.caused_by_follow_up": [],
+            "penalties[1].key": "missed_follow_up",
+            "timezone": "Mars/Olympus",
+        },
+    )
+
+    problems = validate_scheme_config(config)
+
+    assert set(problem_pairs(problems)) == {
+        ("cycle", Code.INVALID_VALUE),
+        ("metrics[0].extra", Code.UNKNOWN_FIELD),
+        ("metrics[1].key", Code.MISSING_FIELD),
+        ("rewards[0].tiers[1].rate", Code.INVALID_TYPE),
+        ("timezone", Code.INVALID_TIMEZONE),
+        ("metrics[3].denominator", Code.UNKNOWN_METRIC),
+        ("metrics", Code.WEIGHTS_NOT_100),
+        ("rewards[0].tiers[1].from", Code.TIERS_NOT_ASCENDING),
+        ("rewards[1].steps[0].amount", Code.NEGATIVE_AMOUNT),
+        ("penalties[1].filter.caused_by_follow_up", Code.INVALID_FILTER),
+        ("penalties[1].key", Code.DUPLICATE_KEY),
+    }
+    assert len(problems) == 11
+    assert all(problem.message for problem in problems)
+    with pytest.raises(SchemeConfigInvalid) as raised:
+        parse_scheme_config(config)
+    assert raised.value.problems == problems
+    assert "11 problem(s)" in str(raised.value)
+
+
+def test_problems_in_several_rules_of_one_list() -> None:
+    config = apply_changes(
+        example(),
+        {
+            "rewards[0].tiers[0].rate": -1,
+            "rewards[1].metric": "ghost",
+            "rewards[2]": {"key": "pool", "type": "team_pool", "metric": "sales", "steps": [], "extra": True},
+        },
+    )
+    assert problem_pairs(validate_scheme_config(config)) == [
+        ("rewards[2].extra", Code.UNKNOWN_FIELD),
+        ("rewards[0].tiers[0].rate", Code.NEGATIVE_RATE),
+        ("rewards[1].metric", Code.UNKNOWN_METRIC),
+        ("rewards[2].steps", Code.STEPS_REQUIRED),
+    ]
+
+
+def test_ratio_cycle_of_three_reported_once_with_the_chain() -> None:
+    config = apply_changes(
+        example(),
+        {
+            "metrics[5]": {"key": "a", "aggregate": "ratio", "numerator": "sales", "denominator": "b"},
+            "metrics[6]": {"key": "b", "aggregate": "ratio", "numerator": "c", "denominator": "sales"},
+            "metrics[7]": {"key": "c", "aggregate": "ratio", "numerator": "a", "denominator": "invited"},
+        },
+    )
+    problems = validate_scheme_config(config)
+    assert problem_pairs(problems) == [("metrics[5].denominator", Code.RATIO_CYCLE)]
+    assert problems[0].message.endswith("a -> b -> c -> a")
+
+
+def test_overlapping_ratio_cycles_are_each_reported() -> None:
+    # conversion = joined / invited; making joined and invited ratios over conversion closes two loops
+    config = apply_changes(
+        example(),
+        {
+            "metrics[1]": {"key": "invited", "aggregate": "ratio", "numerator": "sales", "denominator": "conversion"},
+            "metrics[2]": {"key": "joined", "aggregate": "ratio", "numerator": "conversion", "denominator": "sales"},
+        },
+    )
+    assert problem_pairs(validate_scheme_config(config)) == [
+        ("metrics[2].numerator", Code.RATIO_CYCLE),
+        ("metrics[1].denominator", Code.RATIO_CYCLE),
+    ]
+
+
+def test_ratio_of_ratio_without_cycle_is_valid() -> None:
+    config = apply_changes(
+        example(),
+        {
+            "metrics[5]": {
+                "key": "conversion_per_sale",
+                "aggregate": "ratio",
+                "numerator": "conversion",
+                "denominator": "sales",
+            }
+        },
+    )
+    assert validate_scheme_config(config) == []
+
+
+# --- decimals -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [(0.03, "0.03"), (0.1, "0.1"), ("0.07", "0.07"), (1, "1"), (Decimal("0.035"), "0.035")]
+)
+def test_rates_become_exact_decimals(raw: object, expected: str) -> None:
+    config = parse_scheme_config(apply_changes(example(), {"rewards[0].tiers[0].rate": raw}))
+    commission = config.rewards[0]
+    assert isinstance(commission, CommissionReward)
+    assert commission.tiers[0].rate == Decimal(expected)
+    assert str(commission.tiers[0].rate) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (1000.1, "1000.1"),
+        (10000, "10000"),
+        ("999.99", "999.99"),
+        (1e3, "1000.0"),
+        ("1e3", "1000"),
+        ("2.5E+2", "250"),
+        (0, "0"),
+    ],
+)
+def test_amounts_become_exact_decimals(raw: object, expected: str) -> None:
+    config = parse_scheme_config(apply_changes(example(), {"penalty_cap": raw}))
+    assert config.penalty_cap == Decimal(expected)
+    assert str(config.penalty_cap) == expected
+
+
+@pytest.mark.parametrize("raw", ["Infinity", "-inf", "nan", "sNaN", float("-inf")])
+def test_non_finite_numbers_are_invalid_values(raw: object) -> None:
+    problems = validate_scheme_config(apply_changes(example(), {"penalty_cap": raw}))
+    assert problem_pairs(problems) == [("penalty_cap", Code.INVALID_VALUE)]
+
+
+# --- paths ----------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("loc", "path"),
+    [
+        ((), ""),
+        (("cycle",), "cycle"),
+        (("rewards", 0, "tiers", 1, "from"), "rewards[0].tiers[1].from"),
+        (("metrics", 2, "filter", "store code"), 'metrics[2].filter["store code"]'),
+        (("metrics", 0, "filter", "门店"), 'metrics[0].filter["门店"]'),
+    ],
+)
+def test_json_path(loc: tuple[int | str, ...], path: str) -> None:
+    assert json_path(loc) == path
