@@ -58,8 +58,18 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(scope="session")
-async def redis(app: Starlette) -> Redis:
-    return app.state.redis  # type: ignore[no-any-return]
+async def redis(app: Starlette) -> AsyncIterator[Redis]:
+    """The tests' own Redis database, emptied first so counters of an earlier run (rate limits) never leak in."""
+    connection: Redis = app.state.redis
+    await connection.flushdb()
+    yield connection
+
+
+@pytest.fixture(autouse=True)
+async def _forget_login_failures_of_the_test_client(redis: Redis) -> AsyncIterator[None]:
+    # All test requests come from one address; per-address counting must not spill from one test into the next.
+    yield
+    await redis.delete("kaohe:login-fail:addr:127.0.0.1")
 
 
 @pytest.fixture

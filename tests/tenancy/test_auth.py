@@ -76,7 +76,7 @@ async def test_login_and_me(make_tenant: TenantFactory, gql: GraphQL, login: Log
 
 async def test_wrong_password_is_invalid_credentials(make_tenant: TenantFactory, gql: GraphQL) -> None:
     tenant = await make_tenant()
-    for email in (tenant.admin_email, "nobody@example.com"):
+    for email in (tenant.admin_email, f"{unique('nobody')}@example.com"):
         body = await gql(LOGIN, {"email": email, "password": "wrong-password"})
         assert body["data"]["login"] == {
             "__typename": "AuthErrors",
