@@ -58,11 +58,11 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(scope="session")
-async def redis(app: Starlette) -> AsyncIterator[Redis]:
+async def redis(app: Starlette) -> Redis:
     """The tests' own Redis database, emptied first so counters of an earlier run (rate limits) never leak in."""
     connection: Redis = app.state.redis
     await connection.flushdb()
-    yield connection
+    return connection
 
 
 @pytest.fixture(autouse=True)
