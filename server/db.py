@@ -8,6 +8,11 @@ from server.settings import Settings
 
 MODEL_MODULES = [
     "tenants.tenancy.models",
+    "tenants.staff.models",
+    "tenants.schemes.models",
+    "tenants.audit.models",
+    "tenants.events.models",
+    "tenants.periods.models",
 ]
 
 

@@ -1,0 +1,40 @@
+"""Business events pushed by the merchant's systems.
+
+Credits are stored on the event itself (parallel arrays of staff ids and shares, plus a team pool), resolved once at
+ingestion (explicit credits, the refund's order, the tenant's attribution rules, or the actor): the close aggregates
+one table with no join, and a period's numbers never depend on when a binding changed after the fact.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from tortoise import fields
+from tortoise.contrib.postgres.fields import ArrayField
+from tortoise.models import Model
+
+
+class Event(Model):
+    id = fields.BigIntField(primary_key=True)
+    tenant_id = fields.BigIntField()
+    external_id = fields.CharField(max_length=128)
+    type = fields.CharField(max_length=64)
+    occurred_at = fields.DatetimeField()
+    received_at = fields.DatetimeField()
+    staff_id = fields.BigIntField(null=True)
+    customer_id = fields.BigIntField(null=True)
+    team_id = fields.BigIntField(null=True)
+    amount: fields.Field[Decimal | None] = fields.DecimalField(max_digits=16, decimal_places=2, null=True)
+    value: fields.Field[Decimal | None] = fields.DecimalField(max_digits=20, decimal_places=6, null=True)
+    attributes: fields.Field[dict[str, Any]] = fields.JSONField(default=dict)
+    # A refund's order (its externalId), so the refund is credited like the order.
+    order_external_id = fields.CharField(max_length=128, null=True)
+    credit_staff_ids: fields.Field[list[int]] = ArrayField(element_type="bigint", default=list)
+    credit_shares: fields.Field[list[Decimal]] = ArrayField(element_type="numeric(9,6)", default=list)
+    pool_team_id = fields.BigIntField(null=True)
+    # counted | pending (large orders wait for a manager's confirmation before they count)
+    status = fields.CharField(max_length=16, default="counted")
+
+    class Meta:
+        table = "event"

@@ -1,0 +1,74 @@
+"""Periods, scorecards and the payout ledger.
+
+A period is one instance of a scheme's cycle ([starts_at, ends_at) in the scheme's timezone). Closing it writes a
+revision: scorecards and ledger lines tagged with that revision. Ledger lines are append-only (a trigger refuses
+UPDATE and DELETE); a re-close posts adjustment lines, never edits. Provisional scorecards (revision 0) are rewritten
+while the period is open and never post money.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Period(Model):
+    id = fields.BigIntField(primary_key=True)
+    tenant_id = fields.BigIntField()
+    scheme_id = fields.BigIntField()
+    key = fields.CharField(max_length=16)
+    starts_at = fields.DatetimeField()
+    ends_at = fields.DatetimeField()
+    # open -> closing -> closed; closed -> stale when events arrive for it; stale -> closing -> closed (revision n+1)
+    state = fields.CharField(max_length=16, default="open")
+    revision = fields.IntField(default=0)
+    scheme_version_id = fields.BigIntField(null=True)
+    # The highest event id that the last close had seen: events above it that fall in the window are late.
+    watermark_event_id = fields.BigIntField(null=True)
+    closed_at = fields.DatetimeField(null=True)
+    provisional_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "period"
+
+
+class Scorecard(Model):
+    id = fields.BigIntField(primary_key=True)
+    tenant_id = fields.BigIntField()
+    period_id = fields.BigIntField()
+    revision = fields.IntField()
+    staff_id = fields.BigIntField()
+    scheme_version_id = fields.BigIntField()
+    total: fields.Field[Decimal] = fields.DecimalField(max_digits=12, decimal_places=4)
+    grade = fields.CharField(max_length=16, null=True)
+    rank = fields.IntField()
+    # [{key, label, value, score, weight, explanation}] in config order: the metric values of this revision.
+    metrics: fields.Field[list[dict[str, Any]]] = fields.JSONField()
+    flags: fields.Field[list[dict[str, Any]]] = fields.JSONField(default=list)
+    provisional = fields.BooleanField(default=False)
+    computed_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "scorecard"
+
+
+class LedgerLine(Model):
+    id = fields.BigIntField(primary_key=True)
+    tenant_id = fields.BigIntField()
+    period_id = fields.BigIntField()
+    revision = fields.IntField()
+    staff_id = fields.BigIntField()
+    scheme_version_id = fields.BigIntField()
+    rule_key = fields.CharField(max_length=64)
+    # commission | bonus | penalty | adjustment
+    kind = fields.CharField(max_length=16)
+    amount: fields.Field[Decimal] = fields.DecimalField(max_digits=16, decimal_places=2)
+    derivation = fields.TextField()
+    posted_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "ledger_line"

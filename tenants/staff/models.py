@@ -1,0 +1,55 @@
+"""Master data: teams (a tree), staff, customers. Tenant-owned; keyed by the merchant's external codes."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Team(Model):
+    id = fields.BigIntField(primary_key=True)
+    tenant_id = fields.BigIntField()
+    code = fields.CharField(max_length=64)
+    name = fields.CharField(max_length=200)
+    # region > store > group; free text so merchants can name their own levels.
+    kind = fields.CharField(max_length=32, default="store")
+    parent_id = fields.BigIntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "team"
+
+
+class Staff(Model):
+    id = fields.BigIntField(primary_key=True)
+    tenant_id = fields.BigIntField()
+    code = fields.CharField(max_length=64)
+    name = fields.CharField(max_length=200)
+    role = fields.CharField(max_length=32)
+    team_id = fields.BigIntField(null=True)
+    active = fields.BooleanField(default=True)
+    hired_on = fields.DateField(null=True)
+    left_on = fields.DateField(null=True)
+    # The staff member's own login (mini-program), when they have one.
+    user_id = fields.BigIntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "staff"
+
+
+class Customer(Model):
+    id = fields.BigIntField(primary_key=True)
+    tenant_id = fields.BigIntField()
+    code = fields.CharField(max_length=64)
+    name = fields.CharField(max_length=200, default="")
+    # Exclusive guide (专属导购) binding: orders of this customer are credited to the guide while bound.
+    guide_staff_id = fields.BigIntField(null=True)
+    bound_since = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "customer"
