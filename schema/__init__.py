@@ -8,11 +8,12 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCac
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from schema.events import EventsMutation, EventsQuery
 from schema.tenancy import TenancyMutation, TenancyQuery
 from server.settings import Settings
 
-QUERY_TYPES: tuple[type, ...] = (TenancyQuery,)
-MUTATION_TYPES: tuple[type, ...] = (TenancyMutation,)
+QUERY_TYPES: tuple[type, ...] = (TenancyQuery, EventsQuery,)
+MUTATION_TYPES: tuple[type, ...] = (TenancyMutation, EventsMutation,)
 
 
 class KaoheSchema(strawberry.Schema):

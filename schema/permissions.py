@@ -13,8 +13,8 @@ from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 
 from schema.context import Info
-from tenants.tenancy.auth import ApiKeyPrincipal, Role, Scope, UserPrincipal
-from tenants.tenancy.errors import AuthErrorCode
+from tenants.tenancy.auth import ApiKeyPrincipal, Role, Scope, UserPrincipal, check_tenant_access
+from tenants.tenancy.errors import AuthError, AuthErrorCode
 
 
 def _deny(code: AuthErrorCode, message: str) -> GraphQLError:
@@ -53,17 +53,10 @@ class TenantAccess(BasePermission):
         self.scope = scope
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        principal = _require_principal(info)
-        if isinstance(principal, ApiKeyPrincipal):
-            if self.scope is None:
-                raise _deny(AuthErrorCode.FORBIDDEN, "API keys cannot do this; sign in as a user.")
-            if self.scope.value not in principal.scopes:
-                raise _deny(AuthErrorCode.MISSING_SCOPE, f"The API key lacks the scope {self.scope.value}.")
-            return True
-        if principal.tenant_id is None:
-            raise _deny(AuthErrorCode.NO_TENANT, "Sign in to a tenant first.")
-        if not principal.has_role(self.role):
-            raise _deny(AuthErrorCode.FORBIDDEN, f"This needs the {self.role.value} role or higher.")
+        try:
+            check_tenant_access(_require_principal(info), self.role, self.scope)
+        except AuthError as error:
+            raise _deny(error.code, error.message) from error
         return True
 
 

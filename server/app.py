@@ -21,6 +21,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from schema import build_schema
 from schema.context import Context
 from server.db import app_tortoise_config
+from server.imports import import_events
 from server.observability import RequestContextMiddleware, configure_logging
 from server.settings import Settings, get_settings
 from tenants.tenancy.auth import AuthService
@@ -48,12 +49,15 @@ class KaoheGraphQL(GraphQL[Context, None]):
 class BodySizeLimit:
     """Refuses request bodies above a limit before the app reads them (declared or streamed)."""
 
+    unlimited_paths = frozenset({"/import/events"})
+
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        # Imports stream any size by design; every other endpoint has a bounded body.
+        if scope["type"] != "http" or scope["path"] in self.unlimited_paths:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
@@ -137,6 +141,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/readyz", readyz),
             Route("/metrics", metrics),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/import/events", import_events, methods=["POST"]),
         ],
         middleware=[
             Middleware(RequestContextMiddleware),

@@ -93,6 +93,23 @@ class ApiKeyPrincipal:
 Principal = UserPrincipal | ApiKeyPrincipal
 
 
+def check_tenant_access(principal: Principal | None, role: Role, scope: Scope | None = None) -> TenantId:
+    """A tenant member with at least `role`, or an API key of the tenant holding `scope` (when one is accepted)."""
+    if principal is None:
+        raise AuthError(AuthErrorCode.UNAUTHENTICATED, "Sign in or send an API key.")
+    if isinstance(principal, ApiKeyPrincipal):
+        if scope is None:
+            raise AuthError(AuthErrorCode.FORBIDDEN, "API keys cannot do this; sign in as a user.")
+        if scope.value not in principal.scopes:
+            raise AuthError(AuthErrorCode.MISSING_SCOPE, f"The API key lacks the scope {scope.value}.")
+        return principal.tenant_id
+    if principal.tenant_id is None:
+        raise AuthError(AuthErrorCode.NO_TENANT, "Sign in to a tenant first.")
+    if not principal.has_role(role):
+        raise AuthError(AuthErrorCode.FORBIDDEN, f"This needs the {role.value} role or higher.")
+    return principal.tenant_id
+
+
 @dataclass(frozen=True)
 class TokenPair:
     access_token: str

@@ -1,0 +1,144 @@
+"""GraphQL for events: recordEvents (the integration contract) and a paginated events query."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+
+from schema.common import JSON, ItemError, page_args
+from schema.context import Info
+from schema.permissions import tenant_access
+from tenants.events import queries
+from tenants.events.contract import MAX_BATCH, EventErrorCode
+from tenants.events.service import IngestResult, ingest
+from tenants.tenancy.auth import Role, Scope
+
+strawberry.enum(EventErrorCode, name="EventErrorCode")
+
+
+@strawberry.input(description="One business event; strings for time and money so each item is checked on its own.")
+class CreditInput:
+    staff: str | None = None
+    team: str | None = None
+    share: str
+
+
+@strawberry.input
+class EventInput:
+    external_id: str
+    type: str
+    occurred_at: str = strawberry.field(description="ISO 8601 with an offset, e.g. 2026-10-05T10:00:00+08:00")
+    staff: str | None = None
+    customer: str | None = None
+    team: str | None = None
+    amount: str | None = strawberry.field(default=None, description='Decimal string, e.g. "1200.00"')
+    value: str | None = None
+    attributes: JSON | None = None
+    credits: list[CreditInput] | None = None
+
+
+@strawberry.type
+class DuplicateEvent:
+    index: int
+    external_id: str
+
+
+@strawberry.type
+class RecordEventsResult:
+    accepted: int
+    duplicates: list[DuplicateEvent]
+    rejected: list[ItemError]
+
+    @classmethod
+    def of(cls, result: IngestResult) -> RecordEventsResult:
+        return cls(
+            accepted=result.accepted,
+            duplicates=[DuplicateEvent(index=d.index, external_id=d.external_id) for d in result.duplicates],
+            rejected=[
+                ItemError(index=p.index, code=p.code.value, message=p.message, field=p.field) for p in result.rejected
+            ],
+        )
+
+
+def _as_contract(event: EventInput) -> dict[str, Any]:
+    """The GraphQL input in the JSON contract's shape, so both entry points run the very same checks."""
+    raw: dict[str, Any] = {"externalId": event.external_id, "type": event.type, "occurredAt": event.occurred_at}
+    for name in ("staff", "customer", "team", "amount", "value", "attributes"):
+        value = getattr(event, name)
+        if value is not None:
+            raw[name] = value
+    if event.credits is not None:
+        raw["credits"] = [
+            {k: v for k, v in (("staff", c.staff), ("team", c.team), ("share", c.share)) if v is not None}
+            for c in event.credits
+        ]
+    return raw
+
+
+@strawberry.type
+class Event:
+    id: strawberry.ID
+    external_id: str
+    type: str
+    occurred_at: datetime
+    received_at: datetime
+    staff_code: str | None
+    customer_code: str | None
+    team_code: str | None
+    amount: Decimal | None
+    value: Decimal | None
+    attributes: JSON
+    status: str
+
+
+@strawberry.type
+class EventPage:
+    items: list[Event]
+    total: int
+    limit: int
+    offset: int
+
+
+@strawberry.type
+class EventsQuery:
+    @strawberry.field(extensions=tenant_access(Role.MANAGER, Scope.EVENTS_READ))
+    async def events(
+        self,
+        info: Info,
+        type: str | None = None,
+        staff: str | None = None,
+        occurred_from: datetime | None = None,
+        occurred_to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> EventPage:
+        page = page_args(info, limit, offset)
+        found = await queries.list_events(
+            info.context.tenant_id,
+            queries.EventFilter(type=type, staff_code=staff, occurred_from=occurred_from, occurred_to=occurred_to),
+            page.limit,
+            page.offset,
+        )
+        return EventPage(
+            items=[Event(**{**row, "id": strawberry.ID(str(row["id"]))}) for row in found.rows],
+            total=found.total,
+            limit=page.limit,
+            offset=page.offset,
+        )
+
+
+@strawberry.type
+class EventsMutation:
+    @strawberry.mutation(extensions=tenant_access(Role.ADMIN, Scope.EVENTS_WRITE))
+    async def record_events(self, info: Info, events: list[EventInput]) -> RecordEventsResult:
+        if len(events) > MAX_BATCH:
+            raise GraphQLError(
+                f"At most {MAX_BATCH} events per call; use POST /import/events for more.",
+                extensions={"code": EventErrorCode.TOO_MANY_ITEMS.value},
+            )
+        result = await ingest(info.context.tenant_id, ((i, _as_contract(e)) for i, e in enumerate(events)))
+        return RecordEventsResult.of(result)
