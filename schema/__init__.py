@@ -9,11 +9,14 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from schema.events import EventsMutation, EventsQuery
+from schema.periods import PeriodsMutation, PeriodsQuery
+from schema.schemes import SchemesMutation, SchemesQuery
+from schema.staff import StaffMutation, StaffQuery
 from schema.tenancy import TenancyMutation, TenancyQuery
 from server.settings import Settings
 
-QUERY_TYPES: tuple[type, ...] = (TenancyQuery, EventsQuery,)
-MUTATION_TYPES: tuple[type, ...] = (TenancyMutation, EventsMutation,)
+QUERY_TYPES: tuple[type, ...] = (TenancyQuery, EventsQuery, SchemesQuery, StaffQuery, PeriodsQuery)
+MUTATION_TYPES: tuple[type, ...] = (TenancyMutation, EventsMutation, SchemesMutation, StaffMutation, PeriodsMutation)
 
 
 class KaoheSchema(strawberry.Schema):

@@ -142,6 +142,43 @@ def worker() -> None:  # pragma: no cover - runs a worker
 
 
 @app.command()
+def close(
+    tenant: Annotated[str, typer.Option(help="Tenant slug.")],
+    scheme: Annotated[int, typer.Option(help="Scheme id.")],
+    period: Annotated[str, typer.Option(help="Period key, e.g. 2026-10, 2026-Q4, 2026-W43.")],
+    force: Annotated[bool, typer.Option(help="Re-close a closed period (posts only adjustments).")] = False,
+) -> None:
+    """Close (or re-close) one period now, in this process, with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tenants.periods.close import CloseError, close_period
+    from tenants.tenancy import service
+    from tenants.tenancy.identity import tenant_id_for_system
+
+    async def work() -> str:
+        found = await service.tenant_by_slug(tenant)
+        if found is None:
+            raise typer.BadParameter(f"no tenant {tenant}")
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console) as bar:
+            task = bar.add_task("starting", total=1)
+
+            async def report(stage: str, done: int, total: int) -> None:
+                bar.update(task, description=stage, completed=done, total=max(total, 1))
+
+            outcome = await close_period(tenant_id_for_system(found.id), scheme, period, progress=report, force=force)
+        if not outcome.changed:
+            return f"{period}: nothing changed (revision {outcome.revision}); nothing posted"
+        return f"{period}: revision {outcome.revision}, {outcome.scorecards} scorecards, {outcome.lines_posted} lines"
+
+    try:
+        console.print(_run(lambda: _with_orm(get_settings(), work)))
+    except CloseError as error:
+        console.print(f"[red]{error.code}: {error.message}[/red]")
+        raise typer.Exit(1) from error
+
+
+@app.command()
 def demo(
     host: str = "127.0.0.1", port: int = 8000, serve_too: Annotated[bool, typer.Option("--serve/--no-serve")] = True
 ) -> None:

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = 20_000
     graphql_max_body_bytes: int = 8 * 1024 * 1024
     page_size_max: int = 200
+    # The worker's cron (auto close, re-close, provisional refresh); tests that run a worker process turn it off.
+    worker_cron: bool = True
 
     @model_validator(mode="after")
     def _refuse_development_secret_in_production(self) -> Settings:

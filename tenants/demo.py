@@ -1,18 +1,106 @@
-"""The demo tenant seeded by `make demo` / `kaohe demo` (idempotent)."""
+"""The demo tenant seeded by `make demo` / `kaohe demo` (idempotent): the DESIGN.md worked example, closed.
+
+Three shopping guides in 2026-10 (Asia/Shanghai) on the 导购拉新 scheme; closing 2026-10 gives exactly:
+小王 120 (S) net 1,200.00; 小李 40 (D) net -400.00; 小张 55 (D) net 300.00.
+"""
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tenants.audit.service import SYSTEM
+from tenants.events.service import ingest
+from tenants.schemes import service as schemes
+from tenants.schemes.models import Scheme
+from tenants.schemes.templates import get_template
+from tenants.staff.models import Customer, Staff
 from tenants.tenancy import service
 from tenants.tenancy.auth import Role
-from tenants.tenancy.identity import tenant_id_for_system
+from tenants.tenancy.identity import TenantId, tenant_id_for_system
+from tenants.tenancy.uow import tenant_unit_of_work
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "admin@demo.kaohe.local"
 DEMO_PASSWORD = "kaohe-demo-2026"
 OPERATOR_EMAIL = "operator@kaohe.local"
+SCHEME_NAME = "导购拉新 2026"
+PERIOD = "2026-10"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# (code, name, new customers, invited, joined, order amounts, refunds, missed follow-ups, complaints)
+GUIDES: list[tuple[str, str, int, int, int, list[int], list[int], int, int]] = [
+    ("guide-001", "小王", 36, 20, 12, [2500] * 10, [-1000], 1, 0),
+    ("guide-002", "小李", 12, 10, 2, [2000] * 4, [], 2, 1),
+    ("guide-003", "小张", 30, 0, 0, [2000] * 5, [], 0, 0),
+]
+
+
+def worked_example_events() -> list[dict[str, Any]]:
+    """The October events of the example, in the integration contract's JSON shape."""
+    events: list[dict[str, Any]] = []
+    start = datetime(2026, 10, 2, 10, 0, tzinfo=SHANGHAI)
+
+    def add(guide: str, kind: str, n: int, **extra: Any) -> None:
+        at = start + timedelta(hours=len(events))
+        events.append(
+            {"externalId": f"{guide}-{kind}-{n}", "type": kind, "occurredAt": at.isoformat(), "staff": guide, **extra}
+        )
+
+    for code, _, new, invited, joined, orders, refunds, missed, complaints in GUIDES:
+        for n in range(new):
+            add(code, "customer_added", n)
+        for n in range(invited):
+            add(code, "old_customer_invited", n)
+        for n in range(joined):
+            add(code, "old_customer_joined", n)
+        for n, amount in enumerate(orders):
+            add(code, "order", n, amount=f"{amount}.00", customer=f"cust-{code}-{n}")
+        for n, amount in enumerate(refunds):
+            add(code, "refund", n, amount=f"{amount}.00", attributes={"order": f"{code}-order-0"})
+        for n in range(missed):
+            add(code, "follow_up_missed", n)
+        for n in range(complaints):
+            add(code, "complaint", n, attributes={"caused_by_follow_up": True})
+    # The timezone edge: 00:10 on 1 November in Shanghai is still October in UTC, yet belongs to 2026-11.
+    events.append(
+        {
+            "externalId": "guide-001-order-november",
+            "type": "order",
+            "occurredAt": "2026-11-01T00:10:00+08:00",
+            "staff": "guide-001",
+            "amount": "5000.00",
+        }
+    )
+    return events
+
+
+async def seed_worked_example(tenant_id: TenantId) -> int:
+    """Guides, events and the published scheme of the worked example; returns the scheme id. Idempotent."""
+    async with tenant_unit_of_work(tenant_id):
+        for code, name, *_ in GUIDES:
+            await Staff.get_or_create(
+                tenant_id=tenant_id, code=code, defaults={"name": name, "role": "guide", "hired_on": date(2026, 1, 1)}
+            )
+        for code, *_, orders, _refunds, _missed, _complaints in GUIDES:
+            for n in range(len(orders)):
+                await Customer.get_or_create(tenant_id=tenant_id, code=f"cust-{code}-{n}", defaults={"name": ""})
+        existing = await Scheme.filter(tenant_id=tenant_id, name=SCHEME_NAME).first()
+    result = await ingest(tenant_id, enumerate(worked_example_events()))  # a re-run only finds duplicates
+    if result.rejected:
+        raise RuntimeError(f"worked example events rejected: {result.rejected[:3]}")
+    if existing is not None:
+        return int(existing.id)
+    scheme = await schemes.create_scheme(tenant_id, SYSTEM, SCHEME_NAME, "DESIGN.md 的示例方案")
+    draft = await schemes.save_draft(tenant_id, SYSTEM, scheme.id, get_template("store_guide_new_customers").config)
+    await schemes.publish_version(tenant_id, SYSTEM, draft.id, date(2026, 10, 1))
+    return int(scheme.id)
 
 
 async def seed_demo() -> str:
+    from tenants.periods.close import close_period
+
     tenant = await service.tenant_by_slug(DEMO_SLUG) or await service.create_tenant(
         DEMO_SLUG, "演示门店 Demo Store", "Asia/Shanghai"
     )
@@ -23,4 +111,9 @@ async def seed_demo() -> str:
     await service.add_membership(tenant_id, admin.id, Role.ADMIN)
     if await service.user_by_email(OPERATOR_EMAIL) is None:
         await service.create_user(OPERATOR_EMAIL, DEMO_PASSWORD, "Platform operator", platform_operator=True)
-    return f"demo tenant '{DEMO_SLUG}' (id {tenant.id}) with admin {DEMO_EMAIL}; operator {OPERATOR_EMAIL}"
+    scheme_id = await seed_worked_example(tenant_id)
+    outcome = await close_period(tenant_id, scheme_id, PERIOD)
+    return (
+        f"demo tenant '{DEMO_SLUG}' (id {tenant.id}) with admin {DEMO_EMAIL}; operator {OPERATOR_EMAIL}\n"
+        f"scheme {SCHEME_NAME} (id {scheme_id}); period {PERIOD} closed, revision {outcome.revision}"
+    )

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from arq import cron
 from arq.connections import RedisSettings
 from tortoise import Tortoise
 
 from server.db import app_tortoise_config
 from server.observability import configure_logging
 from server.settings import get_settings
+from workers.jobs import close_due_periods, close_period_job, refresh_provisional_job
+from workers.queue import QUEUE_NAME
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -29,11 +32,14 @@ async def ping(ctx: dict[str, Any]) -> str:
 
 
 class WorkerSettings:
-    functions: ClassVar[list[Any]] = [ping]
+    functions: ClassVar[list[Any]] = [ping, close_period_job, refresh_provisional_job]
+    cron_jobs: ClassVar[list[Any]] = (
+        [cron(close_due_periods, second={0}, unique=True, run_at_startup=False)] if get_settings().worker_cron else []
+    )
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = RedisSettings.from_dsn(get_settings().redis_url)
-    queue_name = "kaohe:queue"
+    queue_name = QUEUE_NAME
     max_tries = 5
     job_timeout = 30 * 60
     health_check_key = "kaohe:worker:health"

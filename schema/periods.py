@@ -1,0 +1,330 @@
+"""GraphQL for periods: close, job progress, periods, scorecards, statements, what-if simulation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+
+from schema.common import JSON, parse_id
+from schema.context import Info
+from schema.permissions import tenant_access
+from tenants.periods import queries
+from tenants.periods.close import CloseError, CloseErrorCode, resolve_period, simulate
+from tenants.periods.jobs import read_job
+from tenants.schemes.config import SchemeConfigInvalid, parse_scheme_config
+from tenants.scoring.engine import Scorecard as EngineScorecard
+from tenants.tenancy.auth import Role
+from tenants.tenancy.uow import tenant_unit_of_work
+from workers.queue import enqueue_close
+
+strawberry.enum(CloseErrorCode, name="PeriodErrorCode")
+
+
+@strawberry.type
+class PeriodError:
+    field: str | None
+    message: str
+    code: str
+
+
+@strawberry.type
+class PeriodErrors:
+    errors: list[PeriodError]
+
+    @classmethod
+    def of(cls, error: CloseError) -> PeriodErrors:
+        return cls(errors=[PeriodError(field=error.field, message=error.message, code=error.code.value)])
+
+
+@strawberry.type
+class Job:
+    id: strawberry.ID
+    kind: str
+    status: str
+    stage: str
+    done: int
+    total: int
+    error: str | None
+    result: str | None
+
+
+@strawberry.type
+class CloseStarted:
+    job: Job
+
+
+@strawberry.type
+class Period:
+    key: str
+    starts_at: datetime
+    ends_at: datetime
+    state: str
+    revision: int
+    scheme_version_id: strawberry.ID | None
+    closed_at: datetime | None
+    provisional_at: datetime | None
+
+
+@strawberry.type
+class MetricScore:
+    key: str
+    label: str
+    value: str | None
+    score: str | None
+    weight: str | None
+    explanation: str
+
+
+@strawberry.type
+class LedgerLine:
+    revision: int
+    rule_key: str
+    kind: str
+    amount: Decimal
+    derivation: str
+
+
+@strawberry.type
+class ScorecardType:
+    staff_code: str
+    staff_name: str
+    team_code: str | None
+    revision: int
+    provisional: bool
+    total: Decimal = strawberry.field(description="Rounded half-up to 2 decimals for display")
+    total_exact: Decimal = strawberry.field(description="Kept to 4 decimals")
+    grade: str | None
+    rank: int
+    metrics: list[MetricScore]
+    flags: list[str]
+    lines: list[LedgerLine]
+    net: Decimal
+
+
+@strawberry.type
+class SimulatedScorecard:
+    staff_code: str
+    total: Decimal
+    grade: str | None
+    rank: int
+    metrics: list[MetricScore]
+    lines: list[LedgerLine]
+    flags: list[str]
+    net: Decimal
+
+
+@strawberry.type
+class Simulation:
+    period: str
+    starts_at: datetime
+    ends_at: datetime
+    scorecards: list[SimulatedScorecard]
+
+
+@strawberry.type
+class ConfigErrors:
+    errors: list[PeriodError]
+
+
+ClosePeriodResult = Annotated[CloseStarted | PeriodErrors, strawberry.union("ClosePeriodResult")]
+SimulateResult = Annotated[Simulation | PeriodErrors | ConfigErrors, strawberry.union("SimulateResult")]
+
+
+def _display(total: Decimal) -> Decimal:
+    return total.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+
+
+def _simulated(card: EngineScorecard) -> SimulatedScorecard:
+    return SimulatedScorecard(
+        staff_code=card.staff_code,
+        total=card.total_display,
+        grade=card.grade,
+        rank=card.rank,
+        metrics=[
+            MetricScore(
+                key=m.key,
+                label=m.label,
+                value=None if m.value is None else str(m.value),
+                score=None if m.score is None else str(m.score),
+                weight=None if m.weight is None else str(m.weight),
+                explanation=m.explanation,
+            )
+            for m in card.metrics
+        ],
+        lines=[
+            LedgerLine(
+                revision=0, rule_key=line.rule_key, kind=line.kind, amount=line.amount, derivation=line.derivation
+            )
+            for line in card.lines
+        ],
+        flags=[flag.message for flag in card.flags],
+        net=card.net,
+    )
+
+
+def _scheme_id(raw: strawberry.ID) -> int:
+    scheme_id = parse_id(raw)
+    if scheme_id is None:
+        raise CloseError(CloseErrorCode.SCHEME_NOT_FOUND, "No such scheme.", "schemeId")
+    return scheme_id
+
+
+@strawberry.type
+class PeriodsQuery:
+    @strawberry.field(extensions=tenant_access(Role.MANAGER))
+    async def periods(self, info: Info, scheme_id: strawberry.ID) -> list[Period]:
+        scheme = parse_id(scheme_id)
+        if scheme is None:
+            return []
+        return [
+            Period(
+                key=p.key,
+                starts_at=p.starts_at,
+                ends_at=p.ends_at,
+                state=p.state,
+                revision=p.revision,
+                scheme_version_id=strawberry.ID(str(p.scheme_version_id)) if p.scheme_version_id else None,
+                closed_at=p.closed_at,
+                provisional_at=p.provisional_at,
+            )
+            for p in await queries.list_periods(info.context.tenant_id, scheme)
+        ]
+
+    @strawberry.field(extensions=tenant_access(Role.MANAGER))
+    async def job(self, info: Info, id: strawberry.ID) -> Job | None:
+        status = await read_job(info.context.redis, info.context.tenant_id, str(id))
+        if status is None:
+            return None
+        return Job(
+            id=strawberry.ID(status.id),
+            kind=status.kind,
+            status=status.status,
+            stage=status.stage,
+            done=status.done,
+            total=status.total,
+            error=status.error,
+            result=status.result,
+        )
+
+    @strawberry.field(
+        extensions=tenant_access(Role.STAFF),
+        description="Scorecards of the latest revision (provisional while open). Staff see only their own.",
+    )
+    async def scorecards(
+        self, info: Info, scheme_id: strawberry.ID, period: str, staff: str | None = None
+    ) -> list[ScorecardType]:
+        scheme = parse_id(scheme_id)
+        if scheme is None:
+            return []
+        user = info.context.user
+        if user is not None and user.role == Role.STAFF:
+            own = await queries.staff_code_of_user(info.context.tenant_id, user.user_id)
+            if own is None or (staff is not None and staff != own):
+                return []
+            staff = own
+        cards = await queries.scorecards(info.context.tenant_id, scheme, period, staff)
+        return [
+            ScorecardType(
+                staff_code=c.staff_code,
+                staff_name=c.staff_name,
+                team_code=c.team_code,
+                revision=c.revision,
+                provisional=c.provisional,
+                total=_display(c.total),
+                total_exact=c.total,
+                grade=c.grade,
+                rank=c.rank,
+                metrics=[
+                    MetricScore(
+                        key=m["key"],
+                        label=m["label"],
+                        value=m["value"],
+                        score=m["score"],
+                        weight=m["weight"],
+                        explanation=m["explanation"],
+                    )
+                    for m in c.metrics
+                ],
+                flags=[f["message"] for f in c.flags],
+                lines=[
+                    LedgerLine(
+                        revision=line.revision,
+                        rule_key=line.rule_key,
+                        kind=line.kind,
+                        amount=line.amount,
+                        derivation=line.derivation,
+                    )
+                    for line in c.lines
+                ],
+                net=c.net,
+            )
+            for c in cards
+        ]
+
+    @strawberry.field(extensions=tenant_access(Role.ADMIN))
+    async def simulate_scheme(
+        self,
+        info: Info,
+        scheme_id: strawberry.ID,
+        period: str,
+        config: JSON | None = None,
+        version_id: strawberry.ID | None = None,
+    ) -> SimulateResult:
+        """What-if: the period's real events through a draft config or a version; nothing is stored."""
+        try:
+            parsed = parse_scheme_config(config) if config is not None else None
+        except SchemeConfigInvalid as invalid:
+            return ConfigErrors(
+                errors=[PeriodError(field=p.field, message=p.message, code=str(p.code)) for p in invalid.problems]
+            )
+        try:
+            version = parse_id(version_id) if version_id is not None else None
+            if version_id is not None and version is None:
+                raise CloseError(CloseErrorCode.NO_VERSION, "No such version.", "versionId")
+            resolved, result = await simulate(
+                info.context.tenant_id, _scheme_id(scheme_id), period, config=parsed, version_id=version
+            )
+        except CloseError as error:
+            return PeriodErrors.of(error)
+        return Simulation(
+            period=resolved.key,
+            starts_at=resolved.starts_at,
+            ends_at=resolved.ends_at,
+            scorecards=[_simulated(card) for card in result.scorecards],
+        )
+
+
+@strawberry.type
+class PeriodsMutation:
+    @strawberry.mutation(extensions=tenant_access(Role.ADMIN))
+    async def close_period(self, info: Info, scheme_id: strawberry.ID, period: str) -> ClosePeriodResult:
+        """Closes the period in the background (re-closes a closed or stale one); follow it with job(id)."""
+        tenant_id = info.context.tenant_id
+        try:
+            scheme = _scheme_id(scheme_id)
+            async with tenant_unit_of_work(tenant_id) as conn:
+                resolved = await resolve_period(conn, tenant_id, scheme, period)
+            if resolved.ends_at > datetime.now(resolved.ends_at.tzinfo):
+                raise CloseError(CloseErrorCode.PERIOD_NOT_ENDED, f"Period {period} has not ended yet.", "period")
+        except CloseError as error:
+            return PeriodErrors.of(error)
+        job_id = await enqueue_close(
+            info.context.redis, info.context.settings.redis_url, tenant_id, scheme, resolved.key, force=True
+        )
+        status = await read_job(info.context.redis, tenant_id, job_id)
+        assert status is not None
+        return CloseStarted(
+            job=Job(
+                id=strawberry.ID(job_id),
+                kind=status.kind,
+                status=status.status,
+                stage=status.stage,
+                done=status.done,
+                total=status.total,
+                error=status.error,
+                result=status.result,
+            )
+        )

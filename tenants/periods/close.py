@@ -1,0 +1,448 @@
+"""Period close: aggregate in SQL, score with the pure engine, write scorecards and ledger lines in one transaction.
+
+- Exclusive per tenant, scheme and period: a transaction-level advisory lock; a second close waits, then finds the
+  period closed and posts nothing (idempotent).
+- All or nothing: scorecards, lines and the period's new state commit together, so a worker killed mid-close leaves
+  no partial result and the retry computes the very same lines (the engine is deterministic).
+- Consistent with ingestion: the close holds the tenant's ingestion lock exclusively, so no event can commit between
+  the aggregation and the state change without marking the period stale afterwards.
+- Re-close (stale or forced): revision n+1; posts only adjustment lines (new minus everything already posted, per
+  staff and rule). Nothing changed: no new revision, nothing posted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from tenants.periods.aggregation import aggregate_period
+from tenants.periods.models import Period
+from tenants.schemes.config import DemotionPenalty, SchemeConfig, parse_scheme_config
+from tenants.schemes.models import Scheme, SchemeVersion
+from tenants.schemes.periods_calendar import parse_period_key, period_window
+from tenants.schemes.service import pick_version_in_force
+from tenants.scoring.engine import ParticipantInput, PeriodResult, Scorecard, compute_period
+from tenants.tenancy.identity import TenantId
+from tenants.tenancy.uow import tenant_unit_of_work
+
+Progress = Callable[[str, int, int], Awaitable[None]]
+ZERO = Decimal("0.00")
+
+
+class CloseErrorCode(StrEnum):
+    SCHEME_NOT_FOUND = "SCHEME_NOT_FOUND"
+    NO_VERSION = "NO_VERSION"
+    BAD_PERIOD = "BAD_PERIOD"
+    PERIOD_NOT_ENDED = "PERIOD_NOT_ENDED"
+
+
+class CloseError(Exception):
+    def __init__(self, code: CloseErrorCode, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class CloseOutcome:
+    period_id: int
+    period_key: str
+    revision: int
+    lines_posted: int
+    scorecards: int
+    changed: bool
+
+
+@dataclass(frozen=True)
+class ResolvedPeriod:
+    key: str
+    starts_at: datetime
+    ends_at: datetime
+    local_start: date
+    local_end: date
+    version: SchemeVersion | None  # None only for a simulation of an unpublished config
+    config: SchemeConfig
+
+    @property
+    def version_id(self) -> int:
+        if self.version is None:
+            raise CloseError(CloseErrorCode.NO_VERSION, "No published version is in force for this period.", "period")
+        return int(self.version.id)
+
+
+def advisory_key(*parts: object) -> int:
+    """A stable signed 64-bit key for pg_advisory_xact_lock."""
+    digest = hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def ingestion_lock_key(tenant_id: int) -> int:
+    return advisory_key("ingest", tenant_id)
+
+
+async def _fault_injection_pause() -> None:
+    """Tests kill a worker at this point (everything written, nothing committed); unset in every real deployment."""
+    delay = os.environ.get("KAOHE_FAULT_CLOSE_DELAY_SECONDS")
+    if delay:
+        await asyncio.sleep(float(delay))
+
+
+async def _noop_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+async def resolve_period(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int, key: str, config_override: SchemeConfig | None = None
+) -> ResolvedPeriod:
+    scheme = await Scheme.filter(tenant_id=tenant_id, id=scheme_id).using_db(conn).first()
+    if scheme is None:
+        raise CloseError(CloseErrorCode.SCHEME_NOT_FOUND, "No such scheme.", "schemeId")
+    versions = await SchemeVersion.filter(tenant_id=tenant_id, scheme_id=scheme_id, status="published").using_db(conn)
+    latest = max(versions, key=lambda v: (v.effective_from or date.min, v.number), default=None)
+    timezone_source = config_override or (parse_scheme_config(latest.config) if latest else None)
+    if timezone_source is None:
+        raise CloseError(CloseErrorCode.NO_VERSION, "The scheme has no published version.", "schemeId")
+    try:
+        local_start, local_end = parse_period_key(timezone_source.cycle, key)
+        starts_at, ends_at = period_window(timezone_source.cycle, key, timezone_source.timezone)
+    except ValueError as exc:
+        raise CloseError(CloseErrorCode.BAD_PERIOD, str(exc), "period") from exc
+    version = pick_version_in_force(versions, starts_at)
+    if config_override is None and version is None:
+        raise CloseError(CloseErrorCode.NO_VERSION, f"No version of the scheme is in force on {local_start}.", "period")
+    if config_override is not None:
+        config = config_override
+    else:
+        assert version is not None
+        config = parse_scheme_config(version.config)
+    return ResolvedPeriod(key, starts_at, ends_at, local_start, local_end, version, config)
+
+
+async def _previous_totals(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int, before: datetime, depth: int
+) -> dict[int, list[Decimal]]:
+    """Totals of the last `depth` closed periods before this one, most recent first (for demotion)."""
+    rows = await conn.execute_query_dict(
+        """
+        WITH recent AS (
+            SELECT id, revision, starts_at FROM period
+            WHERE tenant_id = $1 AND scheme_id = $2 AND starts_at < $3 AND revision > 0
+            ORDER BY starts_at DESC LIMIT $4
+        )
+        SELECT s.staff_id, s.total FROM recent r
+        JOIN scorecard s ON s.tenant_id = $1 AND s.period_id = r.id AND s.revision = r.revision
+        ORDER BY r.starts_at DESC
+        """,
+        [tenant_id, scheme_id, before, depth],
+    )
+    totals: dict[int, list[Decimal]] = defaultdict(list)
+    for row in rows:
+        totals[row["staff_id"]].append(row["total"])
+    return totals
+
+
+async def compute(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int, resolved: ResolvedPeriod
+) -> PeriodResult:
+    aggregates = await aggregate_period(
+        conn, tenant_id, resolved.config, resolved.starts_at, resolved.ends_at, resolved.local_start, resolved.local_end
+    )
+    depth = max((p.periods for p in resolved.config.penalties if isinstance(p, DemotionPenalty)), default=0)
+    previous = await _previous_totals(conn, tenant_id, scheme_id, resolved.starts_at, depth) if depth else {}
+    participants = [
+        ParticipantInput(
+            staff_id=row.staff_id,
+            staff_code=row.staff_code,
+            team_code=row.team_code,
+            metrics=row.metrics,
+            penalty_counts=row.penalty_counts,
+            previous_totals=previous.get(row.staff_id, ()),
+        )
+        for row in aggregates.participants
+    ]
+    return compute_period(resolved.config, participants, aggregates.team_pool_credits)
+
+
+def _metrics_json(card: Scorecard) -> str:
+    return json.dumps(
+        [
+            {
+                "key": m.key,
+                "label": m.label,
+                "value": None if m.value is None else str(m.value),
+                "score": None if m.score is None else str(m.score),
+                "weight": None if m.weight is None else str(m.weight),
+                "explanation": m.explanation,
+            }
+            for m in card.metrics
+        ],
+        ensure_ascii=False,
+    )
+
+
+def _flags_json(card: Scorecard) -> str:
+    return json.dumps(
+        [{"rule_key": f.rule_key, "kind": f.kind, "message": f.message} for f in card.flags], ensure_ascii=False
+    )
+
+
+async def write_scorecards(
+    conn: BaseDBAsyncClient,
+    tenant_id: TenantId,
+    period_id: int,
+    revision: int,
+    version_id: int,
+    cards: Sequence[Scorecard],
+    *,
+    provisional: bool = False,
+) -> None:
+    await conn.execute_query(
+        """
+        INSERT INTO scorecard (tenant_id, period_id, revision, staff_id, scheme_version_id, total, grade, rank, metrics,
+                               flags, provisional, computed_at)
+        SELECT $1, $2, $3, c.staff_id, $4, c.total, c.grade, c.rank, c.metrics::jsonb, c.flags::jsonb, $5, now()
+        FROM unnest($6::bigint[], $7::numeric[], $8::text[], $9::int[], $10::text[], $11::text[])
+             AS c(staff_id, total, grade, rank, metrics, flags)
+        """,
+        [
+            tenant_id,
+            period_id,
+            revision,
+            version_id,
+            provisional,
+            [c.staff_id for c in cards],
+            [c.total for c in cards],
+            [c.grade for c in cards],
+            [c.rank for c in cards],
+            [_metrics_json(c) for c in cards],
+            [_flags_json(c) for c in cards],
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class _Line:
+    staff_id: int
+    rule_key: str
+    kind: str
+    amount: Decimal
+    derivation: str
+
+
+async def _post_lines(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, period_id: int, revision: int, version_id: int, lines: list[_Line]
+) -> None:
+    if not lines:
+        return
+    await conn.execute_query(
+        """
+        INSERT INTO ledger_line (tenant_id, period_id, revision, staff_id, scheme_version_id, rule_key, kind, amount,
+                                 derivation, posted_at)
+        SELECT $1, $2, $3, l.staff_id, $4, l.rule_key, l.kind, l.amount, l.derivation, now()
+        FROM unnest($5::bigint[], $6::text[], $7::text[], $8::numeric[], $9::text[])
+             AS l(staff_id, rule_key, kind, amount, derivation)
+        """,
+        [
+            tenant_id,
+            period_id,
+            revision,
+            version_id,
+            [line.staff_id for line in lines],
+            [line.rule_key for line in lines],
+            [line.kind for line in lines],
+            [line.amount for line in lines],
+            [line.derivation for line in lines],
+        ],
+    )
+
+
+def _fmt(amount: Decimal) -> str:
+    return f"{amount:,.2f}"
+
+
+async def _adjustments(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, period_id: int, revision: int, result: PeriodResult
+) -> list[_Line]:
+    """New minus everything posted so far, per staff and rule; only the non-zero differences."""
+    rows = await conn.execute_query_dict(
+        "SELECT staff_id, rule_key, sum(amount) AS posted FROM ledger_line "
+        "WHERE tenant_id = $1 AND period_id = $2 GROUP BY staff_id, rule_key",
+        [tenant_id, period_id],
+    )
+    posted: dict[tuple[int, str], Decimal] = {(r["staff_id"], r["rule_key"]): r["posted"] for r in rows}
+    new: dict[tuple[int, str], tuple[Decimal, str]] = {}
+    for card in result.scorecards:
+        for line in card.lines:
+            new[(card.staff_id, line.rule_key)] = (line.amount, line.derivation)
+    adjustments: list[_Line] = []
+    for key in sorted(set(posted) | set(new)):
+        before = posted.get(key, ZERO)
+        after, derivation = new.get(key, (ZERO, "本期不再适用"))
+        delta = after - before
+        if delta != 0:
+            adjustments.append(
+                _Line(
+                    staff_id=key[0],
+                    rule_key=key[1],
+                    kind="adjustment",
+                    amount=delta,
+                    derivation=(
+                        f"调整（修订 {revision} 对比修订 {revision - 1}）：已入账 {_fmt(before)}，"
+                        f"重算 {_fmt(after)}，差额 {_fmt(delta)}。重算依据：{derivation}"
+                    ),
+                )
+            )
+    return adjustments
+
+
+async def _same_scorecards(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, period_id: int, revision: int, result: PeriodResult
+) -> bool:
+    rows = await conn.execute_query_dict(
+        "SELECT staff_id, total, grade, rank FROM scorecard WHERE tenant_id = $1 AND period_id = $2 AND revision = $3",
+        [tenant_id, period_id, revision],
+    )
+    stored = {(r["staff_id"], r["total"], r["grade"], r["rank"]) for r in rows}
+    return stored == {(c.staff_id, c.total, c.grade, c.rank) for c in result.scorecards}
+
+
+async def get_or_create_period(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int, resolved: ResolvedPeriod
+) -> Period:
+    await conn.execute_query(
+        "INSERT INTO period (tenant_id, scheme_id, key, starts_at, ends_at, state, revision, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, 'open', 0, now()) ON CONFLICT (tenant_id, scheme_id, key) DO NOTHING",
+        [tenant_id, scheme_id, resolved.key, resolved.starts_at, resolved.ends_at],
+    )
+    period = (
+        await Period.filter(tenant_id=tenant_id, scheme_id=scheme_id, key=resolved.key)
+        .select_for_update()
+        .using_db(conn)
+        .first()
+    )
+    assert period is not None
+    return period
+
+
+async def mark_closing(tenant_id: TenantId, scheme_id: int, key: str) -> None:
+    """Make a running close visible (its own short transaction; the close itself commits everything at once)."""
+    async with tenant_unit_of_work(tenant_id) as conn:
+        resolved = await resolve_period(conn, tenant_id, scheme_id, key)
+        period = await get_or_create_period(conn, tenant_id, scheme_id, resolved)
+        if period.state in ("open", "stale"):
+            await conn.execute_query(
+                "UPDATE period SET state = 'closing' WHERE tenant_id = $1 AND id = $2", [tenant_id, period.id]
+            )
+
+
+async def close_period(
+    tenant_id: TenantId,
+    scheme_id: int,
+    key: str,
+    *,
+    progress: Progress | None = None,
+    force: bool = False,
+    now: datetime | None = None,
+) -> CloseOutcome:
+    """Close (or re-close) one period. `force` re-computes a closed period even when nothing marked it stale."""
+    report = progress or _noop_progress
+    async with tenant_unit_of_work(tenant_id) as conn:
+        await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [advisory_key("close", tenant_id, scheme_id, key)])
+        await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [ingestion_lock_key(tenant_id)])
+        resolved = await resolve_period(conn, tenant_id, scheme_id, key)
+        if resolved.ends_at > (now or datetime.now(UTC)):
+            raise CloseError(CloseErrorCode.PERIOD_NOT_ENDED, f"Period {key} has not ended yet.", "period")
+        period = await get_or_create_period(conn, tenant_id, scheme_id, resolved)
+        if period.state == "closed" and not force:
+            await report("done", 1, 1)
+            return CloseOutcome(period.id, key, period.revision, 0, 0, changed=False)
+        await report("aggregating", 0, 1)
+        result = await compute(conn, tenant_id, scheme_id, resolved)
+        cards = result.scorecards
+        await report("writing", 0, len(cards))
+        watermark_rows = await conn.execute_query_dict(
+            "SELECT max(id) AS watermark FROM event WHERE tenant_id = $1", [tenant_id]
+        )
+        watermark = watermark_rows[0]["watermark"]
+        revision = period.revision
+        posted = 0
+        changed = True
+        if revision == 0:
+            revision = 1
+            lines = [
+                _Line(card.staff_id, line.rule_key, line.kind, line.amount, line.derivation)
+                for card in cards
+                for line in card.lines
+            ]
+        else:
+            lines = await _adjustments(conn, tenant_id, period.id, revision + 1, result)
+            if not lines and await _same_scorecards(conn, tenant_id, period.id, revision, result):
+                changed = False
+            else:
+                revision += 1
+        if changed:
+            await write_scorecards(conn, tenant_id, period.id, revision, resolved.version_id, cards)
+            await _post_lines(conn, tenant_id, period.id, revision, resolved.version_id, lines)
+            posted = len(lines)
+        await conn.execute_query(
+            "DELETE FROM scorecard WHERE tenant_id = $1 AND period_id = $2 AND revision = 0", [tenant_id, period.id]
+        )
+        await report("committing", len(cards), len(cards))
+        await _fault_injection_pause()
+        await conn.execute_query(
+            "UPDATE period SET state = 'closed', revision = $3, scheme_version_id = $4, watermark_event_id = $5, "
+            "closed_at = now() WHERE tenant_id = $1 AND id = $2",
+            [tenant_id, period.id, revision, resolved.version_id, watermark],
+        )
+        await report("writing", len(cards), len(cards))
+    await report("done", 1, 1)
+    return CloseOutcome(period.id, key, revision, posted, len(cards) if changed else 0, changed)
+
+
+async def refresh_provisional(tenant_id: TenantId, scheme_id: int, key: str) -> int:
+    """Provisional scorecards of an open period (revision 0): rewritten, never posting money."""
+    async with tenant_unit_of_work(tenant_id) as conn:
+        resolved = await resolve_period(conn, tenant_id, scheme_id, key)
+        period = await get_or_create_period(conn, tenant_id, scheme_id, resolved)
+        if period.state != "open":
+            return 0
+        result = await compute(conn, tenant_id, scheme_id, resolved)
+        await conn.execute_query(
+            "DELETE FROM scorecard WHERE tenant_id = $1 AND period_id = $2 AND revision = 0", [tenant_id, period.id]
+        )
+        await write_scorecards(conn, tenant_id, period.id, 0, resolved.version_id, result.scorecards, provisional=True)
+        await conn.execute_query(
+            "UPDATE period SET provisional_at = now() WHERE tenant_id = $1 AND id = $2", [tenant_id, period.id]
+        )
+        return len(result.scorecards)
+
+
+async def simulate(
+    tenant_id: TenantId, scheme_id: int, key: str, config: SchemeConfig | None = None, version_id: int | None = None
+) -> tuple[ResolvedPeriod, PeriodResult]:
+    """What-if: the period's real events through a config (or a given version), storing nothing."""
+    async with tenant_unit_of_work(tenant_id) as conn:
+        override = config
+        if version_id is not None:
+            version = (
+                await SchemeVersion.filter(tenant_id=tenant_id, id=version_id, scheme_id=scheme_id)
+                .using_db(conn)
+                .first()
+            )
+            if version is None:
+                raise CloseError(CloseErrorCode.NO_VERSION, "No such version.", "versionId")
+            override = parse_scheme_config(version.config)
+        resolved = await resolve_period(conn, tenant_id, scheme_id, key, config_override=override)
+        result = await compute(conn, tenant_id, scheme_id, resolved)
+    return resolved, result

@@ -1,0 +1,75 @@
+"""Status of background jobs (close, provisional refresh), kept in Redis so API and workers share it.
+
+arq has no progress API; each job writes a small hash that GraphQL `job(id)` reads. A job belongs to a tenant: another
+tenant asking for its id gets nothing, exactly as for an unknown id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from redis.asyncio import Redis
+
+from tenants.tenancy.identity import TenantId
+
+JOB_TTL_SECONDS = 7 * 24 * 3600
+
+
+def job_key(job_id: str) -> str:
+    return f"kaohe:job:{job_id}"
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    id: str
+    kind: str
+    status: str  # queued | running | complete | failed
+    stage: str
+    done: int
+    total: int
+    error: str | None
+    result: str | None
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def _hset(redis: Redis, job_id: str, fields: dict[str, Any]) -> None:
+    mapping = {key: "" if value is None else str(value) for key, value in fields.items()}
+    # redis-py types commands as "Awaitable | value" because sync and async clients share stubs.
+    await cast("Awaitable[int]", redis.hset(job_key(job_id), mapping=mapping))
+
+
+async def create_job(redis: Redis, job_id: str, tenant_id: TenantId, kind: str, **fields: Any) -> None:
+    base = {"tenant_id": tenant_id, "kind": kind, "status": "queued", "stage": "queued", "done": 0, "total": 0}
+    await _hset(redis, job_id, {**base, **fields})
+    await redis.expire(job_key(job_id), JOB_TTL_SECONDS)
+
+
+async def update_job(redis: Redis, job_id: str, **fields: Any) -> None:
+    await _hset(redis, job_id, fields)
+
+
+async def read_job(redis: Redis, tenant_id: TenantId, job_id: str) -> JobStatus | None:
+    raw = await cast("Awaitable[dict[Any, Any]]", redis.hgetall(job_key(job_id)))
+    data = {_text(key): _text(value) for key, value in raw.items()}
+    if not data or data.get("tenant_id") != str(tenant_id):
+        return None
+    return JobStatus(
+        id=job_id,
+        kind=data.get("kind", ""),
+        status=data.get("status", ""),
+        stage=data.get("stage", ""),
+        done=int(data.get("done") or 0),
+        total=int(data.get("total") or 0),
+        error=data.get("error") or None,
+        result=data.get("result") or None,
+    )

@@ -1,0 +1,90 @@
+"""What the cron must do now: periods to close (end + the tenant's grace passed), stale periods to re-close (unless
+the tenant turned that off), open periods whose provisional scorecards are older than the refresh interval."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from tenants.periods.models import Period
+from tenants.schemes.config import parse_scheme_config
+from tenants.schemes.models import Scheme, SchemeVersion
+from tenants.schemes.periods_calendar import period_containing, period_window, previous_period_key
+from tenants.schemes.service import pick_version_in_force
+from tenants.tenancy.identity import tenant_id_for_system
+from tenants.tenancy.models import Tenant
+from tenants.tenancy.uow import platform_unit_of_work, tenant_unit_of_work
+
+DEFAULT_GRACE_HOURS = 6
+DEFAULT_REFRESH_MINUTES = 5
+
+
+@dataclass(frozen=True)
+class PeriodRef:
+    tenant_id: int
+    scheme_id: int
+    period_key: str
+
+
+@dataclass
+class DueWork:
+    to_close: list[PeriodRef] = field(default_factory=list)
+    to_refresh: list[PeriodRef] = field(default_factory=list)
+
+
+async def due_work(now: datetime) -> DueWork:
+    async with platform_unit_of_work():
+        tenants = await Tenant.all().values("id", "settings")
+    work = DueWork()
+    for tenant in tenants:
+        settings = tenant["settings"]
+        settings = json.loads(settings) if isinstance(settings, str) else settings or {}
+        await _tenant_work(tenant["id"], settings, now, work)
+    return work
+
+
+async def _tenant_work(raw_tenant_id: int, settings: dict[str, object], now: datetime, work: DueWork) -> None:
+    tenant_id = tenant_id_for_system(raw_tenant_id)
+    grace = timedelta(hours=float(str(settings.get("close_grace_hours", DEFAULT_GRACE_HOURS))))
+    refresh = timedelta(minutes=float(str(settings.get("provisional_refresh_minutes", DEFAULT_REFRESH_MINUTES))))
+    auto_reclose = settings.get("auto_reclose", True) is not False
+    async with tenant_unit_of_work(tenant_id):
+        schemes = await Scheme.filter(tenant_id=tenant_id, active=True)
+        versions = await SchemeVersion.filter(tenant_id=tenant_id, status="published")
+        periods = await Period.filter(tenant_id=tenant_id)
+    by_scheme: dict[int, list[SchemeVersion]] = defaultdict(list)
+    for version in versions:
+        by_scheme[version.scheme_id].append(version)
+    known = {(p.scheme_id, p.key): p for p in periods}
+    for period in periods:
+        if (period.state == "stale" and auto_reclose) or (
+            period.state in ("open", "closing") and period.ends_at + grace <= now
+        ):
+            work.to_close.append(PeriodRef(tenant_id, period.scheme_id, period.key))
+    for scheme in schemes:
+        published = by_scheme.get(scheme.id)
+        if not published:
+            continue
+        config = parse_scheme_config(max(published, key=lambda v: (v.effective_from, v.number)).config)
+        current = period_containing(config.cycle, now, config.timezone)
+        previous = previous_period_key(config.cycle, current)
+        previous_start, previous_end = period_window(config.cycle, previous, config.timezone)
+        ref = PeriodRef(tenant_id, scheme.id, previous)
+        if (
+            (scheme.id, previous) not in known
+            and previous_end + grace <= now
+            and pick_version_in_force(published, previous_start) is not None
+        ):
+            work.to_close.append(ref)
+        current_start, _ = period_window(config.cycle, current, config.timezone)
+        existing = known.get((scheme.id, current))
+        if pick_version_in_force(published, current_start) is not None and (
+            existing is None
+            or (
+                existing.state == "open"
+                and (existing.provisional_at is None or existing.provisional_at + refresh <= now)
+            )
+        ):
+            work.to_refresh.append(PeriodRef(tenant_id, scheme.id, current))

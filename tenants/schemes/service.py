@@ -1,0 +1,314 @@
+"""Scheme use cases: schemes, draft and published versions, the version in force, templates.
+
+Rules
+- A scheme has numbered versions (1, 2, ...). At most one is a draft: saving a config edits that draft, or opens a
+  new one numbered after the highest. A published version never changes (the database trigger refuses it as well);
+  editing a published scheme means saving a new draft.
+- A config is validated before anything is read or written: an invalid one is rejected whole, nothing stored.
+- Publishing sets ``effective_from`` (a local date in the config's timezone). It is refused when a period of the
+  scheme that is closing, closed or stale ends after that date's first instant: its results were computed with the
+  version then in force, and a new version must not rewrite them retroactively.
+- The version in force at an instant is the latest published version effective at or before it (ties on the date:
+  the highest number). A period uses the version in force at its start.
+- Every change writes an audit entry (before/after) in the same transaction as the change.
+- Each function runs in its own ``tenant_unit_of_work`` and also filters by tenant: another tenant's id is NOT_FOUND.
+- Changes of one scheme are serialised by a row lock on the scheme, so two concurrent saves cannot open two drafts
+  and a publish cannot race a draft edit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from tenants.audit.service import Actor, record
+from tenants.periods.models import Period
+from tenants.schemes.config import SchemeConfig, SchemeConfigInvalid, parse_scheme_config, validate_scheme_config
+from tenants.schemes.errors import SchemeError, SchemeErrorCode
+from tenants.schemes.models import Scheme, SchemeVersion
+from tenants.schemes.periods_calendar import day_start
+from tenants.schemes.templates import get_template
+from tenants.tenancy.identity import TenantId
+from tenants.tenancy.uow import tenant_unit_of_work
+
+MAX_NAME_LENGTH: Final = 200  # the column's length
+MAX_DESCRIPTION_LENGTH: Final = 4000
+DEFAULT_TIMEZONE: Final[str] = SchemeConfig.model_fields["timezone"].default
+
+# Periods whose results exist (or are being computed): a version must not become effective inside them.
+FROZEN_PERIOD_STATES: Final = ("closing", "closed", "stale")
+
+
+class VersionStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+
+
+# --- snapshots for the audit log ------------------------------------------------------------------------------------
+
+
+def scheme_snapshot(scheme: Scheme) -> dict[str, Any]:
+    return {"name": scheme.name, "description": scheme.description, "active": scheme.active}
+
+
+def version_snapshot(version: SchemeVersion) -> dict[str, Any]:
+    return {
+        "scheme_id": version.scheme_id,
+        "number": version.number,
+        "status": version.status,
+        "effective_from": version.effective_from,
+        "config": version.config,
+        "created_by_user_id": version.created_by_user_id,
+        "published_by_user_id": version.published_by_user_id,
+        "published_at": version.published_at,
+    }
+
+
+# --- input checks (before any I/O) ----------------------------------------------------------------------------------
+
+
+def _clean_name(name: str) -> str:
+    cleaned = name.strip()
+    if not cleaned:
+        raise SchemeError.of(SchemeErrorCode.INVALID, "A scheme needs a name.", "name")
+    if len(cleaned) > MAX_NAME_LENGTH:
+        raise SchemeError.of(SchemeErrorCode.INVALID, f"Use at most {MAX_NAME_LENGTH} characters.", "name")
+    return cleaned
+
+
+def _clean_description(description: str) -> str:
+    cleaned = description.strip()
+    if len(cleaned) > MAX_DESCRIPTION_LENGTH:
+        raise SchemeError.of(
+            SchemeErrorCode.INVALID, f"Use at most {MAX_DESCRIPTION_LENGTH} characters.", "description"
+        )
+    return cleaned
+
+
+def checked_config(config: object) -> dict[str, Any]:
+    """The config as the JSON object to store, or SchemeError(INVALID_CONFIG) carrying every problem."""
+    problems = validate_scheme_config(config)
+    if problems:
+        raise SchemeError.invalid_config(problems)
+    if isinstance(config, str | bytes | bytearray):
+        # valid JSON text (just validated); stored as the object it denotes. Floats are fine here: repr round-trips,
+        # and the engine re-parses through repr into exact Decimals.
+        config = json.loads(config)
+    assert isinstance(config, dict)  # a valid config is an object
+    return config
+
+
+# --- queries --------------------------------------------------------------------------------------------------------
+
+
+async def list_schemes(tenant_id: TenantId, active: bool | None = None) -> list[Scheme]:
+    async with tenant_unit_of_work(tenant_id):
+        query = Scheme.filter(tenant_id=tenant_id)
+        if active is not None:
+            query = query.filter(active=active)
+        return await query.order_by("name", "id")
+
+
+async def get_scheme(tenant_id: TenantId, scheme_id: int) -> Scheme | None:
+    async with tenant_unit_of_work(tenant_id):
+        return await Scheme.get_or_none(tenant_id=tenant_id, id=scheme_id)
+
+
+async def versions_by_scheme(tenant_id: TenantId, scheme_ids: Sequence[int]) -> dict[int, list[SchemeVersion]]:
+    """The versions of many schemes in one query (the GraphQL loader), each list ordered by number."""
+    grouped: dict[int, list[SchemeVersion]] = defaultdict(list)
+    if not scheme_ids:
+        return grouped
+    async with tenant_unit_of_work(tenant_id):
+        versions = await SchemeVersion.filter(tenant_id=tenant_id, scheme_id__in=list(set(scheme_ids))).order_by(
+            "scheme_id", "number"
+        )
+    for version in versions:
+        grouped[version.scheme_id].append(version)
+    return grouped
+
+
+def _effective_start(version: SchemeVersion) -> datetime:
+    """The first instant of the version's effective date, in its own config's timezone."""
+    assert version.effective_from is not None
+    timezone = version.config.get("timezone") if isinstance(version.config, dict) else None
+    try:
+        return day_start(version.effective_from, timezone if isinstance(timezone, str) else DEFAULT_TIMEZONE)
+    except ValueError:  # a published config was validated, so its timezone exists; this only guards old rows
+        return day_start(version.effective_from, DEFAULT_TIMEZONE)
+
+
+def pick_version_in_force(versions: Iterable[SchemeVersion], at: datetime | date) -> SchemeVersion | None:
+    """The latest published version effective at ``at`` (ties on the date: the highest number); pure.
+
+    ``at`` is an aware instant (e.g. a period's ``starts_at``), compared with each version's first effective instant
+    in its config's timezone; or a local date, compared with ``effective_from`` directly.
+    """
+    if isinstance(at, datetime) and (at.tzinfo is None or at.utcoffset() is None):
+        raise ValueError("version_in_force needs an aware datetime or a date")
+    best: SchemeVersion | None = None
+    for version in versions:
+        if version.status != VersionStatus.PUBLISHED or version.effective_from is None:
+            continue
+        if isinstance(at, datetime):
+            if _effective_start(version) > at:
+                continue
+        elif version.effective_from > at:
+            continue
+        if best is None or (version.effective_from, version.number) > (best.effective_from, best.number):
+            best = version
+    return best
+
+
+async def version_in_force(tenant_id: TenantId, scheme_id: int, at: datetime | date) -> SchemeVersion | None:
+    """The version a period starting at ``at`` uses; None when nothing was published effective by then."""
+    async with tenant_unit_of_work(tenant_id):
+        published = await SchemeVersion.filter(
+            tenant_id=tenant_id, scheme_id=scheme_id, status=VersionStatus.PUBLISHED
+        ).all()
+    return pick_version_in_force(published, at)
+
+
+# --- changes --------------------------------------------------------------------------------------------------------
+
+
+async def _lock_scheme(tenant_id: TenantId, scheme_id: int) -> Scheme:
+    scheme = await Scheme.filter(tenant_id=tenant_id, id=scheme_id).select_for_update().first()
+    if scheme is None:
+        raise SchemeError.of(SchemeErrorCode.NOT_FOUND, "No such scheme.", "schemeId")
+    return scheme
+
+
+async def create_scheme(tenant_id: TenantId, actor: Actor, name: str, description: str = "") -> Scheme:
+    clean_name, clean_description = _clean_name(name), _clean_description(description)
+    async with tenant_unit_of_work(tenant_id):
+        scheme = await Scheme.create(tenant_id=tenant_id, name=clean_name, description=clean_description)
+        await record(tenant_id, actor, "scheme.create", "scheme", scheme.id, None, scheme_snapshot(scheme))
+    return scheme
+
+
+async def save_draft(tenant_id: TenantId, actor: Actor, scheme_id: int, config: object) -> SchemeVersion:
+    """Edit the scheme's draft, or open a new draft (number = highest + 1) when it has none."""
+    stored = checked_config(config)  # before any I/O: an invalid config stores nothing
+    async with tenant_unit_of_work(tenant_id):
+        await _lock_scheme(tenant_id, scheme_id)
+        draft = (
+            await SchemeVersion.filter(tenant_id=tenant_id, scheme_id=scheme_id, status=VersionStatus.DRAFT)
+            .order_by("-number")
+            .first()
+        )
+        if draft is not None:
+            if draft.config == stored:
+                return draft  # nothing changes, so nothing to audit
+            before = version_snapshot(draft)
+            draft.config = stored
+            # created_by stays the draft's author; who edited it and when is in the audit log
+            await draft.save(update_fields=["config", "updated_at"])
+            after = version_snapshot(draft)
+            await record(tenant_id, actor, "scheme_version.update_draft", "scheme_version", draft.id, before, after)
+            return draft
+        version = await _create_draft(tenant_id, actor, scheme_id, stored)
+    return version
+
+
+async def _create_draft(tenant_id: TenantId, actor: Actor, scheme_id: int, config: dict[str, Any]) -> SchemeVersion:
+    # callers hold the scheme's row lock, so max + 1 cannot race (the unique index would refuse it anyway)
+    latest = await SchemeVersion.filter(tenant_id=tenant_id, scheme_id=scheme_id).order_by("-number").first()
+    number = latest.number + 1 if latest is not None else 1
+    version = await SchemeVersion.create(
+        tenant_id=tenant_id,
+        scheme_id=scheme_id,
+        number=number,
+        config=config,
+        status=VersionStatus.DRAFT,
+        created_by_user_id=actor.user_id,
+    )
+    await record(
+        tenant_id, actor, "scheme_version.create_draft", "scheme_version", version.id, None, version_snapshot(version)
+    )
+    return version
+
+
+async def publish_version(tenant_id: TenantId, actor: Actor, version_id: int, effective_from: date) -> SchemeVersion:
+    async with tenant_unit_of_work(tenant_id):
+        found = await SchemeVersion.get_or_none(tenant_id=tenant_id, id=version_id)
+        if found is None:
+            raise SchemeError.of(SchemeErrorCode.NOT_FOUND, "No such scheme version.", "versionId")
+        await _lock_scheme(tenant_id, found.scheme_id)
+        # read again under the lock: a concurrent publish of the same draft may have committed meanwhile
+        version = await SchemeVersion.get(tenant_id=tenant_id, id=version_id)
+        if version.status != VersionStatus.DRAFT:
+            raise SchemeError.of(
+                SchemeErrorCode.ALREADY_PUBLISHED,
+                f"Version {version.number} is published and cannot change; save a new draft instead.",
+                "versionId",
+            )
+        try:
+            # validated when saved; parsed again because the rules may have tightened since
+            config = parse_scheme_config(version.config)
+        except SchemeConfigInvalid as invalid:
+            raise SchemeError.invalid_config(invalid.problems) from None
+        try:
+            starts = day_start(effective_from, config.timezone)
+        except OverflowError:
+            raise SchemeError.of(SchemeErrorCode.INVALID, "Not a usable date.", "effectiveFrom") from None
+        frozen = (
+            await Period.filter(
+                tenant_id=tenant_id,
+                scheme_id=version.scheme_id,
+                state__in=FROZEN_PERIOD_STATES,
+                ends_at__gt=starts,
+            )
+            .order_by("starts_at")
+            .first()
+        )
+        if frozen is not None:
+            raise SchemeError.of(
+                SchemeErrorCode.PERIOD_CLOSED,
+                f"Period {frozen.key} is {frozen.state}; a version cannot take effect on {effective_from.isoformat()},"
+                f" which is before that period ends. Choose a date on or after the end of the last closed period.",
+                "effectiveFrom",
+            )
+        before = version_snapshot(version)
+        version.status = VersionStatus.PUBLISHED
+        version.effective_from = effective_from
+        version.published_by_user_id = actor.user_id
+        version.published_at = datetime.now(UTC)
+        await version.save(
+            update_fields=["status", "effective_from", "published_by_user_id", "published_at", "updated_at"]
+        )
+        await record(
+            tenant_id, actor, "scheme_version.publish", "scheme_version", version.id, before, version_snapshot(version)
+        )
+    return version
+
+
+@dataclass(frozen=True)
+class SchemeWithDraft:
+    scheme: Scheme
+    draft: SchemeVersion
+
+
+async def create_from_template(
+    tenant_id: TenantId, actor: Actor, template_key: str, name: str | None = None
+) -> SchemeWithDraft:
+    """A new scheme (named ``name``, else the template's name) with the template's config as draft version 1."""
+    try:
+        template = get_template(template_key)
+    except KeyError:
+        raise SchemeError.of(
+            SchemeErrorCode.UNKNOWN_TEMPLATE, f"No template {template_key!r}.", "templateKey"
+        ) from None
+    clean_name = _clean_name(template.name if name is None else name)
+    stored = checked_config(template.config)
+    async with tenant_unit_of_work(tenant_id):
+        scheme = await Scheme.create(tenant_id=tenant_id, name=clean_name, description=template.description)
+        after = {**scheme_snapshot(scheme), "template": template.key}
+        await record(tenant_id, actor, "scheme.create", "scheme", scheme.id, None, after)
+        draft = await _create_draft(tenant_id, actor, scheme.id, stored)
+    return SchemeWithDraft(scheme, draft)

@@ -1,0 +1,44 @@
+"""Stable codes of per-item problems in master data batches (teams, staff, customers).
+
+Merchant integrations branch on these codes, so they never change meaning; add new ones rather than reuse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class MasterDataErrorCode(StrEnum):
+    # The whole batch is refused (reported once, at the index of the first item over the limit); nothing is stored.
+    TOO_MANY_ITEMS = "TOO_MANY_ITEMS"
+    # The same external code appears more than once in a batch: every copy is refused, since we cannot tell which
+    # one the merchant meant.
+    DUPLICATE_IN_BATCH = "DUPLICATE_IN_BATCH"
+    INVALID_CODE = "INVALID_CODE"
+    INVALID_NAME = "INVALID_NAME"
+    INVALID_KIND = "INVALID_KIND"
+    INVALID_ROLE = "INVALID_ROLE"
+    # Not an ISO 8601 date (hiredOn, leftOn) or datetime (boundSince). Dates travel as strings so one bad value
+    # refuses its item, not the whole request (a GraphQL scalar would fail the request before any item is looked at).
+    INVALID_DATE_FORMAT = "INVALID_DATE_FORMAT"
+    # left_on before hired_on.
+    INVALID_DATES = "INVALID_DATES"
+    # A datetime without a UTC offset: we will not guess the timezone of a binding.
+    NAIVE_DATETIME = "NAIVE_DATETIME"
+    # boundSince given for a customer without a guide.
+    BOUND_WITHOUT_GUIDE = "BOUND_WITHOUT_GUIDE"
+    UNKNOWN_PARENT = "UNKNOWN_PARENT"
+    TEAM_CYCLE = "TEAM_CYCLE"
+    UNKNOWN_TEAM = "UNKNOWN_TEAM"
+    UNKNOWN_STAFF = "UNKNOWN_STAFF"
+
+
+@dataclass(frozen=True)
+class ItemProblem:
+    """One refused item of a batch. `field` is the GraphQL input field name (camelCase), None for the whole item."""
+
+    index: int
+    code: MasterDataErrorCode
+    message: str
+    field: str | None = None

@@ -1,0 +1,54 @@
+"""Enqueueing jobs: the API calls these; nothing outside workers/ touches arq.
+
+Jobs take ids only and are enqueued after the request's work committed. A close job's arq id is derived from
+tenant, scheme and period, so a second request while one is queued or running joins it instead of starting another.
+"""
+
+from __future__ import annotations
+
+from arq import create_pool
+from arq.connections import ArqRedis, RedisSettings
+from redis.asyncio import Redis
+
+from server.settings import get_settings
+from tenants.periods.jobs import create_job, new_job_id
+from tenants.tenancy.identity import TenantId
+
+QUEUE_NAME = "kaohe:queue"
+_pools: dict[str, ArqRedis] = {}
+
+
+async def arq_pool(redis_url: str | None = None) -> ArqRedis:
+    """One arq connection pool per Redis URL and process (the API's settings, or the worker's)."""
+    url = redis_url or get_settings().redis_url
+    if url not in _pools:
+        _pools[url] = await create_pool(RedisSettings.from_dsn(url), default_queue_name=QUEUE_NAME)
+    return _pools[url]
+
+
+def close_job_arq_id(tenant_id: int, scheme_id: int, period_key: str) -> str:
+    return f"close:{tenant_id}:{scheme_id}:{period_key}"
+
+
+def _inflight_key(arq_id: str) -> str:
+    return f"kaohe:inflight:{arq_id}"
+
+
+async def enqueue_close(
+    redis: Redis, redis_url: str, tenant_id: TenantId, scheme_id: int, period_key: str, *, force: bool
+) -> str:
+    """Returns the tracking id of the close job for this period: a new one, or the one already queued/running."""
+    arq_id = close_job_arq_id(tenant_id, scheme_id, period_key)
+    job_id = new_job_id()
+    await create_job(redis, job_id, tenant_id, "close", scheme_id=scheme_id, period=period_key)
+    pool = await arq_pool(redis_url)
+    queued = await pool.enqueue_job(
+        "close_period_job", int(tenant_id), scheme_id, period_key, job_id, force, _job_id=arq_id
+    )
+    if queued is None:
+        existing = await redis.get(_inflight_key(arq_id))
+        if existing:
+            await redis.delete(f"kaohe:job:{job_id}")
+            return existing.decode() if isinstance(existing, bytes) else str(existing)
+    await redis.set(_inflight_key(arq_id), job_id, ex=24 * 3600)
+    return job_id
