@@ -6,12 +6,14 @@ tenant, scheme and period, so a second request while one is queued or running jo
 
 from __future__ import annotations
 
+import asyncio
+
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 from redis.asyncio import Redis
 
 from server.settings import get_settings
-from tenants.periods.jobs import create_job, new_job_id
+from tenants.periods.jobs import create_job, job_key, new_job_id
 from tenants.tenancy.identity import TenantId
 
 QUEUE_NAME = "kaohe:queue"
@@ -42,13 +44,18 @@ async def enqueue_close(
     job_id = new_job_id()
     await create_job(redis, job_id, tenant_id, "close", scheme_id=scheme_id, period=period_key)
     pool = await arq_pool(redis_url)
-    queued = await pool.enqueue_job(
-        "close_period_job", int(tenant_id), scheme_id, period_key, job_id, force, _job_id=arq_id
-    )
-    if queued is None:
+    # A None from arq means a job with this id is queued or running: join it. Its in-flight record may be a moment
+    # behind (just finishing), so look again briefly before giving up.
+    for _ in range(20):
+        queued = await pool.enqueue_job(
+            "close_period_job", int(tenant_id), scheme_id, period_key, job_id, force, _job_id=arq_id
+        )
+        if queued is not None:
+            await redis.set(_inflight_key(arq_id), job_id, ex=24 * 3600)
+            return job_id
         existing = await redis.get(_inflight_key(arq_id))
         if existing:
-            await redis.delete(f"kaohe:job:{job_id}")
+            await redis.delete(job_key(job_id))
             return existing.decode() if isinstance(existing, bytes) else str(existing)
-    await redis.set(_inflight_key(arq_id), job_id, ex=24 * 3600)
-    return job_id
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"could not enqueue {arq_id}: arq holds the id but no job is in flight")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from arq import cron
+from arq import cron, func
 from arq.connections import RedisSettings
 from tortoise import Tortoise
 
@@ -31,8 +31,17 @@ async def ping(ctx: dict[str, Any]) -> str:
     return "pong"
 
 
+# Close jobs keep no arq result: their status lives in our own job hash, and a kept result would hold the arq job id
+# (derived from tenant, scheme and period) and refuse the next close of the same period for an hour.
+FUNCTIONS: list[Any] = [
+    ping,
+    func(close_period_job, keep_result=0),
+    func(refresh_provisional_job, keep_result=0),
+]
+
+
 class WorkerSettings:
-    functions: ClassVar[list[Any]] = [ping, close_period_job, refresh_provisional_job]
+    functions: ClassVar[list[Any]] = FUNCTIONS
     cron_jobs: ClassVar[list[Any]] = (
         [cron(close_due_periods, second={0}, unique=True, run_at_startup=False)] if get_settings().worker_cron else []
     )
@@ -43,3 +52,6 @@ class WorkerSettings:
     max_tries = 5
     job_timeout = 30 * 60
     health_check_key = "kaohe:worker:health"
+    # arq polls Redis for work; its default half second would dominate short closes of small tenants.
+    poll_delay = 0.05
+    max_jobs = 16

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from tenants.schemes.config import Metric, PerEventPenalty, SchemeConfig, TeamPoolReward
+from tenants.schemes.periods_calendar import period_containing, period_window
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class ParticipantRow:
     team_code: str | None
     metrics: dict[str, Decimal | None]
     penalty_counts: dict[str, int]
+    state: dict[str, dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -66,21 +68,45 @@ def _filter_sql(params: _Params, events: Sequence[str], filters: dict[str, Any],
     return " AND ".join(parts)
 
 
-def _metric_expression(metric: Metric, condition: str, share: str | None) -> str:
-    weighted = (lambda column: f"{column} * {share}") if share else (lambda column: column)
+def _metric_columns(metric: Metric, condition: str, share: str | None, column: str) -> list[str]:
+    """Exact, additive aggregates (sums unrounded, averages as sum and count) so late events can be added later."""
+    weighted = (lambda c: f"{c} * {share}") if share else (lambda c: c)
     match metric.aggregate:
         case "count":
-            return f"count(*) FILTER (WHERE {condition})"
+            return [f"count(*) FILTER (WHERE {condition}) AS {column}"]
         case "sum_amount":
-            # Money to the cent: a credited share of an amount is rounded once, on the staff member's sum.
-            return f"round(coalesce(sum({weighted('e.amount')}) FILTER (WHERE {condition}), 0), 2)"
+            return [f"coalesce(sum({weighted('e.amount')}) FILTER (WHERE {condition}), 0) AS {column}"]
         case "sum_value":
-            return f"coalesce(sum({weighted('e.value')}) FILTER (WHERE {condition}), 0)"
+            return [f"coalesce(sum({weighted('e.value')}) FILTER (WHERE {condition}), 0) AS {column}"]
         case "avg_value":
-            return f"avg(e.value) FILTER (WHERE {condition})"
+            return [
+                f"coalesce(sum(e.value) FILTER (WHERE {condition} AND e.value IS NOT NULL), 0) AS {column}_s",
+                f"count(e.value) FILTER (WHERE {condition}) AS {column}_n",
+            ]
         case "count_distinct_customers":
-            return f"count(DISTINCT e.customer_id) FILTER (WHERE {condition})"
+            return [f"count(DISTINCT e.customer_id) FILTER (WHERE {condition}) AS {column}"]
     raise ValueError(f"not an aggregate metric: {metric.key}")
+
+
+def _seen_before(params: _Params, metric: Metric, since: str) -> str:
+    """For an incremental distinct count: the customer was already counted for this staff member in the period."""
+    earlier = _filter_sql(params, metric.events, metric.filter, alias="o")
+    return (
+        "NOT EXISTS (SELECT 1 FROM event o WHERE o.tenant_id = $3 AND o.staff_id = e.staff_id "
+        "AND o.customer_id = e.customer_id AND o.occurred_at >= $1 AND o.occurred_at < $2 "
+        f"AND o.status = 'counted' AND o.id <= {since} AND {earlier})"
+    )
+
+
+def supports_incremental(config: SchemeConfig) -> bool:
+    """Late events can be added to stored aggregates unless a distinct count runs over credits (shares make
+    'already counted' ambiguous) or customer grades are involved (late events may regrade customers)."""
+    if any(m.aggregate == "count_distinct_customers" and m.credit == "credited" for m in config.metrics):
+        return False
+    filters = [m.filter for m in config.metrics] + [
+        p.filter for p in config.penalties if isinstance(p, PerEventPenalty)
+    ]
+    return not any("customer_grade" in f for f in filters)
 
 
 def _ident(prefix: str, position: int) -> str:
@@ -94,12 +120,19 @@ def build_query(
     window_end: datetime,
     local_start: date,
     local_end: date,
+    *,
+    since_event_id: int | None = None,
 ) -> tuple[str, list[Any], list[tuple[str, str]], list[tuple[str, str]]]:
     """The SQL, its parameters, and (column, metric key) / (column, penalty key) maps for reading the rows.
 
+    With `since_event_id`, only events after that id are aggregated (the late events of a re-close).
     Every table is filtered by tenant_id explicitly (index use, and a second wall besides RLS)."""
     params = _Params(window_start, window_end, tenant_id)
     window = "e.tenant_id = $3 AND e.occurred_at >= $1 AND e.occurred_at < $2 AND e.status = 'counted'"
+    since = None
+    if since_event_id is not None:
+        since = params.add(since_event_id)
+        window += f" AND e.id > {since}"
     actor_columns: list[str] = []
     credited_columns: list[str] = []
     metric_columns: list[tuple[str, str]] = []
@@ -109,10 +142,12 @@ def build_query(
             continue
         column = _ident("m", position)
         condition = _filter_sql(params, metric.events, metric.filter)
+        if since is not None and metric.aggregate == "count_distinct_customers":
+            condition = f"{condition} AND {_seen_before(params, metric, since)}"
         if metric.credit == "credited":
-            credited_columns.append(f"{_metric_expression(metric, condition, 'c.share')} AS {column}")
+            credited_columns.extend(_metric_columns(metric, condition, "c.share", column))
         else:
-            actor_columns.append(f"{_metric_expression(metric, condition, None)} AS {column}")
+            actor_columns.extend(_metric_columns(metric, condition, None, column))
         metric_columns.append((column, metric.key))
     for position, penalty in enumerate(config.penalties):
         if isinstance(penalty, PerEventPenalty):
@@ -147,7 +182,7 @@ def build_query(
         )""",
     ]
     if uses_grades:
-        ctes.insert(0, _customer_grades_cte(params, window_start))
+        ctes.insert(0, _customer_grades_cte(params, config, window_start))
     select_columns = ["p.staff_id", "p.staff_code", "p.team_code"]
     joins: list[str] = []
     if actor_columns:
@@ -167,10 +202,11 @@ def build_query(
             )"""
         )
         joins.append("LEFT JOIN credited cr ON cr.staff_id = p.staff_id")
-    credited_keys = {m.key for m in config.metrics if m.credit == "credited"}
+    by_key = {m.key: m for m in config.metrics}
     for column, key in metric_columns:
-        source = "cr" if key in credited_keys else "a"
-        select_columns.append(f"{source}.{column} AS {column}")
+        source = "cr" if by_key[key].credit == "credited" else "a"
+        suffixes = ("_s", "_n") if by_key[key].aggregate == "avg_value" else ("",)
+        select_columns.extend(f"{source}.{column}{suffix} AS {column}{suffix}" for suffix in suffixes)
     select_columns.extend(f"a.{column} AS {column}" for column, _ in penalty_columns)
     sql = (
         "WITH RECURSIVE "
@@ -180,13 +216,13 @@ def build_query(
     return sql, params.values, metric_columns, penalty_columns
 
 
-def _customer_grades_cte(params: _Params, window_start: datetime) -> str:
-    """DESIGN.md grading of the month before the period: A while less than 20% of the total ranks above, B below
-    60%, else C; known customers without positive contribution are D."""
-    month_start = params.add(window_start)
+def _customer_grades_cte(params: _Params, config: SchemeConfig, window_start: datetime) -> str:
+    """DESIGN.md grading of the calendar month before the period (in the scheme's timezone): A while less than 20%
+    of the total ranks above, B below 60%, else C; known customers without positive contribution are D."""
+    previous = period_containing("month", window_start - timedelta(seconds=1), config.timezone)
+    starts, ends = period_window("month", previous, config.timezone)
     return f"""month AS (
-            SELECT date_trunc('month', {month_start}::timestamptz - interval '1 day') AS starts,
-                   date_trunc('month', {month_start}::timestamptz) AS ends
+            SELECT {params.add(starts)}::timestamptz AS starts, {params.add(ends)}::timestamptz AS ends
         ),
         contributions AS (
             SELECT e.customer_id, sum(e.amount) AS amount FROM event e, month
@@ -221,25 +257,75 @@ def _pool_query(tenant_id: int, config: SchemeConfig) -> tuple[str, list[Any], l
         if metric.key in pool_metrics and metric.aggregate in ("count", "sum_amount", "sum_value"):
             column = _ident("m", position)
             condition = _filter_sql(params, metric.events, metric.filter)
-            columns.append(f"{_metric_expression(metric, condition, None)} AS {column}")
+            columns.extend(_metric_columns(metric, condition, None, column))
             mapping.append((column, metric.key))
     if not columns:
         return None
     return (
         "SELECT t.code AS team_code, "
         + ", ".join(columns)
-        + f" FROM event e JOIN team t ON t.tenant_id = e.tenant_id AND t.id = e.pool_team_id "
-        f"WHERE e.occurred_at >= ${len(params.values) + 1} AND e.occurred_at < ${len(params.values) + 2} "
+        + " FROM event e JOIN team t ON t.tenant_id = e.tenant_id AND t.id = e.pool_team_id "
+        f"WHERE e.tenant_id = $1 AND e.occurred_at >= ${len(params.values) + 1} "
+        f"AND e.occurred_at < ${len(params.values) + 2} "
         "AND e.status = 'counted' AND e.pool_team_id IS NOT NULL GROUP BY t.code",
         params.values,
         mapping,
     )
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if value is None:
-        return None
-    return value if isinstance(value, Decimal) else Decimal(value)
+CENT = Decimal("0.01")
+State = dict[str, dict[str, Any]]
+
+
+def _state_of(
+    row: dict[str, Any],
+    config: SchemeConfig,
+    metric_columns: list[tuple[str, str]],
+    penalty_columns: list[tuple[str, str]],
+) -> State:
+    """The exact aggregates of one row, JSON-ready (Decimals as strings)."""
+    by_key = {m.key: m for m in config.metrics}
+    metrics: dict[str, Any] = {}
+    for column, key in metric_columns:
+        if by_key[key].aggregate == "avg_value":
+            metrics[key] = [str(row[f"{column}_s"] or 0), int(row[f"{column}_n"] or 0)]
+        else:
+            metrics[key] = str(row[column] or 0)
+    return {"m": metrics, "p": {key: int(row[column] or 0) for column, key in penalty_columns}}
+
+
+def _add_states(old: State, delta: State) -> State:
+    metrics: dict[str, Any] = {}
+    for key, value in delta["m"].items():
+        before = old["m"].get(key)
+        if isinstance(value, list):
+            base: list[Any] = before if isinstance(before, list) else ["0", 0]
+            metrics[key] = [str(Decimal(str(base[0])) + Decimal(str(value[0]))), int(base[1]) + int(value[1])]
+        else:
+            metrics[key] = str(Decimal(before if isinstance(before, str) else "0") + Decimal(value))
+    penalties = {key: int(old["p"].get(key, 0)) + int(count) for key, count in delta["p"].items()}
+    return {"m": metrics, "p": penalties}
+
+
+def metric_values(config: SchemeConfig, state: State) -> dict[str, Decimal | None]:
+    """What the engine scores: money to the cent (a credited share is rounded once, on the member's sum)."""
+    values: dict[str, Decimal | None] = {}
+    for metric in config.metrics:
+        raw = state["m"].get(metric.key)
+        if raw is None:
+            continue
+        if metric.aggregate == "avg_value":
+            total, count = Decimal(raw[0]), int(raw[1])
+            values[metric.key] = total / count if count else None
+        elif metric.aggregate == "sum_amount":
+            values[metric.key] = Decimal(raw).quantize(CENT, rounding=ROUND_HALF_UP)
+        else:
+            values[metric.key] = Decimal(raw)
+    return values
+
+
+class IncrementalNotPossible(Exception):
+    """The stored aggregates cannot simply be extended (participants changed): aggregate the whole period."""
 
 
 async def aggregate_period(
@@ -250,25 +336,39 @@ async def aggregate_period(
     window_end: datetime,
     local_start: date,
     local_end: date,
+    *,
+    since_event_id: int | None = None,
+    previous_states: dict[int, State] | None = None,
 ) -> PeriodAggregates:
+    """All participants' aggregates; with `since_event_id` and `previous_states`, the stored ones plus late events."""
     sql, params, metric_columns, penalty_columns = build_query(
-        tenant_id, config, window_start, window_end, local_start, local_end
+        tenant_id, config, window_start, window_end, local_start, local_end, since_event_id=since_event_id
     )
     rows = await conn.execute_query_dict(sql, params)
-    participants = [
-        ParticipantRow(
-            staff_id=row["staff_id"],
-            staff_code=row["staff_code"],
-            team_code=row["team_code"],
-            metrics={key: _decimal(row[column]) for column, key in metric_columns},
-            penalty_counts={key: int(row[column] or 0) for column, key in penalty_columns},
+    if since_event_id is not None and (
+        previous_states is None or {row["staff_id"] for row in rows} != set(previous_states)
+    ):
+        raise IncrementalNotPossible
+    participants = []
+    for row in rows:
+        state = _state_of(row, config, metric_columns, penalty_columns)
+        if since_event_id is not None and previous_states is not None:
+            state = _add_states(previous_states[row["staff_id"]], state)
+        participants.append(
+            ParticipantRow(
+                staff_id=row["staff_id"],
+                staff_code=row["staff_code"],
+                team_code=row["team_code"],
+                metrics=metric_values(config, state),
+                penalty_counts={key: int(count) for key, count in state["p"].items()},
+                state=state,
+            )
         )
-        for row in rows
-    ]
     pools: dict[str, dict[str, Decimal]] = {}
     pool = _pool_query(tenant_id, config)
     if pool is not None:
         pool_sql, pool_params, mapping = pool
         for row in await conn.execute_query_dict(pool_sql, [*pool_params, window_start, window_end]):
-            pools[row["team_code"]] = {key: _decimal(row[column]) or Decimal(0) for column, key in mapping}
+            state = {"m": {key: str(row[column] or 0) for column, key in mapping}, "p": {}}
+            pools[row["team_code"]] = {k: v or Decimal(0) for k, v in metric_values(config, state).items()}
     return PeriodAggregates(participants=participants, team_pool_credits=pools)

@@ -25,7 +25,7 @@ from enum import StrEnum
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from tenants.periods.aggregation import aggregate_period
+from tenants.periods.aggregation import IncrementalNotPossible, State, aggregate_period, supports_incremental
 from tenants.periods.models import Period
 from tenants.schemes.config import DemotionPenalty, SchemeConfig, parse_scheme_config
 from tenants.schemes.models import Scheme, SchemeVersion
@@ -62,6 +62,7 @@ class CloseOutcome:
     lines_posted: int
     scorecards: int
     changed: bool
+    incremental: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,12 +153,60 @@ async def _previous_totals(
     return totals
 
 
-async def compute(
-    conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int, resolved: ResolvedPeriod
-) -> PeriodResult:
-    aggregates = await aggregate_period(
-        conn, tenant_id, resolved.config, resolved.starts_at, resolved.ends_at, resolved.local_start, resolved.local_end
+@dataclass(frozen=True)
+class Computed:
+    result: PeriodResult
+    states: dict[int, State]  # staff id -> exact aggregates, stored with the scorecards
+    incremental: bool
+
+
+async def _stored_states(conn: BaseDBAsyncClient, tenant_id: TenantId, period: Period) -> dict[int, State] | None:
+    rows = await conn.execute_query_dict(
+        "SELECT staff_id, state FROM scorecard WHERE tenant_id = $1 AND period_id = $2 AND revision = $3",
+        [tenant_id, period.id, period.revision],
     )
+    states = {
+        row["staff_id"]: json.loads(row["state"]) if isinstance(row["state"], str) else row["state"] for row in rows
+    }
+    # Scorecards written before states were stored have none: those periods re-close with a full pass.
+    complete = states and all(isinstance(state, dict) and state.get("m") is not None for state in states.values())
+    return states if complete else None
+
+
+async def compute(
+    conn: BaseDBAsyncClient,
+    tenant_id: TenantId,
+    scheme_id: int,
+    resolved: ResolvedPeriod,
+    *,
+    reclose_of: Period | None = None,
+) -> Computed:
+    """Aggregate and score. Re-closing with the same version, only the events after the last close's watermark are
+    aggregated and added to the stored aggregates (exactly what a full pass gives; tests compare both)."""
+    aggregates = None
+    window = (resolved.starts_at, resolved.ends_at, resolved.local_start, resolved.local_end)
+    if (
+        reclose_of is not None
+        and reclose_of.watermark_event_id is not None
+        and reclose_of.scheme_version_id == (resolved.version.id if resolved.version else None)
+        and supports_incremental(resolved.config)
+    ):
+        previous_states = await _stored_states(conn, tenant_id, reclose_of)
+        if previous_states is not None:
+            try:
+                aggregates = await aggregate_period(
+                    conn,
+                    tenant_id,
+                    resolved.config,
+                    *window,
+                    since_event_id=reclose_of.watermark_event_id,
+                    previous_states=previous_states,
+                )
+            except IncrementalNotPossible:
+                aggregates = None
+    incremental = aggregates is not None
+    if aggregates is None:
+        aggregates = await aggregate_period(conn, tenant_id, resolved.config, *window)
     depth = max((p.periods for p in resolved.config.penalties if isinstance(p, DemotionPenalty)), default=0)
     previous = await _previous_totals(conn, tenant_id, scheme_id, resolved.starts_at, depth) if depth else {}
     participants = [
@@ -171,7 +220,8 @@ async def compute(
         )
         for row in aggregates.participants
     ]
-    return compute_period(resolved.config, participants, aggregates.team_pool_credits)
+    result = compute_period(resolved.config, participants, aggregates.team_pool_credits)
+    return Computed(result, {row.staff_id: row.state for row in aggregates.participants}, incremental)
 
 
 def _metrics_json(card: Scorecard) -> str:
@@ -204,16 +254,18 @@ async def write_scorecards(
     revision: int,
     version_id: int,
     cards: Sequence[Scorecard],
+    states: dict[int, State],
     *,
     provisional: bool = False,
 ) -> None:
     await conn.execute_query(
         """
         INSERT INTO scorecard (tenant_id, period_id, revision, staff_id, scheme_version_id, total, grade, rank, metrics,
-                               flags, provisional, computed_at)
-        SELECT $1, $2, $3, c.staff_id, $4, c.total, c.grade, c.rank, c.metrics::jsonb, c.flags::jsonb, $5, now()
-        FROM unnest($6::bigint[], $7::numeric[], $8::text[], $9::int[], $10::text[], $11::text[])
-             AS c(staff_id, total, grade, rank, metrics, flags)
+                               flags, state, provisional, computed_at)
+        SELECT $1, $2, $3, c.staff_id, $4, c.total, c.grade, c.rank, c.metrics::jsonb, c.flags::jsonb,
+               c.state::jsonb, $5, now()
+        FROM unnest($6::bigint[], $7::numeric[], $8::text[], $9::int[], $10::text[], $11::text[], $12::text[])
+             AS c(staff_id, total, grade, rank, metrics, flags, state)
         """,
         [
             tenant_id,
@@ -227,6 +279,7 @@ async def write_scorecards(
             [c.rank for c in cards],
             [_metrics_json(c) for c in cards],
             [_flags_json(c) for c in cards],
+            [json.dumps(states.get(c.staff_id, {})) for c in cards],
         ],
     )
 
@@ -368,7 +421,10 @@ async def close_period(
             await report("done", 1, 1)
             return CloseOutcome(period.id, key, period.revision, 0, 0, changed=False)
         await report("aggregating", 0, 1)
-        result = await compute(conn, tenant_id, scheme_id, resolved)
+        computed = await compute(
+            conn, tenant_id, scheme_id, resolved, reclose_of=period if period.revision > 0 else None
+        )
+        result = computed.result
         cards = result.scorecards
         await report("writing", 0, len(cards))
         watermark_rows = await conn.execute_query_dict(
@@ -392,7 +448,7 @@ async def close_period(
             else:
                 revision += 1
         if changed:
-            await write_scorecards(conn, tenant_id, period.id, revision, resolved.version_id, cards)
+            await write_scorecards(conn, tenant_id, period.id, revision, resolved.version_id, cards, computed.states)
             await _post_lines(conn, tenant_id, period.id, revision, resolved.version_id, lines)
             posted = len(lines)
         await conn.execute_query(
@@ -407,7 +463,9 @@ async def close_period(
         )
         await report("writing", len(cards), len(cards))
     await report("done", 1, 1)
-    return CloseOutcome(period.id, key, revision, posted, len(cards) if changed else 0, changed)
+    return CloseOutcome(
+        period.id, key, revision, posted, len(cards) if changed else 0, changed, incremental=computed.incremental
+    )
 
 
 async def refresh_provisional(tenant_id: TenantId, scheme_id: int, key: str) -> int:
@@ -417,15 +475,24 @@ async def refresh_provisional(tenant_id: TenantId, scheme_id: int, key: str) -> 
         period = await get_or_create_period(conn, tenant_id, scheme_id, resolved)
         if period.state != "open":
             return 0
-        result = await compute(conn, tenant_id, scheme_id, resolved)
+        computed = await compute(conn, tenant_id, scheme_id, resolved)
         await conn.execute_query(
             "DELETE FROM scorecard WHERE tenant_id = $1 AND period_id = $2 AND revision = 0", [tenant_id, period.id]
         )
-        await write_scorecards(conn, tenant_id, period.id, 0, resolved.version_id, result.scorecards, provisional=True)
+        await write_scorecards(
+            conn,
+            tenant_id,
+            period.id,
+            0,
+            resolved.version_id,
+            computed.result.scorecards,
+            computed.states,
+            provisional=True,
+        )
         await conn.execute_query(
             "UPDATE period SET provisional_at = now() WHERE tenant_id = $1 AND id = $2", [tenant_id, period.id]
         )
-        return len(result.scorecards)
+        return len(computed.result.scorecards)
 
 
 async def simulate(
@@ -444,5 +511,5 @@ async def simulate(
                 raise CloseError(CloseErrorCode.NO_VERSION, "No such version.", "versionId")
             override = parse_scheme_config(version.config)
         resolved = await resolve_period(conn, tenant_id, scheme_id, key, config_override=override)
-        result = await compute(conn, tenant_id, scheme_id, resolved)
-    return resolved, result
+        computed = await compute(conn, tenant_id, scheme_id, resolved)
+    return resolved, computed.result

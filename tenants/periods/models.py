@@ -49,6 +49,9 @@ class Scorecard(Model):
     # [{key, label, value, score, weight, explanation}] in config order: the metric values of this revision.
     metrics: fields.Field[list[dict[str, Any]]] = fields.JSONField()
     flags: fields.Field[list[dict[str, Any]]] = fields.JSONField(default=list)
+    # Exact aggregates behind the metric values ({"m": {key: raw}, "p": {penalty: count}}), so a re-close after late
+    # events adds only the late events' aggregates instead of re-reading the whole period.
+    state: fields.Field[dict[str, Any] | None] = fields.JSONField(null=True)
     provisional = fields.BooleanField(default=False)
     computed_at = fields.DatetimeField(auto_now_add=True)
 

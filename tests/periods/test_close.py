@@ -29,8 +29,8 @@ from tenants.tenancy.identity import TenantId
 from tenants.tenancy.uow import tenant_unit_of_work
 from tests.conftest import GraphQL, TenantFactory
 from tests.factories import add_staff
-from workers.jobs import close_period_job
 from workers.queue import QUEUE_NAME
+from workers.settings import FUNCTIONS
 
 CLOSE = """
 mutation($scheme: ID!, $period: String!) {
@@ -61,7 +61,7 @@ async def lines_of(tenant_id: TenantId) -> list[tuple[str, int, str, str, Decima
 async def run_worker(settings: Settings) -> None:
     """A real arq worker in burst mode, in this process (Tortoise is already initialised by the app fixture)."""
     worker = Worker(
-        functions=[close_period_job],
+        functions=FUNCTIONS,
         # Its own pool: the worker closes it on exit, and the API's cached pool must stay open.
         redis_pool=await create_pool(RedisSettings.from_dsn(settings.redis_url), default_queue_name=QUEUE_NAME),
         queue_name=QUEUE_NAME,
@@ -110,6 +110,19 @@ async def test_close_through_graphql_and_worker(
     ] == []
     refused = (await gql(CLOSE, {"scheme": str(scheme_id), "period": PERIOD}, other_token))["data"]["closePeriod"]
     assert refused["errors"][0]["code"] == "SCHEME_NOT_FOUND"
+
+
+async def test_reclose_through_the_worker_after_a_close(
+    make_tenant: TenantFactory, gql: GraphQL, login: Any, database: Settings
+) -> None:
+    tenant = await make_tenant()
+    scheme_id = await seed_worked_example(tenant.tenant_id)
+    token = await login(tenant.admin_email)
+    for expected in ("revision 1, 12 lines posted", "revision 1, 0 lines posted"):
+        started = (await gql(CLOSE, {"scheme": str(scheme_id), "period": PERIOD}, token))["data"]["closePeriod"]
+        await run_worker(database)
+        job = (await gql(JOB, {"id": started["job"]["id"]}, token))["data"]["job"]
+        assert (job["status"], job["result"]) == ("complete", expected)
 
 
 async def test_close_refusals_change_nothing(make_tenant: TenantFactory, gql: GraphQL, login: Any) -> None:
@@ -285,3 +298,78 @@ async def test_job_status_is_tenant_scoped(make_tenant: TenantFactory, redis: Re
     await create_job(redis, "job-a", a.tenant_id, "close")
     assert (await read_job(redis, a.tenant_id, "job-a")) is not None
     assert await read_job(redis, b.tenant_id, "job-a") is None
+
+
+async def test_incremental_reclose_equals_a_full_recompute(make_tenant: TenantFactory) -> None:
+    tenant = await make_tenant()
+    tid = tenant.tenant_id
+    await add_staff(tid, "g1")
+    await add_staff(tid, "g2")
+    from tests.factories import add_customer
+
+    for code in ("c1", "c2", "c3"):
+        await add_customer(tid, code)
+    config = {
+        "cycle": "month",
+        "metrics": [
+            {"key": "buyers", "aggregate": "count_distinct_customers", "events": ["order"], "target": 3, "weight": 40},
+            {
+                "key": "sales",
+                "aggregate": "sum_amount",
+                "events": ["order", "refund"],
+                "credit": "credited",
+                "target": 300,
+                "weight": 40,
+            },
+            {"key": "rating", "aggregate": "avg_value", "events": ["survey"], "target": 4, "weight": 20},
+        ],
+        "penalties": [{"key": "late", "type": "per_event", "events": ["late"], "amount": 10}],
+    }
+    scheme = await schemes.create_scheme(tid, SYSTEM, "incremental")
+    draft = await schemes.save_draft(tid, SYSTEM, scheme.id, config)
+    await schemes.publish_version(tid, SYSTEM, draft.id, date(2026, 10, 1))
+
+    def event(external_id: str, kind: str, staff: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "externalId": external_id,
+            "type": kind,
+            "occurredAt": "2026-10-10T10:00:00+08:00",
+            "staff": staff,
+            **extra,
+        }
+
+    first = [
+        event("o1", "order", "g1", customer="c1", amount="100.00"),
+        event(
+            "o2",
+            "order",
+            "g1",
+            customer="c2",
+            amount="50.00",
+            credits=[{"staff": "g1", "share": "0.333333"}, {"staff": "g2", "share": "0.666667"}],
+        ),
+        event("s1", "survey", "g1", value="5"),
+        event("l1", "late", "g2"),
+    ]
+    assert (await ingest(tid, enumerate(first))).accepted == 4
+    await close_period(tid, scheme.id, "2026-10")
+    late = [
+        event("o3", "order", "g1", customer="c1", amount="10.00"),  # a customer already counted for g1
+        event("o4", "order", "g1", customer="c3", amount="20.00"),  # a new one
+        event("o5", "order", "g2", customer="c1", amount="30.00"),  # new for g2
+        event("s2", "survey", "g1", value="2"),
+        event("l2", "late", "g2"),
+        {**event("r1", "refund", "g1", amount="-5.00"), "attributes": {"order": "o2"}},
+    ]
+    assert (await ingest(tid, enumerate(late))).accepted == 6
+    outcome = await close_period(tid, scheme.id, "2026-10")
+    assert (outcome.revision, outcome.incremental) == (2, True)
+    _, full = await simulate(tid, scheme.id, "2026-10")
+    async with tenant_unit_of_work(tid):
+        stored = {c.staff_id: c for c in await Scorecard.filter(tenant_id=tid, revision=2)}
+    for card in full.scorecards:
+        mine = stored[card.staff_id]
+        assert mine.total == card.total
+        assert [m["value"] for m in mine.metrics] == [None if m.value is None else str(m.value) for m in card.metrics]
+    g1 = next(c for c in full.scorecards if c.staff_code == "g1")
+    assert [m.value for m in g1.metrics] == [Decimal(3), Decimal("145.00"), Decimal("3.5")]
