@@ -17,12 +17,17 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 
 import asyncpg
 from redis.asyncio import Redis
+from tortoise import Tortoise
 
+from server.db import app_tortoise_config
+from server.dbadmin import drop_database, init_database, migrate_database
 from server.settings import Settings, replace_database
 from tenants.audit.service import SYSTEM
 from tenants.periods.aggregation import build_query
@@ -33,10 +38,25 @@ from tenants.schemes.templates import get_template
 from tenants.tenancy import service
 from tenants.tenancy.identity import tenant_id_for_system
 from tenants.tenancy.uow import tenant_unit_of_work
-from tests.bench.common import bench_database, bench_settings
 from workers.queue import enqueue_close
 
 PERIOD = "2026-10"
+
+
+def bench_settings() -> Settings:
+    return Settings(env="test", redis_url="redis://127.0.0.1:6379/13").with_database(f"kaohe_bench_close_{os.getpid()}")
+
+
+@asynccontextmanager
+async def bench_database(settings: Settings) -> AsyncIterator[Settings]:
+    await init_database(settings)
+    await migrate_database(settings)
+    await Tortoise.init(config=app_tortoise_config(settings))
+    try:
+        yield settings
+    finally:
+        await Tortoise.close_connections()
+        await drop_database(settings)
 
 
 def bench_config() -> dict[str, object]:
