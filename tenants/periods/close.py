@@ -390,13 +390,14 @@ async def get_or_create_period(
 
 async def mark_closing(tenant_id: TenantId, scheme_id: int, key: str) -> None:
     """Make a running close visible (its own short transaction; the close itself commits everything at once)."""
+    # One statement: a period seen before (provisional scorecards, an earlier close) shows the close; a period's
+    # very first close creates its row in the close transaction itself.
     async with tenant_unit_of_work(tenant_id) as conn:
-        resolved = await resolve_period(conn, tenant_id, scheme_id, key)
-        period = await get_or_create_period(conn, tenant_id, scheme_id, resolved)
-        if period.state in ("open", "stale"):
-            await conn.execute_query(
-                "UPDATE period SET state = 'closing' WHERE tenant_id = $1 AND id = $2", [tenant_id, period.id]
-            )
+        await conn.execute_query(
+            "UPDATE period SET state = 'closing' WHERE tenant_id = $1 AND scheme_id = $2 AND key = $3 "
+            "AND state IN ('open', 'stale')",
+            [tenant_id, scheme_id, key],
+        )
 
 
 async def close_period(
@@ -411,8 +412,10 @@ async def close_period(
     """Close (or re-close) one period. `force` re-computes a closed period even when nothing marked it stale."""
     report = progress or _noop_progress
     async with tenant_unit_of_work(tenant_id) as conn:
-        await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [advisory_key("close", tenant_id, scheme_id, key)])
-        await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [ingestion_lock_key(tenant_id)])
+        await conn.execute_query(
+            "SELECT pg_advisory_xact_lock($1), pg_advisory_xact_lock($2)",
+            [advisory_key("close", tenant_id, scheme_id, key), ingestion_lock_key(tenant_id)],
+        )
         resolved = await resolve_period(conn, tenant_id, scheme_id, key)
         if resolved.ends_at > (now or datetime.now(UTC)):
             raise CloseError(CloseErrorCode.PERIOD_NOT_ENDED, f"Period {key} has not ended yet.", "period")
@@ -427,10 +430,6 @@ async def close_period(
         result = computed.result
         cards = result.scorecards
         await report("writing", 0, len(cards))
-        watermark_rows = await conn.execute_query_dict(
-            "SELECT max(id) AS watermark FROM event WHERE tenant_id = $1", [tenant_id]
-        )
-        watermark = watermark_rows[0]["watermark"]
         revision = period.revision
         posted = 0
         changed = True
@@ -451,15 +450,16 @@ async def close_period(
             await write_scorecards(conn, tenant_id, period.id, revision, resolved.version_id, cards, computed.states)
             await _post_lines(conn, tenant_id, period.id, revision, resolved.version_id, lines)
             posted = len(lines)
-        await conn.execute_query(
-            "DELETE FROM scorecard WHERE tenant_id = $1 AND period_id = $2 AND revision = 0", [tenant_id, period.id]
-        )
         await report("committing", len(cards), len(cards))
         await _fault_injection_pause()
+        # The watermark can be read last: the ingestion lock held since the start lets no event in meanwhile.
+        # Provisional scorecards go with the same round trip.
         await conn.execute_query(
-            "UPDATE period SET state = 'closed', revision = $3, scheme_version_id = $4, watermark_event_id = $5, "
-            "closed_at = now() WHERE tenant_id = $1 AND id = $2",
-            [tenant_id, period.id, revision, resolved.version_id, watermark],
+            "WITH provisional AS (DELETE FROM scorecard WHERE tenant_id = $1 AND period_id = $2 AND revision = 0) "
+            "UPDATE period SET state = 'closed', revision = $3, scheme_version_id = $4, "
+            "watermark_event_id = (SELECT max(id) FROM event WHERE tenant_id = $1), closed_at = now() "
+            "WHERE tenant_id = $1 AND id = $2",
+            [tenant_id, period.id, revision, resolved.version_id],
         )
         await report("writing", len(cards), len(cards))
     await report("done", 1, 1)
