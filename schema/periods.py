@@ -12,8 +12,8 @@ from schema.common import JSON, parse_id
 from schema.context import Info
 from schema.permissions import tenant_access
 from tenants.periods import queries
-from tenants.periods.close import CloseError, CloseErrorCode, resolve_period, simulate
-from tenants.periods.jobs import read_job
+from tenants.periods.close import CloseError, CloseErrorCode, metrics_json, resolve_period, simulate
+from tenants.periods.jobs import JobStatus, read_job
 from tenants.schemes.config import SchemeConfigInvalid, parse_scheme_config
 from tenants.scoring.engine import Scorecard as EngineScorecard
 from tenants.tenancy.auth import Role
@@ -50,6 +50,19 @@ class Job:
     error: str | None
     result: str | None
 
+    @classmethod
+    def of(cls, status: JobStatus) -> Job:
+        return cls(
+            id=strawberry.ID(status.id),
+            kind=status.kind,
+            status=status.status,
+            stage=status.stage,
+            done=status.done,
+            total=status.total,
+            error=status.error,
+            result=status.result,
+        )
+
 
 @strawberry.type
 class CloseStarted:
@@ -76,6 +89,18 @@ class MetricScore:
     score: str | None
     weight: str | None
     explanation: str
+
+    @classmethod
+    def of(cls, stored: dict[str, str | None]) -> MetricScore:
+        """From a stored scorecard's metric entry (numbers kept as exact strings)."""
+        return cls(
+            key=str(stored["key"]),
+            label=str(stored["label"]),
+            value=stored["value"],
+            score=stored["score"],
+            weight=stored["weight"],
+            explanation=str(stored["explanation"]),
+        )
 
 
 @strawberry.type
@@ -143,17 +168,7 @@ def _simulated(card: EngineScorecard) -> SimulatedScorecard:
         total=card.total_display,
         grade=card.grade,
         rank=card.rank,
-        metrics=[
-            MetricScore(
-                key=m.key,
-                label=m.label,
-                value=None if m.value is None else str(m.value),
-                score=None if m.score is None else str(m.score),
-                weight=None if m.weight is None else str(m.weight),
-                explanation=m.explanation,
-            )
-            for m in card.metrics
-        ],
+        metrics=[MetricScore.of(stored) for stored in metrics_json(card)],
         lines=[
             LedgerLine(
                 revision=0, rule_key=line.rule_key, kind=line.kind, amount=line.amount, derivation=line.derivation
@@ -196,18 +211,7 @@ class PeriodsQuery:
     @strawberry.field(extensions=tenant_access(Role.MANAGER))
     async def job(self, info: Info, id: strawberry.ID) -> Job | None:
         status = await read_job(info.context.redis, info.context.tenant_id, str(id))
-        if status is None:
-            return None
-        return Job(
-            id=strawberry.ID(status.id),
-            kind=status.kind,
-            status=status.status,
-            stage=status.stage,
-            done=status.done,
-            total=status.total,
-            error=status.error,
-            result=status.result,
-        )
+        return Job.of(status) if status is not None else None
 
     @strawberry.field(
         extensions=tenant_access(Role.STAFF),
@@ -237,17 +241,7 @@ class PeriodsQuery:
                 total_exact=c.total,
                 grade=c.grade,
                 rank=c.rank,
-                metrics=[
-                    MetricScore(
-                        key=m["key"],
-                        label=m["label"],
-                        value=m["value"],
-                        score=m["score"],
-                        weight=m["weight"],
-                        explanation=m["explanation"],
-                    )
-                    for m in c.metrics
-                ],
+                metrics=[MetricScore.of(m) for m in c.metrics],
                 flags=[f["message"] for f in c.flags],
                 lines=[
                     LedgerLine(
@@ -312,19 +306,8 @@ class PeriodsMutation:
         except CloseError as error:
             return PeriodErrors.of(error)
         job_id = await enqueue_close(
-            info.context.redis, info.context.settings.redis_url, tenant_id, scheme, resolved.key, force=True
+            info.context.redis, info.context.settings, tenant_id, scheme, resolved.key, force=True
         )
         status = await read_job(info.context.redis, tenant_id, job_id)
         assert status is not None
-        return CloseStarted(
-            job=Job(
-                id=strawberry.ID(job_id),
-                kind=status.kind,
-                status=status.status,
-                stage=status.stage,
-                done=status.done,
-                total=status.total,
-                error=status.error,
-                result=status.result,
-            )
-        )
+        return CloseStarted(job=Job.of(status))

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     page_size_max: int = 200
     # The worker's cron (auto close, re-close, provisional refresh); tests that run a worker process turn it off.
     worker_cron: bool = True
+    # The arq queue; tests give each run its own so parallel runs never take each other's jobs.
+    queue_name: str = "kaohe:queue"
 
     @model_validator(mode="after")
     def _refuse_development_secret_in_production(self) -> Settings:

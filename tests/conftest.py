@@ -29,8 +29,13 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    base = Settings(env="test", redis_url=os.environ.get("KAOHE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
-    return base.with_database(f"kaohe_test_{os.getpid()}_{uuid.uuid4().hex[:6]}")
+    run = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    base = Settings(
+        env="test",
+        redis_url=os.environ.get("KAOHE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+        queue_name=f"kaohe:queue:test:{run}",
+    )
+    return base.with_database(f"kaohe_test_{run}")
 
 
 @pytest.fixture(scope="session")
@@ -59,9 +64,9 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture(scope="session")
 async def redis(app: Starlette) -> Redis:
-    """The tests' own Redis database, emptied first so counters of an earlier run (rate limits) never leak in."""
+    """The tests' Redis database. Not flushed: parallel runs share it; every key a test relies on is unique to it
+    (emails, job ids, this run's queue), and the per-address login counter is cleared after each test."""
     connection: Redis = app.state.redis
-    await connection.flushdb()
     return connection
 
 

@@ -54,12 +54,12 @@ async def close_due_periods(ctx: dict[str, Any]) -> int:
     redis = _redis(ctx)
     now = datetime.now(UTC)
     work = await scheduling.due_work(now)
-    redis_url = ctx["settings"].redis_url
-    pool = await arq_pool(redis_url)
+    settings = ctx["settings"]
+    pool = await arq_pool(settings)
     minute = now.replace(second=0, microsecond=0).isoformat()
     for item in work.to_close:
         await enqueue_close(
-            redis, redis_url, tenant_id_for_system(item.tenant_id), item.scheme_id, item.period_key, force=False
+            redis, settings, tenant_id_for_system(item.tenant_id), item.scheme_id, item.period_key, force=False
         )
     for item in work.to_refresh:
         await pool.enqueue_job(

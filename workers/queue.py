@@ -12,20 +12,19 @@ from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 from redis.asyncio import Redis
 
-from server.settings import get_settings
+from server.settings import Settings
 from tenants.periods.jobs import create_job, job_key, new_job_id
 from tenants.tenancy.identity import TenantId
 
-QUEUE_NAME = "kaohe:queue"
-_pools: dict[str, ArqRedis] = {}
+_pools: dict[tuple[str, str], ArqRedis] = {}
 
 
-async def arq_pool(redis_url: str | None = None) -> ArqRedis:
-    """One arq connection pool per Redis URL and process (the API's settings, or the worker's)."""
-    url = redis_url or get_settings().redis_url
-    if url not in _pools:
-        _pools[url] = await create_pool(RedisSettings.from_dsn(url), default_queue_name=QUEUE_NAME)
-    return _pools[url]
+async def arq_pool(settings: Settings) -> ArqRedis:
+    """One arq connection pool per Redis URL, queue and process (the API's settings, or the worker's)."""
+    key = (settings.redis_url, settings.queue_name)
+    if key not in _pools:
+        _pools[key] = await create_pool(RedisSettings.from_dsn(key[0]), default_queue_name=key[1])
+    return _pools[key]
 
 
 def close_job_arq_id(tenant_id: int, scheme_id: int, period_key: str) -> str:
@@ -37,13 +36,13 @@ def _inflight_key(arq_id: str) -> str:
 
 
 async def enqueue_close(
-    redis: Redis, redis_url: str, tenant_id: TenantId, scheme_id: int, period_key: str, *, force: bool
+    redis: Redis, settings: Settings, tenant_id: TenantId, scheme_id: int, period_key: str, *, force: bool
 ) -> str:
     """Returns the tracking id of the close job for this period: a new one, or the one already queued/running."""
     arq_id = close_job_arq_id(tenant_id, scheme_id, period_key)
     job_id = new_job_id()
     await create_job(redis, job_id, tenant_id, "close", scheme_id=scheme_id, period=period_key)
-    pool = await arq_pool(redis_url)
+    pool = await arq_pool(settings)
     # A None from arq means a job with this id is queued or running: join it. Its in-flight record may be a moment
     # behind (just finishing), so look again briefly before giving up.
     for _ in range(20):

@@ -12,7 +12,6 @@ from server.db import app_tortoise_config
 from server.observability import configure_logging
 from server.settings import get_settings
 from workers.jobs import close_due_periods, close_period_job, refresh_provisional_job
-from workers.queue import QUEUE_NAME
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -48,7 +47,7 @@ class WorkerSettings:
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = RedisSettings.from_dsn(get_settings().redis_url)
-    queue_name = QUEUE_NAME
+    queue_name = get_settings().queue_name
     max_tries = 5
     job_timeout = 30 * 60
     health_check_key = "kaohe:worker:health"

@@ -242,21 +242,19 @@ async def compute(
     return Computed(result, {row.staff_id: row.state for row in aggregates.participants}, incremental)
 
 
-def _metrics_json(card: Scorecard) -> str:
-    return json.dumps(
-        [
-            {
-                "key": m.key,
-                "label": m.label,
-                "value": None if m.value is None else str(m.value),
-                "score": None if m.score is None else str(m.score),
-                "weight": None if m.weight is None else str(m.weight),
-                "explanation": m.explanation,
-            }
-            for m in card.metrics
-        ],
-        ensure_ascii=False,
-    )
+def metrics_json(card: Scorecard) -> list[dict[str, str | None]]:
+    """A scorecard's metrics as stored: exact numbers as strings, never floats."""
+    return [
+        {
+            "key": m.key,
+            "label": m.label,
+            "value": None if m.value is None else str(m.value),
+            "score": None if m.score is None else str(m.score),
+            "weight": None if m.weight is None else str(m.weight),
+            "explanation": m.explanation,
+        }
+        for m in card.metrics
+    ]
 
 
 def _flags_json(card: Scorecard) -> str:
@@ -295,7 +293,7 @@ async def write_scorecards(
             [c.total for c in cards],
             [c.grade for c in cards],
             [c.rank for c in cards],
-            [_metrics_json(c) for c in cards],
+            [json.dumps(metrics_json(c), ensure_ascii=False) for c in cards],
             [_flags_json(c) for c in cards],
             [json.dumps(states.get(c.staff_id, {})) for c in cards],
         ],

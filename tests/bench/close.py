@@ -44,7 +44,10 @@ PERIOD = "2026-10"
 
 
 def bench_settings() -> Settings:
-    return Settings(env="test", redis_url="redis://127.0.0.1:6379/13").with_database(f"kaohe_bench_close_{os.getpid()}")
+    run = os.getpid()
+    return Settings(
+        env="test", redis_url="redis://127.0.0.1:6379/13", queue_name=f"kaohe:queue:bench:{run}"
+    ).with_database(f"kaohe_bench_close_{run}")
 
 
 @asynccontextmanager
@@ -147,6 +150,7 @@ def start_worker(settings: Settings) -> WorkerProcess:
         "KAOHE_OWNER_DATABASE_URL": settings.owner_database_url,
         "KAOHE_REDIS_URL": settings.redis_url,
         "KAOHE_WORKER_CRON": "false",
+        "KAOHE_QUEUE_NAME": settings.queue_name,
     }
     return WorkerProcess(
         subprocess.Popen(
@@ -163,7 +167,7 @@ async def close_with_worker(redis: Redis, settings: Settings, targets: list[tupl
     jobs = [
         (
             tenant_id_for_system(t),
-            await enqueue_close(redis, settings.redis_url, tenant_id_for_system(t), s, PERIOD, force=True),
+            await enqueue_close(redis, settings, tenant_id_for_system(t), s, PERIOD, force=True),
         )
         for t, s in targets
     ]

@@ -29,7 +29,6 @@ from tenants.tenancy.identity import TenantId
 from tenants.tenancy.uow import tenant_unit_of_work
 from tests.conftest import GraphQL, TenantFactory
 from tests.factories import add_staff
-from workers.queue import QUEUE_NAME
 from workers.settings import FUNCTIONS
 
 CLOSE = """
@@ -63,8 +62,10 @@ async def run_worker(settings: Settings) -> None:
     worker = Worker(
         functions=FUNCTIONS,
         # Its own pool: the worker closes it on exit, and the API's cached pool must stay open.
-        redis_pool=await create_pool(RedisSettings.from_dsn(settings.redis_url), default_queue_name=QUEUE_NAME),
-        queue_name=QUEUE_NAME,
+        redis_pool=await create_pool(
+            RedisSettings.from_dsn(settings.redis_url), default_queue_name=settings.queue_name
+        ),
+        queue_name=settings.queue_name,
         burst=True,
         poll_delay=0,
         handle_signals=False,

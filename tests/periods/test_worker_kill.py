@@ -32,6 +32,7 @@ def start_worker(settings: Settings, delay_seconds: float) -> subprocess.Popen[b
         "KAOHE_REDIS_URL": settings.redis_url,
         "KAOHE_FAULT_CLOSE_DELAY_SECONDS": str(delay_seconds),
         "KAOHE_WORKER_CRON": "false",
+        "KAOHE_QUEUE_NAME": settings.queue_name,
     }
     return subprocess.Popen(
         [sys.executable, "-m", "server.cli", "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -48,7 +49,7 @@ async def test_sigkill_mid_close_leaves_no_partial_result(
 
     # The cron keeps provisional scorecards of open periods, so the period row exists when its close starts.
     await refresh_provisional(victim.tenant_id, scheme_id, PERIOD)
-    job_id = await enqueue_close(redis, database.redis_url, victim.tenant_id, scheme_id, PERIOD, force=True)
+    job_id = await enqueue_close(redis, database, victim.tenant_id, scheme_id, PERIOD, force=True)
     worker = start_worker(database, delay_seconds=60)
     try:
         deadline = time.monotonic() + 60
