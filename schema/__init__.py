@@ -8,6 +8,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCac
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from schema.event_confirmation import EventConfirmationMutation
 from schema.events import EventsMutation, EventsQuery
 from schema.periods import PeriodsMutation, PeriodsQuery
 from schema.schemes import SchemesMutation, SchemesQuery
@@ -15,8 +16,21 @@ from schema.staff import StaffMutation, StaffQuery
 from schema.tenancy import TenancyMutation, TenancyQuery
 from server.settings import Settings
 
-QUERY_TYPES: tuple[type, ...] = (TenancyQuery, EventsQuery, SchemesQuery, StaffQuery, PeriodsQuery)
-MUTATION_TYPES: tuple[type, ...] = (TenancyMutation, EventsMutation, SchemesMutation, StaffMutation, PeriodsMutation)
+QUERY_TYPES: tuple[type, ...] = (
+    TenancyQuery,
+    EventsQuery,
+    SchemesQuery,
+    StaffQuery,
+    PeriodsQuery,
+)
+MUTATION_TYPES: tuple[type, ...] = (
+    TenancyMutation,
+    EventsMutation,
+    SchemesMutation,
+    StaffMutation,
+    PeriodsMutation,
+    EventConfirmationMutation,
+)
 
 
 class KaoheSchema(strawberry.Schema):
