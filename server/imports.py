@@ -2,21 +2,27 @@
 
 The body is read as it arrives and ingested in chunks (one transaction each), so memory stays bounded whatever the
 file's size; a chunk's valid items are stored even when others are rejected. Item indexes count the non-empty lines.
+Lines are checked as they arrive while earlier chunks are being stored: at most two chunks in the database at a time,
+the later one resolving its codes and staging its rows while the earlier one inserts; inserts go one chunk after the
+other, in file order, so duplicates across chunks and refunds of an earlier chunk's orders resolve as if sequential.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from tenants.events.contract import MAX_BATCH
-from tenants.events.service import IngestResult, ingest
+from tenants.events.service import Batch, IngestResult, store
 from tenants.tenancy.auth import Role, Scope, check_tenant_access
 from tenants.tenancy.errors import AuthError, AuthErrorCode
 
 CHUNK_ITEMS = MAX_BATCH
+YIELD_EVERY = 128  # lines checked between two turns of the store running in the background
 REPORT_LIMIT = 1_000  # listed duplicates/rejections; the counts are always complete
 
 _STATUS = {
@@ -46,28 +52,44 @@ async def import_events(request: Request) -> JSONResponse:
         return _error(error)
 
     total = IngestResult()
-    chunk: list[tuple[int, bytes]] = []
+    batch = Batch()
+    storing: deque[asyncio.Task[IngestResult]] = deque()  # at most two chunks: one being written, the next staged
     index = 0
     pending = b""
 
-    async def flush() -> None:
-        if chunk:
-            total.merge(await ingest(tenant_id, chunk))
-            chunk.clear()
+    async def hand_over() -> None:
+        # A chunk is stored while the next one is read and checked; its rows go into the table after the previous
+        # chunk's (file order), the rest of its work overlaps.
+        nonlocal batch
+        if batch:
+            if len(storing) == 2:
+                total.merge(await storing.popleft())
+            previous = storing[-1] if storing else None
+            storing.append(asyncio.create_task(store(tenant_id, batch, after=previous)))
+        batch = Batch()
 
-    async for data in request.stream():
-        pending += data
-        *lines, pending = pending.split(b"\n")
-        for line in lines:
-            if line.strip():
-                chunk.append((index, line))
-                index += 1
-        if len(chunk) >= CHUNK_ITEMS:
-            await flush()
-    if pending.strip():
-        chunk.append((index, pending))
-        index += 1
-    await flush()
+    try:
+        async for data in request.stream():
+            pending += data
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                if line and not line.isspace():
+                    batch.add_json(index, line)
+                    index += 1
+                    if len(batch) >= CHUNK_ITEMS:
+                        await hand_over()
+                    elif storing and not index % YIELD_EVERY:
+                        await asyncio.sleep(0)  # let the batch being stored take its next step
+        if pending and not pending.isspace():
+            batch.add_json(index, pending)
+            index += 1
+        await hand_over()
+        while storing:
+            total.merge(await storing.popleft())
+    finally:
+        if storing:
+            # The client went away, or storing failed: what was handed over is stored or not, never half-done.
+            await asyncio.gather(*storing, return_exceptions=True)
     return JSONResponse(_answer(total, index))
 
 

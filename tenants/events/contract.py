@@ -2,17 +2,36 @@
 
 Everything that needs no database is checked here; codes that need the tenant's data (unknown staff, unknown order)
 are checked by the ingestion service. Each problem maps to a stable code so integrators can act on it.
+
+The pydantic model `EventIn` is the contract's reference check and the only source of problem wording. Ingestion runs
+at bulk rates, so the common shape (strings for codes, money and time, an object of attributes) is first checked by
+`check_fast`, a plain-Python check that accepts only items `EventIn` accepts, with the very same values
+(tests/events/test_contract_fast.py holds it to that); anything else, valid or not, goes through `EventIn`.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from json.scanner import make_scanner
+from typing import Annotated, Any, NamedTuple, TypeGuard
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 MAX_BATCH = 5_000
 TYPE_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
@@ -45,7 +64,14 @@ class EventErrorCode(StrEnum):
     TOO_MANY_ITEMS = "TOO_MANY_ITEMS"
 
 
-Code = Annotated[str, Field(min_length=1, max_length=CODE_MAX)]
+def _without_nul(text: str) -> str:
+    # Postgres text cannot hold NUL: such an item is rejected alone instead of failing its whole batch.
+    if "\x00" in text:
+        raise ValueError("nul_character")
+    return text
+
+
+Code = Annotated[str, Field(min_length=1, max_length=CODE_MAX), AfterValidator(_without_nul)]
 
 
 class CreditIn(BaseModel):
@@ -92,14 +118,38 @@ class EventIn(BaseModel):
             raise ValueError("bad_value")
         return value
 
+    @field_validator("attributes")
+    @classmethod
+    def _storable(cls, attributes: dict[str, Any]) -> dict[str, Any]:
+        # What Postgres jsonb cannot hold must reject this item alone, not fail the batch it came in.
+        if not _storable_json(attributes):
+            raise ValueError("unstorable_attributes")
+        return attributes
+
+    @field_validator("external_id")
+    @classmethod
+    def _no_nul(cls, text: str) -> str:
+        return _without_nul(text)
+
     @property
     def is_refund(self) -> bool:
         return self.type == "refund"
 
     @property
     def order_external_id(self) -> str | None:
-        order = self.attributes.get("order")
-        return str(order) if isinstance(order, str | int) and str(order) else None
+        return _order_reference(self.attributes)
+
+
+def _storable_json(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, str):
+        return "\x00" not in value
+    if isinstance(value, dict):
+        return all("\x00" not in key and _storable_json(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_storable_json(item) for item in value)
+    return True
 
 
 @dataclass(frozen=True)
@@ -115,6 +165,11 @@ _VALUE_ERROR_CODES = {
     "bad_share": (EventErrorCode.BAD_SHARE, "A share is a number above 0 and at most 1."),
     "bad_amount": (EventErrorCode.BAD_AMOUNT, 'Amounts are decimal strings with at most 2 decimals, e.g. "1200.00".'),
     "bad_value": (EventErrorCode.BAD_VALUE, "value must be a finite number."),
+    "unstorable_attributes": (
+        EventErrorCode.INVALID_VALUE,
+        "attributes may not contain NaN, Infinity or NUL characters.",
+    ),
+    "nul_character": (EventErrorCode.INVALID_VALUE, "Text may not contain NUL characters."),
 }
 _FIELD_NAMES = {"external_id": "externalId", "occurred_at": "occurredAt"}
 
@@ -157,7 +212,298 @@ def problem_from_validation(index: int, error: ValidationError) -> ItemProblem:
     return ItemProblem(index, EventErrorCode.INVALID_VALUE, f"{field}: {message}", field or None)
 
 
-def check_semantics(index: int, event: EventIn) -> ItemProblem | None:
+class CheckedCredit(NamedTuple):
+    staff: str | None
+    team: str | None
+    share: Decimal
+
+
+class CheckedEvent(NamedTuple):
+    """One item whose shape is valid, as the ingestion service stores it (build it with `checked_event`).
+
+    `occurred_text`, `amount_text` and `value_text` are texts Postgres reads as exactly `occurred_at`, `amount` and
+    `value` (the item's own strings when they came in the common shape), so rows can be sent as COPY text.
+    A tuple of plain values, which the garbage collector stops tracking: a bulk import holds many thousands.
+    """
+
+    external_id: str
+    type: str
+    occurred_at: datetime
+    occurred_text: str
+    staff: str | None
+    customer: str | None
+    team: str | None
+    amount: Decimal | None
+    amount_text: str | None
+    value: Decimal | None
+    value_text: str | None
+    attributes_value: dict[str, Any] | None  # None when only the JSON text is kept
+    attributes_json: str | None  # the item's own JSON text of its attributes, when it came as JSON
+    credits: tuple[CheckedCredit, ...] | None
+    is_refund: bool
+    order_external_id: str | None  # a refund's order (attributes.order, an externalId); None for other types
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        if self.attributes_value is not None:
+            return self.attributes_value
+        return json.loads(self.attributes_json) if self.attributes_json else {}
+
+    @classmethod
+    def of(cls, event: EventIn) -> CheckedEvent:
+        credits = event.credits
+        return checked_event(
+            event.external_id,
+            event.type,
+            event.occurred_at,
+            event.occurred_at.isoformat(),
+            event.staff,
+            event.customer,
+            event.team,
+            event.amount,
+            None if event.amount is None else str(event.amount),
+            event.value,
+            None if event.value is None else str(event.value),
+            event.attributes,
+            None,
+            None if credits is None else tuple(CheckedCredit(c.staff, c.team, c.share) for c in credits),
+        )
+
+
+def checked_event(
+    external_id: str,
+    type: str,
+    occurred_at: datetime,
+    occurred_text: str,
+    staff: str | None,
+    customer: str | None,
+    team: str | None,
+    amount: Decimal | None,
+    amount_text: str | None,
+    value: Decimal | None,
+    value_text: str | None,
+    attributes: dict[str, Any],
+    attributes_json: str | None,
+    credits: tuple[CheckedCredit, ...] | None,
+) -> CheckedEvent:
+    is_refund = type == "refund"
+    return tuple.__new__(  # CheckedEvent(...) without its Python-level __new__: this runs for every item
+        CheckedEvent,
+        (
+            external_id,
+            type,
+            occurred_at,
+            occurred_text,
+            staff,
+            customer,
+            team,
+            amount,
+            amount_text,
+            value,
+            value_text,
+            None if attributes_json is not None else attributes,
+            attributes_json,
+            credits,
+            is_refund,
+            _order_reference(attributes) if is_refund else None,
+        ),
+    )
+
+
+def _order_reference(attributes: dict[str, Any]) -> str | None:
+    order = attributes.get("order")
+    return str(order) if isinstance(order, str | int) and str(order) else None
+
+
+_EVENT_KEYS = frozenset(
+    {"externalId", "type", "occurredAt", "staff", "customer", "team", "amount", "value", "attributes", "credits"}
+)
+_CREDIT_KEYS = frozenset({"staff", "team", "share"})
+_TYPE_NAME = re.compile(TYPE_PATTERN[1:-1]).fullmatch
+# RFC 3339 with an offset: a subset of what pydantic reads, read by datetime.fromisoformat and Postgres alike.
+_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})"
+)
+_MONEY = re.compile(r"-?[0-9]{1,14}(?:\.[0-9]{1,2})?").fullmatch  # |amount| < MONEY_LIMIT, at most 2 decimals
+_NUMBER = re.compile(r"-?[0-9]{1,14}(?:\.[0-9]{1,30})?").fullmatch  # finite, |value| < 1e14
+_SHARE = re.compile(r"[0-9](?:\.[0-9]{1,30})?").fullmatch
+_ZERO = Decimal(0)
+
+
+_KNOWN_TYPES: set[str] = set()  # type names seen valid (a tenant has a handful): no regex for them
+
+
+def _code(value: object) -> bool:
+    return value is None or (type(value) is str and 0 < len(value) <= CODE_MAX)
+
+
+def _type_name(kind: object) -> TypeGuard[str]:
+    if type(kind) is not str:
+        return False
+    if kind in _KNOWN_TYPES:
+        return True
+    if _TYPE_NAME(kind) is None:
+        return False
+    if len(_KNOWN_TYPES) < 1_000:
+        _KNOWN_TYPES.add(kind)
+    return True
+
+
+def check_fast(raw: dict[str, Any], attributes_json: str | None = None) -> CheckedEvent | None:
+    """The common shape, checked without pydantic; None when the item needs `EventIn` (valid or not).
+
+    `attributes_json`: the JSON text `raw["attributes"]` was read from, kept as the stored attributes.
+    """
+    if not raw.keys() <= _EVENT_KEYS:
+        return None
+    get = raw.get
+    external_id = get("externalId")
+    kind = get("type")
+    occurred = get("occurredAt")
+    if (
+        type(external_id) is not str
+        or not 0 < len(external_id) <= 128
+        or not _type_name(kind)
+        or type(occurred) is not str
+        or _TIMESTAMP.fullmatch(occurred) is None
+    ):
+        return None
+    try:
+        occurred_at = datetime.fromisoformat(occurred)
+    except ValueError:
+        return None
+    staff = get("staff")
+    customer = get("customer")
+    team = get("team")
+    if not (
+        (staff is None or (type(staff) is str and 0 < len(staff) <= CODE_MAX))
+        and (customer is None or (type(customer) is str and 0 < len(customer) <= CODE_MAX))
+        and (team is None or (type(team) is str and 0 < len(team) <= CODE_MAX))
+    ):
+        return None
+    amount_text = get("amount")
+    amount: Decimal | None = None
+    if amount_text is not None:
+        if type(amount_text) is not str or _MONEY(amount_text) is None:
+            return None
+        amount = Decimal(amount_text)
+    value_text = get("value")
+    value: Decimal | None = None
+    if value_text is not None:
+        if type(value_text) is not str or _NUMBER(value_text) is None:
+            return None
+        value = Decimal(value_text)
+    attributes = get("attributes")
+    if attributes is None:
+        if "attributes" in raw:
+            return None
+        attributes = {}
+    elif type(attributes) is not dict or not _storable_json(attributes):
+        return None
+    if "\x00" in external_id or any(code is not None and "\x00" in code for code in (staff, customer, team)):
+        return None
+    credits_raw = get("credits")
+    credits: tuple[CheckedCredit, ...] | None = None
+    if credits_raw is not None:
+        if type(credits_raw) is not list:
+            return None
+        credit_list = []
+        for credit in credits_raw:
+            if type(credit) is not dict or not credit.keys() <= _CREDIT_KEYS:
+                return None
+            credit_staff = credit.get("staff")
+            credit_team = credit.get("team")
+            share_text = credit.get("share")
+            if (
+                not (_code(credit_staff) and _code(credit_team))
+                or "\x00" in (credit_staff or credit_team or "")
+                or (credit_staff is None) == (credit_team is None)
+                or type(share_text) is not str
+                or _SHARE(share_text) is None
+            ):
+                return None
+            share = Decimal(share_text)
+            if not _ZERO < share <= SHARE_TOTAL:
+                return None
+            credit_list.append(CheckedCredit(credit_staff, credit_team, share))
+        credits = tuple(credit_list)
+    return checked_event(
+        external_id,
+        kind,
+        occurred_at,
+        occurred,
+        staff,
+        customer,
+        team,
+        amount,
+        amount_text,
+        value,
+        value_text,
+        attributes,
+        attributes_json,
+        credits,
+    )
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # Postgres refuses NaN and Infinity in jsonb: pydantic's path decides
+
+
+_scan_json = make_scanner(json.JSONDecoder(parse_constant=_no_constant))  # type: ignore[arg-type]  # the C scanner: (text, index) -> (value, end)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]").search
+_JSON_WHITESPACE = " \t\r\n"
+_COLON = re.compile(r"[ \t\r\n]*:[ \t\r\n]*")
+_SAFE_DEPTH = 128  # pydantic refuses JSON nested 200 deep, Python's json does not: deeper-looking texts take its path
+
+
+def check_fast_json(line: bytes | str) -> CheckedEvent | None:
+    """`check_fast` of one JSON text; None when pydantic must read it (it also words JSON errors)."""
+    try:
+        text = line.decode() if isinstance(line, bytes) else line
+    except UnicodeDecodeError:
+        return None
+    escapes = "\\u" in text
+    if (escapes and _SURROGATE_ESCAPE(text)) or (
+        len(text) > 2 * _SAFE_DEPTH and text.count("{") + text.count("[") > _SAFE_DEPTH
+    ):
+        return None  # pydantic refuses lone surrogates and deep nesting; Python's json would not
+    try:
+        raw, end = _scan_json(text, 0)
+    except (StopIteration, ValueError, RecursionError):
+        return None
+    if (end != len(text) and text[end:].strip(_JSON_WHITESPACE)) or type(raw) is not dict:
+        return None
+    attributes_json = None
+    if raw.get("attributes") and not escapes and text.count('"attributes"') == 1:
+        # With no \u escape, the top-level key is written as is, and once: its value's own text is kept as sent.
+        colon = _COLON.match(text, text.find('"attributes"') + 12)
+        if colon is not None:
+            start = colon.end()
+            attributes_json = text[start : _scan_json(text, start)[1]]
+    return check_fast(raw, attributes_json)
+
+
+def check_item(raw: Mapping[str, Any] | bytes | str) -> CheckedEvent | ValidationError:
+    """One item's shape: the fast check, else the contract's model (JSON text, or a mapping as from GraphQL)."""
+    if isinstance(raw, bytes | str):
+        checked = check_fast_json(raw)
+        if checked is not None:
+            return checked
+        try:
+            return CheckedEvent.of(EventIn.model_validate_json(raw))
+        except ValidationError as error:
+            return error
+    if type(raw) is dict:
+        checked = check_fast(raw)
+        if checked is not None:
+            return checked
+    try:
+        return CheckedEvent.of(EventIn.model_validate(raw))
+    except ValidationError as error:
+        return error
+
+
+def check_semantics(index: int, event: CheckedEvent) -> ItemProblem | None:
     """Rules across fields that need no database."""
     if event.credits:
         total = sum((credit.share for credit in event.credits), Decimal(0))
@@ -180,5 +526,5 @@ def check_semantics(index: int, event: EventIn) -> ItemProblem | None:
     return None
 
 
-def occurred_utc(event: EventIn) -> datetime:
+def occurred_utc(event: EventIn | CheckedEvent) -> datetime:
     return event.occurred_at

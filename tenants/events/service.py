@@ -1,25 +1,45 @@
 """Event ingestion: one pipeline behind both entry points (GraphQL recordEvents and the NDJSON import).
 
-Per batch: check each item's shape (contract.py), resolve the merchant's codes in one query per kind, resolve credits,
-then one INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING RETURNING: duplicates (earlier batches, or a
-concurrent retry) are exactly the ids the insert did not return, so a retried batch is counted once and reported.
-COPY cannot be used: Postgres refuses COPY FROM into a table with row level security.
-Closed periods that receive events are marked stale in the same transaction, so a late event is never missed.
+Per batch: check each item's shape (contract.py; a `Batch` takes items as they arrive), then in one transaction
+resolve the merchant's codes (one query per kind), resolve credits, and store the rows with one INSERT ... SELECT
+... RETURNING: duplicates (earlier batches, or a concurrent retry) are exactly the ids the insert did not return, so a
+retried batch is counted once and reported. Closed periods that receive events are marked stale by the same
+statement, so a late event is never missed.
+
+Bulk path. Postgres refuses COPY FROM into a table with row level security, so the rows go by COPY (text format,
+written here) into a temporary staging table, which has no RLS, and from there into `event` by INSERT ... SELECT,
+which the `event` policy checks like any insert. The insert first runs without ON CONFLICT (the common case: nothing
+is a duplicate, and the unique index still refuses any); when the unique index refuses a row, the transaction rolls
+back and the batch is stored again with ON CONFLICT DO NOTHING, which sorts accepted from duplicates exactly, also
+against concurrent retries. A stream of batches (the NDJSON import) passes each batch's `store` the previous one
+(`after`): resolving and staging overlap the previous batch's insert, the inserts stay one after the other.
 """
 
 from __future__ import annotations
 
+import copy
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
+import asyncpg
 from pydantic import ValidationError
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from tenants.events.contract import EventErrorCode, EventIn, ItemProblem, check_semantics, problem_from_validation
+from tenants.events.contract import (
+    CheckedEvent,
+    EventErrorCode,
+    ItemProblem,
+    check_fast_json,
+    check_item,
+    check_semantics,
+    problem_from_validation,
+)
+from tenants.locks import ingestion_lock_key
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.uow import tenant_unit_of_work
 
@@ -68,7 +88,7 @@ class AttributionRules:
             large_order_threshold=Decimal(str(threshold)) if threshold is not None else None,
         )
 
-    def o2o_staff_codes(self, event: EventIn) -> list[str] | None:
+    def o2o_staff_codes(self, event: CheckedEvent) -> list[str] | None:
         if not self.o2o_splits or self.o2o_attribute is None:
             return None
         if str(event.attributes.get(self.o2o_attribute)) != self.o2o_value:
@@ -83,6 +103,14 @@ class Credits:
     shares: tuple[Decimal, ...] = ()
     pool_team_id: int | None = None
 
+    @cached_property
+    def copy_text(self) -> str:
+        """The credit_staff_ids, credit_shares and pool_team_id columns of a COPY text row."""
+        ids = ",".join(str(staff_id) for staff_id in self.staff_ids)
+        shares = ",".join(str(share) for share in self.shares)
+        pool = _NULL if self.pool_team_id is None else str(self.pool_team_id)
+        return f"{{{ids}}}\t{{{shares}}}\t{pool}"
+
 
 @dataclass(frozen=True)
 class _Customer:
@@ -91,35 +119,60 @@ class _Customer:
     bound_since: datetime | None
 
 
-@dataclass(frozen=True)
-class _Row:
-    index: int
-    event: EventIn
-    staff_id: int | None
-    customer_id: int | None
-    team_id: int | None
-    credits: Credits
-    status: str
+class Batch:
+    """One batch's items checked on their own (no database yet), in the caller's indexes; filled as items arrive.
 
+    Valid items are kept once per externalId (the first); later ones are duplicates of the batch. They are kept as
+    plain tuples, which the garbage collector stops tracking (it does not for tuple subclasses such as CheckedEvent):
+    an import holds thousands of them at a time, and tracking them made the collector scan the whole heap repeatedly.
+    """
 
-def parse_items(
-    items: Iterable[tuple[int, Mapping[str, Any] | bytes | str]],
-) -> tuple[list[tuple[int, EventIn]], list[ItemProblem]]:
-    """Shape checks; items come as dicts (GraphQL) or raw JSON text (NDJSON lines, parsed and checked in one pass)."""
-    valid: list[tuple[int, EventIn]] = []
-    problems: list[ItemProblem] = []
-    for index, raw in items:
-        try:
-            event = EventIn.model_validate_json(raw) if isinstance(raw, bytes | str) else EventIn.model_validate(raw)
-        except ValidationError as error:
-            problems.append(problem_from_validation(index, error))
-            continue
+    __slots__ = ("_kept", "_seen", "duplicates", "rejected")
+
+    def __init__(self) -> None:
+        self._kept: list[tuple[int, tuple[Any, ...]]] = []
+        self.duplicates: list[Duplicate] = []
+        self.rejected: list[ItemProblem] = []
+        self._seen: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self._kept) + len(self.duplicates) + len(self.rejected)
+
+    def __bool__(self) -> bool:
+        return bool(self._kept or self.duplicates or self.rejected)
+
+    @property
+    def valid(self) -> int:
+        return len(self._kept)
+
+    def add(self, index: int, raw: Mapping[str, Any] | bytes | str) -> None:
+        """An item as a mapping (GraphQL, the JSON contract's names) or as JSON text (an NDJSON line)."""
+        checked = check_item(raw)
+        if isinstance(checked, ValidationError):
+            self.rejected.append(problem_from_validation(index, checked))
+        else:
+            self._keep(index, checked)
+
+    def add_json(self, index: int, line: bytes) -> None:
+        checked = check_fast_json(line)
+        if checked is None:
+            self.add(index, line)
+        else:
+            self._keep(index, checked)
+
+    def _keep(self, index: int, event: CheckedEvent) -> None:
         problem = check_semantics(index, event)
         if problem is not None:
-            problems.append(problem)
+            self.rejected.append(problem)
+        elif event.external_id in self._seen:
+            self.duplicates.append(Duplicate(index, event.external_id))
         else:
-            valid.append((index, event))
-    return valid, problems
+            self._seen.add(event.external_id)
+            self._kept.append((index, tuple(event)))
+
+
+def _event(values: tuple[Any, ...]) -> CheckedEvent:
+    return tuple.__new__(CheckedEvent, values)
 
 
 async def ingest(
@@ -129,142 +182,318 @@ async def ingest(
     received_at: datetime | None = None,
 ) -> IngestResult:
     """Store the valid items of one batch (indexes are the caller's: position in the request or the file)."""
-    valid, problems = parse_items(items)
-    result = IngestResult(rejected=problems)
-    first_seen: dict[str, int] = {}
-    unique: list[tuple[int, EventIn]] = []
-    for index, event in valid:
-        if event.external_id in first_seen:
-            result.duplicates.append(Duplicate(index, event.external_id))
-        else:
-            first_seen[event.external_id] = index
-            unique.append((index, event))
-    if unique:
+    batch = Batch()
+    for index, raw in items:
+        batch.add(index, raw)
+    return await store(tenant_id, batch, received_at=received_at)
+
+
+async def store(
+    tenant_id: TenantId,
+    batch: Batch,
+    *,
+    received_at: datetime | None = None,
+    after: Awaitable[object] | None = None,
+) -> IngestResult:
+    """Store a checked batch in one transaction; the answer lists problems and duplicates in index order.
+
+    `after`: the store of the stream's previous batch. This batch's codes are resolved and its rows staged while that
+    one is still running; its rows go into `event` (and its refunds look up their orders) only once that one has
+    committed, so a stream stored in batches gives the answers of one stored batch after the other.
+    """
+    if not batch.valid:
+        if after is not None:
+            await after  # the batch after this one waits for this one only
+        return _answer(batch, None)
+    at = received_at or datetime.now(UTC)
+    rows: _Rows | None = None
+    inserting = False
+    try:
         async with tenant_unit_of_work(tenant_id) as conn:
-            await _store(conn, tenant_id, unique, result, received_at or datetime.now(UTC))
+            connection = _asyncpg(conn)
+            rows = await _prepare(connection, tenant_id, batch)
+            if rows.lines:
+                await _stage(connection, rows.lines)
+            if after is not None:
+                await after
+            inserting = True
+            written = await _write(connection, tenant_id, rows, at, only_new=False)
+    except asyncpg.UniqueViolationError as error:
+        if not inserting or rows is None or error.constraint_name != "event_external_id_uniq":
+            raise
+        # Some externalId is already stored (a retry) or being stored (a concurrent one): sort them out exactly.
+        async with tenant_unit_of_work(tenant_id) as conn:
+            connection = _asyncpg(conn)
+            if rows.lines:
+                await _stage(connection, rows.lines)
+            written = await _write(connection, tenant_id, rows, at, only_new=True)
+    return _answer(batch, written)
+
+
+def _answer(batch: Batch, written: IngestResult | None) -> IngestResult:
+    result = IngestResult(duplicates=list(batch.duplicates), rejected=list(batch.rejected))
+    if written is not None:
+        result.merge(written)
     result.rejected.sort(key=lambda problem: problem.index)
     result.duplicates.sort(key=lambda duplicate: duplicate.index)
     return result
 
 
-async def _ids_by_code(conn: BaseDBAsyncClient, table: str, codes: set[str]) -> dict[str, int]:
+@dataclass
+class _Rows:
+    """A batch resolved against master data: COPY text rows, the items they store, and what is still open."""
+
+    lines: list[str]
+    stored: list[tuple[int, str]]
+    rejected: list[ItemProblem]
+    # Refunds of orders that are not in the batch: resolved when writing, against the stored orders.
+    refunds: list[tuple[int, CheckedEvent, int | None]]
+    resolver: _Resolver
+
+
+def _asyncpg(conn: BaseDBAsyncClient) -> asyncpg.Connection:
+    """The asyncpg connection of a Tortoise transaction (COPY and prepared statements go to it directly)."""
+    connection = conn._connection
+    assert isinstance(connection, asyncpg.Connection)
+    return connection
+
+
+async def _ids_by_code(connection: asyncpg.Connection, table: str, codes: set[str]) -> dict[str, int]:
     if not codes:
         return {}
-    rows = await conn.execute_query_dict(f"SELECT code, id FROM {table} WHERE code = ANY($1::text[])", [list(codes)])
+    rows = await connection.fetch(f"SELECT code, id FROM {table} WHERE code = ANY($1::text[])", list(codes))
     return {row["code"]: row["id"] for row in rows}
 
 
-async def _store(
-    conn: BaseDBAsyncClient,
-    tenant_id: TenantId,
-    items: list[tuple[int, EventIn]],
-    result: IngestResult,
-    received_at: datetime,
-) -> None:
-    tenant_rows = await conn.execute_query_dict("SELECT settings FROM tenant WHERE id = $1", [tenant_id])
-    settings = tenant_rows[0]["settings"] if tenant_rows else {}
-    rules = AttributionRules.from_settings(json.loads(settings) if isinstance(settings, str) else settings)
+async def _prepare(connection: asyncpg.Connection, tenant_id: TenantId, batch: Batch) -> _Rows:
+    settings = await connection.fetchval("SELECT settings FROM tenant WHERE id = $1", tenant_id)
+    rules = AttributionRules.from_settings(json.loads(settings) if isinstance(settings, str) else settings or {})
 
     staff_codes: set[str] = set()
     team_codes: set[str] = set()
     customer_codes: set[str] = set()
-    order_refs: set[str] = set()
-    for _, event in items:
-        if event.staff:
+    orders: list[tuple[int, tuple[Any, ...]]] = []  # items as kept by the batch
+    refunds: list[tuple[int, tuple[Any, ...]]] = []
+    batch_orders: set[str] = set()
+    o2o = bool(rules.o2o_splits)
+    for item in batch._kept:
+        event = _event(item[1])
+        if event.staff is not None:
             staff_codes.add(event.staff)
-        if event.team:
+        if event.team is not None:
             team_codes.add(event.team)
-        if event.customer:
+        if event.customer is not None:
             customer_codes.add(event.customer)
-        for credit in event.credits or ():
-            if credit.staff:
-                staff_codes.add(credit.staff)
-            if credit.team:
-                team_codes.add(credit.team)
-        staff_codes.update(rules.o2o_staff_codes(event) or ())
-        if event.is_refund and event.order_external_id:
-            order_refs.add(event.order_external_id)
-    staff = await _ids_by_code(conn, "staff", staff_codes)
-    teams = await _ids_by_code(conn, "team", team_codes)
+        if event.credits:
+            for credit in event.credits:
+                if credit.staff:
+                    staff_codes.add(credit.staff)
+                if credit.team:
+                    team_codes.add(credit.team)
+        if o2o:
+            staff_codes.update(rules.o2o_staff_codes(event) or ())
+        # Orders before refunds, so a refund can follow its order within one batch.
+        if event.is_refund:
+            refunds.append(item)
+        else:
+            orders.append(item)
+            batch_orders.add(event.external_id)
+    staff = await _ids_by_code(connection, "staff", staff_codes)
+    teams = await _ids_by_code(connection, "team", team_codes)
     customers: dict[str, _Customer] = {}
     if customer_codes:
-        rows = await conn.execute_query_dict(
+        found = await connection.fetch(
             "SELECT code, id, guide_staff_id, bound_since FROM customer WHERE code = ANY($1::text[])",
-            [list(customer_codes)],
+            list(customer_codes),
         )
-        customers = {r["code"]: _Customer(r["id"], r["guide_staff_id"], r["bound_since"]) for r in rows}
-    batch_orders = {e.external_id: e for _, e in items if not e.is_refund}
-    stored_orders: dict[str, Credits] = {}
-    missing_refs = [ref for ref in order_refs if ref not in batch_orders]
-    if missing_refs:
-        rows = await conn.execute_query_dict(
+        customers = {r["code"]: _Customer(r["id"], r["guide_staff_id"], r["bound_since"]) for r in found}
+
+    resolver = _Resolver(staff, teams, customers, rules, remember=bool(refunds))
+    rows = _Rows([], [], [], [], resolver)
+    for index, values in orders + refunds if refunds else orders:
+        event = _event(values)
+        staff_id = staff.get(event.staff) if event.staff is not None else None
+        if (
+            (staff_id is None and event.staff is not None)
+            or event.team is not None
+            or event.customer is not None
+            or event.credits
+        ):
+            problem = _unknown_code(index, event, staff, teams, customers)
+            if problem is not None:
+                rows.rejected.append(problem)
+                continue
+        if event.is_refund and event.order_external_id not in batch_orders:
+            rows.refunds.append((index, event, staff_id))
+        else:
+            resolver.add_row(rows, index, event, staff_id)
+    return rows
+
+
+async def _write(
+    connection: asyncpg.Connection, tenant_id: TenantId, rows: _Rows, received_at: datetime, *, only_new: bool
+) -> IngestResult:
+    """Insert the staged rows, after the refunds of orders from outside the batch (their rows are staged here)."""
+    # Shared: ingestions run side by side; a running close (exclusive) holds them until it committed.
+    await connection.execute("SELECT pg_advisory_xact_lock_shared($1)", ingestion_lock_key(tenant_id))
+    result = IngestResult(rejected=list(rows.rejected))
+    lines, stored = rows.lines, rows.stored
+    if rows.refunds:
+        # Their orders were stored by earlier batches (committed before this transaction) or do not exist.
+        refs = list({event.order_external_id or "" for _, event, _ in rows.refunds})
+        found = await connection.fetch(
             "SELECT external_id, credit_staff_ids, credit_shares, pool_team_id FROM event "
-            "WHERE external_id = ANY($1::text[])",
-            [missing_refs],
+            "WHERE tenant_id = $2 AND external_id = ANY($1::text[])",
+            refs,
+            tenant_id,
         )
         stored_orders = {
             r["external_id"]: Credits(tuple(r["credit_staff_ids"]), tuple(r["credit_shares"]), r["pool_team_id"])
-            for r in rows
+            for r in found
         }
-
-    rows_to_insert: list[_Row] = []
-    resolved_credits: dict[str, Credits] = {}
-    # Orders before refunds, so a refund can follow its order within one batch.
-    for index, event in sorted(items, key=lambda item: (item[1].is_refund, item[0])):
-        problem = _unknown_code(index, event, staff, teams, customers)
-        if problem is None and event.is_refund:
+        resolver = rows.resolver.fork()
+        late = _Rows(list(lines), list(stored), result.rejected, [], resolver)
+        for index, event, staff_id in rows.refunds:
             ref = event.order_external_id or ""
-            if ref not in batch_orders and ref not in stored_orders:
-                problem = ItemProblem(
-                    index, EventErrorCode.UNKNOWN_ORDER, f"No order {ref!r} for this refund.", "attributes.order"
+            if ref not in stored_orders:
+                late.rejected.append(
+                    ItemProblem(
+                        index, EventErrorCode.UNKNOWN_ORDER, f"No order {ref!r} for this refund.", "attributes.order"
+                    )
                 )
-        if problem is None:
-            credits = _credits(event, staff, teams, customers, rules, resolved_credits, stored_orders)
-            if credits is None:
-                problem = ItemProblem(
+            else:
+                resolver.add_row(late, index, event, staff_id, stored_orders[ref])
+        if len(late.lines) > len(lines):
+            await _stage(connection, late.lines[len(lines) :])
+        stored = late.stored
+    if not stored:
+        return result
+    if only_new:
+        inserted = {row[0] for row in await connection.fetch(INSERT_NEW_SQL, tenant_id, received_at)}
+        for index, external_id in stored:
+            if external_id in inserted:
+                result.accepted += 1
+            else:
+                result.duplicates.append(Duplicate(index, external_id))
+    else:
+        count = await connection.fetchval(INSERT_ALL_SQL, tenant_id, received_at)
+        if count != len(stored):
+            raise RuntimeError(f"stored {count} events of {len(stored)}")
+        result.accepted = len(stored)
+    return result
+
+
+async def _stage(connection: asyncpg.Connection, lines: list[str]) -> None:
+    await connection.execute(STAGE_SQL)
+    await connection.copy_to_table(
+        "event_stage",
+        schema_name="pg_temp",
+        source=memoryview("".join(lines).encode()),  # a buffer: bytes would be taken for a file name
+    )
+
+
+class _Resolver:
+    """Who is credited, in DESIGN.md's order: explicit credits, a refund's order, binding, O2O split, actor, pool."""
+
+    def __init__(
+        self,
+        staff: Mapping[str, int],
+        teams: Mapping[str, int],
+        customers: Mapping[str, _Customer],
+        rules: AttributionRules,
+        *,
+        remember: bool,
+    ) -> None:
+        self.staff = staff
+        self.teams = teams
+        self.customers = customers
+        self.rules = rules
+        self.remember = remember  # keep each row's credits: refunds in the batch are credited like their order
+        self.batch_credits: dict[str, Credits] = {}
+        self._actors: dict[int, Credits] = {}
+        self._by_customer = rules.exclusive_guide_days is not None
+        self._o2o = bool(rules.o2o_splits)
+        self._threshold = rules.large_order_threshold
+
+    def fork(self) -> _Resolver:
+        """A copy that can go on adding rows (a write that may be retried) without changing this one."""
+        fork = copy.copy(self)
+        fork.batch_credits = dict(self.batch_credits)
+        return fork
+
+    def add_row(
+        self, rows: _Rows, index: int, event: CheckedEvent, staff_id: int | None, order: Credits | None = None
+    ) -> None:
+        """The item's row, or its problem when nobody can be credited (codes are known to exist)."""
+        credits = self.credits(event, staff_id, order)
+        if credits is None:
+            rows.rejected.append(
+                ItemProblem(
                     index,
                     EventErrorCode.NO_ATTRIBUTION,
                     "The event names no staff, credits or team: nobody can be credited.",
                     "staff",
                 )
-        if problem is not None:
-            result.rejected.append(problem)
-            continue
-        assert credits is not None
-        resolved_credits[event.external_id] = credits
-        large = (
-            rules.large_order_threshold is not None
-            and event.type == "order"
-            and event.amount is not None
-            and event.amount >= rules.large_order_threshold
-        )
-        rows_to_insert.append(
-            _Row(
-                index=index,
-                event=event,
-                staff_id=staff.get(event.staff) if event.staff else None,
-                customer_id=customers[event.customer].id if event.customer else None,
-                team_id=teams.get(event.team) if event.team else None,
-                credits=credits,
-                status="pending" if large else "counted",
             )
+            return
+        if self.remember:
+            self.batch_credits[event.external_id] = credits
+        threshold = self._threshold
+        large = (
+            threshold is not None and event.type == "order" and event.amount is not None and event.amount >= threshold
         )
-    if not rows_to_insert:
-        return
-    inserted = await _insert(conn, tenant_id, rows_to_insert, received_at)
-    for row in rows_to_insert:
-        if row.event.external_id in inserted:
-            result.accepted += 1
-        else:
-            result.duplicates.append(Duplicate(row.index, row.event.external_id))
-    occurred = [row.event.occurred_at for row in rows_to_insert if row.event.external_id in inserted]
-    if occurred:
-        await mark_periods_stale(conn, occurred)
+        team_id = None if event.team is None else self.teams[event.team]
+        customer_id = None if event.customer is None else self.customers[event.customer].id
+        rows.lines.append(
+            f"{_copy_text(event.external_id)}\t{event.type}\t{event.occurred_text}\t"
+            f"{_NULL if staff_id is None else staff_id}\t{_NULL if customer_id is None else customer_id}\t"
+            f"{_NULL if team_id is None else team_id}\t{event.amount_text or _NULL}\t{event.value_text or _NULL}\t"
+            f"{_attributes_text(event)}\t"
+            f"{_NULL if event.order_external_id is None else _copy_text(event.order_external_id)}\t"
+            f"{credits.copy_text}\t{'pending' if large else 'counted'}\n"
+        )
+        rows.stored.append((index, event.external_id))
+
+    def credits(self, event: CheckedEvent, staff_id: int | None, order: Credits | None) -> Credits | None:
+        if event.credits:
+            staff = self.staff
+            staff_credits = [(staff[c.staff], c.share) for c in event.credits if c.staff]
+            team_shares = [c for c in event.credits if c.team]
+            # A team credit in an explicit list goes to that team's pool (one pool per event).
+            pool = self.teams[team_shares[0].team] if team_shares and team_shares[0].team else None
+            return Credits(tuple(s for s, _ in staff_credits), tuple(sh for _, sh in staff_credits), pool)
+        if event.is_refund:
+            # Its order in this batch (when that was stored: rows are made orders first), else the stored one.
+            return self.batch_credits.get(event.order_external_id or "") or order or Credits()
+        if self._by_customer and event.customer is not None:
+            customer = self.customers[event.customer]
+            days = self.rules.exclusive_guide_days
+            assert days is not None
+            if (
+                customer.guide_staff_id is not None
+                and customer.bound_since is not None
+                and customer.bound_since <= event.occurred_at < customer.bound_since + timedelta(days=days)
+            ):
+                return Credits((customer.guide_staff_id,), (ONE,))
+        if self._o2o:
+            o2o_codes = self.rules.o2o_staff_codes(event)
+            if o2o_codes is not None and all(code in self.staff for code in o2o_codes):
+                return Credits(
+                    tuple(self.staff[code] for code in o2o_codes), tuple(share for _, share in self.rules.o2o_splits)
+                )
+        if staff_id is not None:
+            actor = self._actors.get(staff_id)
+            if actor is None:
+                actor = self._actors[staff_id] = Credits((staff_id,), (ONE,))
+            return actor
+        if event.team is not None:
+            return Credits((), (), self.teams[event.team])
+        return None
 
 
 def _unknown_code(
     index: int,
-    event: EventIn,
+    event: CheckedEvent,
     staff: Mapping[str, int],
     teams: Mapping[str, int],
     customers: Mapping[str, _Customer],
@@ -292,97 +521,54 @@ def _unknown_code(
     return None
 
 
-def _credits(
-    event: EventIn,
-    staff: Mapping[str, int],
-    teams: Mapping[str, int],
-    customers: Mapping[str, _Customer],
-    rules: AttributionRules,
-    batch_credits: Mapping[str, Credits],
-    stored_orders: Mapping[str, Credits],
-) -> Credits | None:
-    """Who is credited, in DESIGN.md's order: explicit credits, a refund's order, binding, O2O split, actor, pool."""
-    if event.credits:
-        staff_credits = [(staff[c.staff], c.share) for c in event.credits if c.staff]
-        team_shares = [c for c in event.credits if c.team]
-        # A team credit in an explicit list goes to that team's pool (one pool per event).
-        pool = teams[team_shares[0].team] if team_shares and team_shares[0].team else None
-        return Credits(tuple(s for s, _ in staff_credits), tuple(sh for _, sh in staff_credits), pool)
-    if event.is_refund:
-        ref = event.order_external_id or ""
-        return batch_credits.get(ref) or stored_orders.get(ref) or Credits()
-    customer = customers.get(event.customer) if event.customer else None
-    if (
-        rules.exclusive_guide_days is not None
-        and customer is not None
-        and customer.guide_staff_id is not None
-        and customer.bound_since is not None
-        and customer.bound_since
-        <= event.occurred_at
-        < customer.bound_since + timedelta(days=rules.exclusive_guide_days)
-    ):
-        return Credits((customer.guide_staff_id,), (ONE,))
-    o2o_codes = rules.o2o_staff_codes(event)
-    if o2o_codes is not None and all(code in staff for code in o2o_codes):
-        return Credits(tuple(staff[code] for code in o2o_codes), tuple(share for _, share in rules.o2o_splits))
-    if event.staff:
-        return Credits((staff[event.staff],), (ONE,))
-    if event.team:
-        return Credits((), (), teams[event.team])
-    return None
+# COPY text format: tab-separated columns, \N for NULL, backslash escapes in values.
+_NULL = "\\N"
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-INSERT_SQL = """
-INSERT INTO event (tenant_id, external_id, type, occurred_at, received_at, staff_id, customer_id, team_id, amount,
-                   value, attributes, order_external_id, credit_staff_ids, credit_shares, pool_team_id, status)
-SELECT $1, e.external_id, e.type, e.occurred_at, $2, e.staff_id, e.customer_id, e.team_id, e.amount, e.value,
-       e.attributes::jsonb, e.order_external_id, e.credit_staff_ids::bigint[], e.credit_shares::numeric[],
-       e.pool_team_id, e.status
-FROM unnest($3::text[], $4::text[], $5::timestamptz[], $6::bigint[], $7::bigint[], $8::bigint[], $9::numeric[],
-            $10::numeric[], $11::text[], $12::text[], $13::text[], $14::text[], $15::bigint[], $16::text[])
-     AS e(external_id, type, occurred_at, staff_id, customer_id, team_id, amount, value, attributes,
-          order_external_id, credit_staff_ids, credit_shares, pool_team_id, status)
-ON CONFLICT (tenant_id, external_id) DO NOTHING
-RETURNING external_id
+def _copy_text(value: str) -> str:
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return value
+
+
+def _attributes_text(event: CheckedEvent) -> str:
+    if event.attributes_json is not None:
+        return _copy_text(event.attributes_json)
+    if not event.attributes:
+        return "{}"
+    text = _dumps(event.attributes)  # JSON escapes control characters, so only backslashes need COPY escaping
+    return text.replace("\\", "\\\\") if "\\" in text else text
+
+
+_COLUMNS = (
+    "external_id, type, occurred_at, staff_id, customer_id, team_id, amount, value, attributes, order_external_id, "
+    "credit_staff_ids, credit_shares, pool_team_id, status"
+)
+# Per connection, emptied at each commit; temporary tables have no RLS, `event` keeps its policy on the INSERT.
+STAGE_SQL = """
+CREATE TEMP TABLE IF NOT EXISTS event_stage (
+    external_id text, type text, occurred_at timestamptz, staff_id bigint, customer_id bigint, team_id bigint,
+    amount numeric, value numeric, attributes jsonb, order_external_id text, credit_staff_ids bigint[],
+    credit_shares numeric[], pool_team_id bigint, status text
+) ON COMMIT DELETE ROWS
 """
-
-
-def _array_literal(values: Sequence[object]) -> str:
-    return "{" + ",".join(str(value) for value in values) + "}"
-
-
-async def _insert(
-    conn: BaseDBAsyncClient, tenant_id: TenantId, rows: Sequence[_Row], received_at: datetime
-) -> set[str]:
-    columns: list[list[Any]] = [[] for _ in range(14)]
-    for row in rows:
-        event = row.event
-        values = (
-            event.external_id,
-            event.type,
-            event.occurred_at,
-            row.staff_id,
-            row.customer_id,
-            row.team_id,
-            event.amount,
-            event.value,
-            json.dumps(event.attributes, ensure_ascii=False, separators=(",", ":")),
-            event.order_external_id if event.is_refund else None,
-            _array_literal(row.credits.staff_ids),
-            _array_literal(row.credits.shares),
-            row.credits.pool_team_id,
-            row.status,
-        )
-        for column, value in zip(columns, values, strict=True):
-            column.append(value)
-    returned = await conn.execute_query_dict(INSERT_SQL, [tenant_id, received_at, *columns])
-    return {record["external_id"] for record in returned}
-
-
-async def mark_periods_stale(conn: BaseDBAsyncClient, occurred: Sequence[datetime]) -> None:
-    """A closed period that receives an event is stale: its numbers no longer match its events."""
-    await conn.execute_query(
-        "UPDATE period p SET state = 'stale' WHERE p.state = 'closed' AND p.starts_at <= $2 AND p.ends_at > $1 "
-        "AND EXISTS (SELECT 1 FROM unnest($3::timestamptz[]) AS t(at) WHERE t.at >= p.starts_at AND t.at < p.ends_at)",
-        [min(occurred), max(occurred), list(occurred)],
-    )
+_INSERT = f"""
+WITH inserted AS (
+    INSERT INTO event (tenant_id, received_at, {_COLUMNS})
+    SELECT $1, $2, {_COLUMNS} FROM pg_temp.event_stage
+    {{conflict}}
+    RETURNING external_id, occurred_at
+), stale AS (
+    -- A closed period that receives an event is stale: its numbers no longer match its events.
+    UPDATE period p SET state = 'stale'
+    WHERE p.state = 'closed'
+      AND p.starts_at <= (SELECT max(occurred_at) FROM inserted)
+      AND p.ends_at > (SELECT min(occurred_at) FROM inserted)
+      AND EXISTS (SELECT 1 FROM inserted i WHERE i.occurred_at >= p.starts_at AND i.occurred_at < p.ends_at)
+)
+"""
+INSERT_ALL_SQL = _INSERT.format(conflict="") + "SELECT count(*) FROM inserted"
+INSERT_NEW_SQL = (
+    _INSERT.format(conflict="ON CONFLICT (tenant_id, external_id) DO NOTHING") + "SELECT external_id FROM inserted"
+)

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 from collections import defaultdict
@@ -25,6 +24,7 @@ from enum import StrEnum
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from tenants.locks import advisory_key, ingestion_lock_key
 from tenants.periods.aggregation import IncrementalNotPossible, State, aggregate_period, supports_incremental
 from tenants.periods.models import Period
 from tenants.schemes.config import DemotionPenalty, SchemeConfig, parse_scheme_config
@@ -80,16 +80,6 @@ class ResolvedPeriod:
         if self.version is None:
             raise CloseError(CloseErrorCode.NO_VERSION, "No published version is in force for this period.", "period")
         return int(self.version.id)
-
-
-def advisory_key(*parts: object) -> int:
-    """A stable signed 64-bit key for pg_advisory_xact_lock."""
-    digest = hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-def ingestion_lock_key(tenant_id: int) -> int:
-    return advisory_key("ingest", tenant_id)
 
 
 async def _fault_injection_pause() -> None:

@@ -303,3 +303,20 @@ async def test_ndjson_requires_auth(client: httpx.AsyncClient) -> None:
     response = await client.post("/import/events", content=b"{}")
     assert response.status_code == 401
     assert response.json()["errors"][0]["code"] == "UNAUTHENTICATED"
+
+
+async def test_unstorable_values_reject_only_their_item(shop: TenantFixture, ndjson: ImportCall) -> None:
+    key = await writer_key(shop)
+    lines = [
+        json.dumps(order("fine-1")),
+        '{"externalId": "nan", "type": "order", "occurredAt": "2026-10-05T10:00:00+08:00", "staff": "g1", '
+        '"attributes": {"score": NaN}}',
+        json.dumps(order("nul", attributes={"note": "a\u0000b"})),
+        json.dumps(order("nul-id\u0000")),
+        json.dumps(order("fine-2")),
+    ]
+    response = await ndjson("\n".join(lines).encode(), key)
+    body = response.json()
+    assert (body["accepted"], body["rejectedCount"]) == (2, 3)
+    assert [r["index"] for r in body["rejected"]] == [1, 2, 3]
+    assert [e.external_id for e in await events_of(shop.tenant_id)] == ["fine-1", "fine-2"]
