@@ -19,6 +19,7 @@ from tenants.tenancy.uow import platform_unit_of_work, tenant_unit_of_work
 
 DEFAULT_GRACE_HOURS = 6
 DEFAULT_REFRESH_MINUTES = 5
+MAX_CATCH_UP = 36
 
 
 @dataclass(frozen=True)
@@ -69,15 +70,16 @@ async def _tenant_work(raw_tenant_id: int, settings: dict[str, object], now: dat
             continue
         config = parse_scheme_config(max(published, key=lambda v: (v.effective_from, v.number)).config)
         current = period_containing(config.cycle, now, config.timezone)
-        previous = previous_period_key(config.cycle, current)
-        previous_start, previous_end = period_window(config.cycle, previous, config.timezone)
-        ref = PeriodRef(tenant_id, scheme.id, previous)
-        if (
-            (scheme.id, previous) not in known
-            and previous_end + grace <= now
-            and pick_version_in_force(published, previous_start) is not None
-        ):
-            work.to_close.append(ref)
+        # Every ended period since the scheme took effect gets closed (a worker down for a while catches up),
+        # looking back at most MAX_CATCH_UP periods.
+        key = current
+        for _ in range(MAX_CATCH_UP):
+            key = previous_period_key(config.cycle, key)
+            starts, ends = period_window(config.cycle, key, config.timezone)
+            if pick_version_in_force(published, starts) is None:
+                break
+            if (scheme.id, key) not in known and ends + grace <= now:
+                work.to_close.append(PeriodRef(tenant_id, scheme.id, key))
         current_start, _ = period_window(config.cycle, current, config.timezone)
         existing = known.get((scheme.id, current))
         if pick_version_in_force(published, current_start) is not None and (

@@ -374,3 +374,24 @@ async def test_incremental_reclose_equals_a_full_recompute(make_tenant: TenantFa
         assert [m["value"] for m in mine.metrics] == [None if m.value is None else str(m.value) for m in card.metrics]
     g1 = next(c for c in full.scorecards if c.staff_code == "g1")
     assert [m.value for m in g1.metrics] == [Decimal(3), Decimal("145.00"), Decimal("3.5")]
+
+
+async def test_cron_job_closes_due_periods_end_to_end(
+    make_tenant: TenantFactory, redis: Redis, database: Settings
+) -> None:
+    from workers.jobs import close_due_periods
+
+    tenant = await make_tenant()
+    tid = tenant.tenant_id
+    scheme_id = await seed_worked_example(tid)
+    enqueued = await close_due_periods({"redis": redis, "settings": database})
+    assert enqueued >= 2  # this tenant's October close and November refresh, at least
+    await run_worker(database)
+    async with tenant_unit_of_work(tid):
+        periods = {p.key: p for p in await Period.filter(tenant_id=tid, scheme_id=scheme_id)}
+        provisional = await Scorecard.filter(tenant_id=tid, provisional=True).count()
+    assert (periods["2026-10"].state, periods["2026-10"].revision) == ("closed", 1)
+    current = max(periods)
+    assert periods[current].state == "open"
+    assert provisional == 3
+    assert len(await lines_of(tid)) == 12
