@@ -18,7 +18,7 @@ from tenants.schemes.config import SchemeConfigInvalid, parse_scheme_config
 from tenants.scoring.engine import Scorecard as EngineScorecard
 from tenants.tenancy.auth import Role
 from tenants.tenancy.uow import tenant_unit_of_work
-from workers.queue import enqueue_close
+from workers.queue import enqueue_close, enqueue_refresh
 
 strawberry.enum(CloseErrorCode, name="PeriodErrorCode")
 
@@ -293,6 +293,21 @@ class PeriodsQuery:
 
 @strawberry.type
 class PeriodsMutation:
+    @strawberry.mutation(extensions=tenant_access(Role.MANAGER))
+    async def refresh_scorecards(self, info: Info, scheme_id: strawberry.ID, period: str) -> ClosePeriodResult:
+        """Recompute an open period's provisional scorecards now (no money is posted); follow it with job(id)."""
+        tenant_id = info.context.tenant_id
+        try:
+            scheme = _scheme_id(scheme_id)
+            async with tenant_unit_of_work(tenant_id) as conn:
+                resolved = await resolve_period(conn, tenant_id, scheme, period)
+        except CloseError as error:
+            return PeriodErrors.of(error)
+        job_id = await enqueue_refresh(info.context.redis, info.context.settings, tenant_id, scheme, resolved.key)
+        status = await read_job(info.context.redis, tenant_id, job_id)
+        assert status is not None
+        return CloseStarted(job=Job.of(status))
+
     @strawberry.mutation(extensions=tenant_access(Role.ADMIN))
     async def close_period(self, info: Info, scheme_id: strawberry.ID, period: str) -> ClosePeriodResult:
         """Closes the period in the background (re-closes a closed or stale one); follow it with job(id)."""

@@ -45,8 +45,30 @@ async def close_period_job(
     return summary
 
 
-async def refresh_provisional_job(ctx: dict[str, Any], tenant_id: int, scheme_id: int, period_key: str) -> int:
-    return await refresh_provisional(tenant_id_for_system(tenant_id), scheme_id, period_key)
+async def refresh_provisional_job(
+    ctx: dict[str, Any], tenant_id: int, scheme_id: int, period_key: str, job_id: str | None = None
+) -> int:
+    """Provisional scorecards of an open period; `job_id` when someone asked for it and follows it."""
+    redis = _redis(ctx)
+    if job_id:
+        await update_job(redis, job_id, status="running", stage="scoring")
+    try:
+        count = await refresh_provisional(tenant_id_for_system(tenant_id), scheme_id, period_key)
+    except CloseError as error:
+        if job_id:
+            await update_job(redis, job_id, status="failed", stage="failed", error=f"{error.code}: {error.message}")
+        return 0
+    if job_id:
+        await update_job(
+            redis,
+            job_id,
+            status="complete",
+            stage="done",
+            done=count,
+            total=count,
+            result=f"{count} provisional scorecards",
+        )
+    return count
 
 
 async def close_due_periods(ctx: dict[str, Any]) -> int:

@@ -58,3 +58,14 @@ async def enqueue_close(
             return existing.decode() if isinstance(existing, bytes) else str(existing)
         await asyncio.sleep(0.05)
     raise RuntimeError(f"could not enqueue {arq_id}: arq holds the id but no job is in flight")
+
+
+async def enqueue_refresh(
+    redis: Redis, settings: Settings, tenant_id: TenantId, scheme_id: int, period_key: str
+) -> str:
+    """On-demand refresh of an open period's provisional scorecards (the cron does it every few minutes anyway)."""
+    job_id = new_job_id()
+    await create_job(redis, job_id, tenant_id, "refresh", scheme_id=scheme_id, period=period_key)
+    pool = await arq_pool(settings)
+    await pool.enqueue_job("refresh_provisional_job", int(tenant_id), scheme_id, period_key, job_id)
+    return job_id

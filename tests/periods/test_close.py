@@ -395,3 +395,48 @@ async def test_cron_job_closes_due_periods_end_to_end(
     assert periods[current].state == "open"
     assert provisional == 3
     assert len(await lines_of(tid)) == 12
+
+
+REFRESH = """
+mutation($scheme: ID!, $period: String!) {
+  refreshScorecards(schemeId: $scheme, period: $period) { __typename ... on CloseStarted { job { id } } }
+}
+"""
+PERIODS = "query($scheme: ID!) { periods(schemeId: $scheme) { key state revision } }"
+MY_CARDS = "query($scheme: ID!, $period: String!) { scorecards(schemeId: $scheme, period: $period) { staffCode } }"
+
+
+async def test_refresh_on_demand_periods_and_staff_see_only_their_own(
+    make_tenant: TenantFactory, gql: GraphQL, login: Any, database: Settings
+) -> None:
+    from tenants.tenancy import service
+    from tests.conftest import PASSWORD, unique
+
+    tenant = await make_tenant(role=Role.MANAGER)
+    tid = tenant.tenant_id
+    scheme_id = await seed_worked_example(tid)
+    token = await login(tenant.admin_email)
+    started = (await gql(REFRESH, {"scheme": str(scheme_id), "period": PERIOD}, token))["data"]["refreshScorecards"]
+    await run_worker(database)
+    job = (await gql(JOB, {"id": started["job"]["id"]}, token))["data"]["job"]
+    assert (job["status"], job["result"]) == ("complete", "3 provisional scorecards")
+    assert (await gql(PERIODS, {"scheme": str(scheme_id)}, token))["data"]["periods"] == [
+        {"key": PERIOD, "state": "open", "revision": 0}
+    ]
+    assert await lines_of(tid) == []
+    # A staff member linked to 小李 sees only 小李's scorecard; an unlinked staff user sees none.
+    email = f"{unique('li')}@example.com"
+    user = await service.create_user(email, PASSWORD)
+    await service.add_membership(tid, user.id, Role.STAFF)
+    staff_token = await login(email)
+    assert (await gql(MY_CARDS, {"scheme": str(scheme_id), "period": PERIOD}, staff_token))["data"]["scorecards"] == []
+    async with tenant_unit_of_work(tid):
+        await Staff.filter(tenant_id=tid, code="guide-002").update(user_id=user.id)
+    mine = (await gql(MY_CARDS, {"scheme": str(scheme_id), "period": PERIOD}, staff_token))["data"]["scorecards"]
+    assert mine == [{"staffCode": "guide-002"}]
+    # Other tenant: no periods, and a staff user cannot close.
+    other = await make_tenant()
+    other_token = await login(other.admin_email)
+    assert (await gql(PERIODS, {"scheme": str(scheme_id)}, other_token))["data"]["periods"] == []
+    body = await gql(CLOSE, {"scheme": str(scheme_id), "period": PERIOD}, staff_token)
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
