@@ -556,13 +556,14 @@ CREATE TEMP TABLE IF NOT EXISTS event_stage (
 _INSERT = f"""
 WITH inserted AS (
     INSERT INTO event (tenant_id, received_at, {_COLUMNS})
-    SELECT $1, $2, {_COLUMNS} FROM pg_temp.event_stage
+    -- A fixed key order: concurrent batches sharing ids wait on each other instead of deadlocking.
+    SELECT $1, $2, {_COLUMNS} FROM pg_temp.event_stage ORDER BY external_id
     {{conflict}}
     RETURNING external_id, occurred_at
 ), stale AS (
     -- A closed period that receives an event is stale: its numbers no longer match its events.
     UPDATE period p SET state = 'stale'
-    WHERE p.state = 'closed'
+    WHERE p.tenant_id = $1 AND p.state = 'closed'
       AND p.starts_at <= (SELECT max(occurred_at) FROM inserted)
       AND p.ends_at > (SELECT min(occurred_at) FROM inserted)
       AND EXISTS (SELECT 1 FROM inserted i WHERE i.occurred_at >= p.starts_at AND i.occurred_at < p.ends_at)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -320,3 +321,15 @@ async def test_unstorable_values_reject_only_their_item(shop: TenantFixture, ndj
     assert (body["accepted"], body["rejectedCount"]) == (2, 3)
     assert [r["index"] for r in body["rejected"]] == [1, 2, 3]
     assert [e.external_id for e in await events_of(shop.tenant_id)] == ["fine-1", "fine-2"]
+
+
+async def test_concurrent_retries_in_opposite_orders_count_once(shop: TenantFixture) -> None:
+    from tenants.events.service import ingest
+
+    events = [order(f"race-{i}") for i in range(300)]
+    forward = list(enumerate(events))
+    backward = list(enumerate(reversed(events)))
+    results = await asyncio.gather(ingest(shop.tenant_id, forward), ingest(shop.tenant_id, backward))
+    assert sum(r.accepted for r in results) == 300
+    assert sum(len(r.duplicates) for r in results) == 300
+    assert len(await events_of(shop.tenant_id)) == 300
