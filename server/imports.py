@@ -16,13 +16,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from tenants.events.contract import MAX_BATCH
+from tenants.events.contract import MAX_BATCH, EventErrorCode
 from tenants.events.service import Batch, IngestResult, store
 from tenants.tenancy.auth import Role, Scope, check_tenant_access
 from tenants.tenancy.errors import AuthError, AuthErrorCode
 
 CHUNK_ITEMS = MAX_BATCH
 YIELD_EVERY = 128  # lines checked between two turns of the store running in the background
+MAX_LINE_BYTES = 1024 * 1024
 REPORT_LIMIT = 1_000  # listed duplicates/rejections; the counts are always complete
 
 _STATUS = {
@@ -68,19 +69,34 @@ async def import_events(request: Request) -> JSONResponse:
             storing.append(asyncio.create_task(store(tenant_id, batch, after=previous)))
         batch = Batch()
 
+    skipping = False  # inside a line that is too long: its bytes are dropped up to the next newline
     try:
         async for data in request.stream():
             pending += data
             *lines, pending = pending.split(b"\n")
+            if skipping and lines:
+                lines, skipping = lines[1:], False
+            if len(pending) > MAX_LINE_BYTES and not skipping:
+                # Memory stays bounded whatever a client sends: an endless line is one rejected item.
+                batch.reject(index, EventErrorCode.LINE_TOO_LONG, f"A line may hold at most {MAX_LINE_BYTES} bytes.")
+                index += 1
+                pending, skipping = b"", True
+            elif skipping:
+                pending = b""
             for line in lines:
-                if line and not line.isspace():
+                if len(line) > MAX_LINE_BYTES:
+                    batch.reject(
+                        index, EventErrorCode.LINE_TOO_LONG, f"A line may hold at most {MAX_LINE_BYTES} bytes."
+                    )
+                    index += 1
+                elif line and not line.isspace():
                     batch.add_json(index, line)
                     index += 1
                     if len(batch) >= CHUNK_ITEMS:
                         await hand_over()
                     elif storing and not index % YIELD_EVERY:
                         await asyncio.sleep(0)  # let the batch being stored take its next step
-        if pending and not pending.isspace():
+        if pending and not pending.isspace() and not skipping:
             batch.add_json(index, pending)
             index += 1
         await hand_over()

@@ -62,6 +62,7 @@ class EventErrorCode(StrEnum):
     UNKNOWN_TEAM = "UNKNOWN_TEAM"
     UNKNOWN_ORDER = "UNKNOWN_ORDER"
     TOO_MANY_ITEMS = "TOO_MANY_ITEMS"
+    LINE_TOO_LONG = "LINE_TOO_LONG"
 
 
 def _without_nul(text: str) -> str:

@@ -153,6 +153,9 @@ class Batch:
         else:
             self._keep(index, checked)
 
+    def reject(self, index: int, code: EventErrorCode, message: str) -> None:
+        self.rejected.append(ItemProblem(index, code, message, None))
+
     def add_json(self, index: int, line: bytes) -> None:
         checked = check_fast_json(line)
         if checked is None:

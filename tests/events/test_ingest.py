@@ -333,3 +333,35 @@ async def test_concurrent_retries_in_opposite_orders_count_once(shop: TenantFixt
     assert sum(r.accepted for r in results) == 300
     assert sum(len(r.duplicates) for r in results) == 300
     assert len(await events_of(shop.tenant_id)) == 300
+
+
+async def test_ndjson_line_too_long_is_one_rejected_item(shop: TenantFixture, client: httpx.AsyncClient) -> None:
+    key = await writer_key(shop)
+    huge = json.dumps(order("huge", attributes={"blob": "x" * (1024 * 1024 + 10)}))
+    body = "\n".join([json.dumps(order("before")), huge, json.dumps(order("after"))]).encode()
+    response = await client.post("/import/events", content=body, headers={"authorization": f"Bearer {key}"})
+    answer = response.json()
+    assert (answer["accepted"], answer["rejectedCount"]) == (2, 1)
+    assert answer["rejected"][0]["code"] == "LINE_TOO_LONG"
+    assert answer["rejected"][0]["index"] == 1
+    assert [e.external_id for e in await events_of(shop.tenant_id)] == ["after", "before"]
+
+
+async def test_ndjson_endless_line_is_dropped_while_streaming(shop: TenantFixture, client: httpx.AsyncClient) -> None:
+    key = await writer_key(shop)
+    body = b"\n".join(
+        [
+            json.dumps(order("first")).encode(),
+            b'{"externalId": "' + b"y" * (3 * 1024 * 1024),
+            json.dumps(order("last")).encode(),
+        ]
+    )
+
+    async def chunks() -> Any:
+        for start in range(0, len(body), 64 * 1024):
+            yield body[start : start + 64 * 1024]
+
+    response = await client.post("/import/events", content=chunks(), headers={"authorization": f"Bearer {key}"})
+    answer = response.json()
+    assert (answer["items"], answer["accepted"], [r["code"] for r in answer["rejected"]]) == (3, 2, ["LINE_TOO_LONG"])
+    assert [e.external_id for e in await events_of(shop.tenant_id)] == ["first", "last"]
