@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tenants.audit.service import Actor, record
+from tenants.locks import ingestion_lock_key
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.uow import tenant_unit_of_work
 
@@ -26,6 +27,8 @@ class ConfirmResult:
 async def confirm_large_orders(tenant_id: TenantId, actor: Actor, external_ids: Sequence[str]) -> ConfirmResult:
     wanted = list(dict.fromkeys(external_ids))[:MAX_CONFIRM]
     async with tenant_unit_of_work(tenant_id) as conn:
+        # Like an ingestion: never between a running close's aggregation and its commit (see tenants/locks.py).
+        await conn.execute_query("SELECT pg_advisory_xact_lock_shared($1)", [ingestion_lock_key(tenant_id)])
         rows = await conn.execute_query_dict(
             "UPDATE event SET status = 'counted' WHERE tenant_id = $1 AND external_id = ANY($2::text[]) "
             "AND status = 'pending' RETURNING external_id, occurred_at",
@@ -33,6 +36,12 @@ async def confirm_large_orders(tenant_id: TenantId, actor: Actor, external_ids: 
         )
         confirmed = sorted(row["external_id"] for row in rows)
         if rows:
+            # Refunds of these orders waited with them.
+            rows += await conn.execute_query_dict(
+                "UPDATE event SET status = 'counted' WHERE tenant_id = $1 AND type = 'refund' "
+                "AND order_external_id = ANY($2::text[]) AND status = 'pending' RETURNING external_id, occurred_at",
+                [tenant_id, confirmed],
+            )
             await conn.execute_query(
                 "UPDATE period p SET state = CASE WHEN p.state = 'closed' THEN 'stale' ELSE p.state END, "
                 "watermark_event_id = NULL WHERE p.tenant_id = $1 AND p.revision > 0 AND EXISTS "

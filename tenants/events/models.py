@@ -33,6 +33,8 @@ class Event(Model):
     credit_staff_ids: fields.Field[list[int]] = ArrayField(element_type="bigint", default=list)
     credit_shares: fields.Field[list[Decimal]] = ArrayField(element_type="numeric(9,6)", default=list)
     pool_team_id = fields.BigIntField(null=True)
+    # The team's share when explicit credits split an order between staff and a team (NULL: the whole amount).
+    pool_share: fields.Field[Decimal | None] = fields.DecimalField(max_digits=9, decimal_places=6, null=True)
     # counted | pending (large orders wait for a manager's confirmation before they count)
     status = fields.CharField(max_length=16, default="counted")
 

@@ -102,14 +102,16 @@ class Credits:
     staff_ids: tuple[int, ...] = ()
     shares: tuple[Decimal, ...] = ()
     pool_team_id: int | None = None
+    pool_share: Decimal | None = None  # None: the whole amount goes to the pool
 
     @cached_property
     def copy_text(self) -> str:
-        """The credit_staff_ids, credit_shares and pool_team_id columns of a COPY text row."""
+        """The credit_staff_ids, credit_shares, pool_team_id and pool_share columns of a COPY text row."""
         ids = ",".join(str(staff_id) for staff_id in self.staff_ids)
         shares = ",".join(str(share) for share in self.shares)
         pool = _NULL if self.pool_team_id is None else str(self.pool_team_id)
-        return f"{{{ids}}}\t{{{shares}}}\t{pool}"
+        pool_share = _NULL if self.pool_share is None else str(self.pool_share)
+        return f"{{{ids}}}\t{{{shares}}}\t{pool}\t{pool_share}"
 
 
 @dataclass(frozen=True)
@@ -261,10 +263,14 @@ def _asyncpg(conn: BaseDBAsyncClient) -> asyncpg.Connection:
     return connection
 
 
-async def _ids_by_code(connection: asyncpg.Connection, table: str, codes: set[str]) -> dict[str, int]:
+async def _ids_by_code(
+    connection: asyncpg.Connection, tenant_id: TenantId, table: str, codes: set[str]
+) -> dict[str, int]:
     if not codes:
         return {}
-    rows = await connection.fetch(f"SELECT code, id FROM {table} WHERE code = ANY($1::text[])", list(codes))
+    rows = await connection.fetch(
+        f"SELECT code, id FROM {table} WHERE tenant_id = $2 AND code = ANY($1::text[])", list(codes), tenant_id
+    )
     return {row["code"]: row["id"] for row in rows}
 
 
@@ -301,13 +307,15 @@ async def _prepare(connection: asyncpg.Connection, tenant_id: TenantId, batch: B
         else:
             orders.append(item)
             batch_orders.add(event.external_id)
-    staff = await _ids_by_code(connection, "staff", staff_codes)
-    teams = await _ids_by_code(connection, "team", team_codes)
+    staff = await _ids_by_code(connection, tenant_id, "staff", staff_codes)
+    teams = await _ids_by_code(connection, tenant_id, "team", team_codes)
     customers: dict[str, _Customer] = {}
     if customer_codes:
         found = await connection.fetch(
-            "SELECT code, id, guide_staff_id, bound_since FROM customer WHERE code = ANY($1::text[])",
+            "SELECT code, id, guide_staff_id, bound_since FROM customer "
+            "WHERE tenant_id = $2 AND code = ANY($1::text[])",
             list(customer_codes),
+            tenant_id,
         )
         customers = {r["code"]: _Customer(r["id"], r["guide_staff_id"], r["bound_since"]) for r in found}
 
@@ -326,7 +334,8 @@ async def _prepare(connection: asyncpg.Connection, tenant_id: TenantId, batch: B
             if problem is not None:
                 rows.rejected.append(problem)
                 continue
-        if event.is_refund and event.order_external_id not in batch_orders:
+        # Orders come first: a refund's order in this batch is known here only if that order was stored.
+        if event.is_refund and event.order_external_id not in resolver.batch_credits:
             rows.refunds.append((index, event, staff_id))
         else:
             resolver.add_row(rows, index, event, staff_id)
@@ -345,15 +354,18 @@ async def _write(
         # Their orders were stored by earlier batches (committed before this transaction) or do not exist.
         refs = list({event.order_external_id or "" for _, event, _ in rows.refunds})
         found = await connection.fetch(
-            "SELECT external_id, credit_staff_ids, credit_shares, pool_team_id FROM event "
+            "SELECT external_id, credit_staff_ids, credit_shares, pool_team_id, pool_share, status FROM event "
             "WHERE tenant_id = $2 AND external_id = ANY($1::text[])",
             refs,
             tenant_id,
         )
         stored_orders = {
-            r["external_id"]: Credits(tuple(r["credit_staff_ids"]), tuple(r["credit_shares"]), r["pool_team_id"])
+            r["external_id"]: Credits(
+                tuple(r["credit_staff_ids"]), tuple(r["credit_shares"]), r["pool_team_id"], r["pool_share"]
+            )
             for r in found
         }
+        rows.resolver.pending_orders.update(r["external_id"] for r in found if r["status"] == "pending")
         resolver = rows.resolver.fork()
         late = _Rows(list(lines), list(stored), result.rejected, [], resolver)
         for index, event, staff_id in rows.refunds:
@@ -413,6 +425,7 @@ class _Resolver:
         self.rules = rules
         self.remember = remember  # keep each row's credits: refunds in the batch are credited like their order
         self.batch_credits: dict[str, Credits] = {}
+        self.pending_orders: set[str] = set()  # orders waiting for confirmation: their refunds wait too
         self._actors: dict[int, Credits] = {}
         self._by_customer = rules.exclusive_guide_days is not None
         self._o2o = bool(rules.o2o_splits)
@@ -422,6 +435,7 @@ class _Resolver:
         """A copy that can go on adding rows (a write that may be retried) without changing this one."""
         fork = copy.copy(self)
         fork.batch_credits = dict(self.batch_credits)
+        fork.pending_orders = set(self.pending_orders)
         return fork
 
     def add_row(
@@ -445,6 +459,10 @@ class _Resolver:
         large = (
             threshold is not None and event.type == "order" and event.amount is not None and event.amount >= threshold
         )
+        if large:
+            self.pending_orders.add(event.external_id)
+        # A refund of an order still waiting for confirmation waits with it (confirming the order confirms it).
+        pending = large or (event.is_refund and (event.order_external_id or "") in self.pending_orders)
         team_id = None if event.team is None else self.teams[event.team]
         customer_id = None if event.customer is None else self.customers[event.customer].id
         rows.lines.append(
@@ -453,7 +471,7 @@ class _Resolver:
             f"{_NULL if team_id is None else team_id}\t{event.amount_text or _NULL}\t{event.value_text or _NULL}\t"
             f"{_attributes_text(event)}\t"
             f"{_NULL if event.order_external_id is None else _copy_text(event.order_external_id)}\t"
-            f"{credits.copy_text}\t{'pending' if large else 'counted'}\n"
+            f"{credits.copy_text}\t{'pending' if pending else 'counted'}\n"
         )
         rows.stored.append((index, event.external_id))
 
@@ -462,9 +480,10 @@ class _Resolver:
             staff = self.staff
             staff_credits = [(staff[c.staff], c.share) for c in event.credits if c.staff]
             team_shares = [c for c in event.credits if c.team]
-            # A team credit in an explicit list goes to that team's pool (one pool per event).
+            # A team credit in an explicit list goes to that team's pool with its share (one team per event).
             pool = self.teams[team_shares[0].team] if team_shares and team_shares[0].team else None
-            return Credits(tuple(s for s, _ in staff_credits), tuple(sh for _, sh in staff_credits), pool)
+            pool_share = team_shares[0].share if pool is not None else None
+            return Credits(tuple(s for s, _ in staff_credits), tuple(sh for _, sh in staff_credits), pool, pool_share)
         if event.is_refund:
             # Its order in this batch (when that was stored: rows are made orders first), else the stored one.
             return self.batch_credits.get(event.order_external_id or "") or order or Credits()
@@ -521,6 +540,10 @@ def _unknown_code(
             return ItemProblem(
                 index, EventErrorCode.UNKNOWN_TEAM, f"No team with code {credit.team!r}.", f"credits[{position}].team"
             )
+    if sum(1 for credit in event.credits or () if credit.team) > 1:
+        return ItemProblem(
+            index, EventErrorCode.CREDIT_TARGET, "At most one team credit per event (one team pool).", "credits"
+        )
     return None
 
 
@@ -546,14 +569,14 @@ def _attributes_text(event: CheckedEvent) -> str:
 
 _COLUMNS = (
     "external_id, type, occurred_at, staff_id, customer_id, team_id, amount, value, attributes, order_external_id, "
-    "credit_staff_ids, credit_shares, pool_team_id, status"
+    "credit_staff_ids, credit_shares, pool_team_id, pool_share, status"
 )
 # Per connection, emptied at each commit; temporary tables have no RLS, `event` keeps its policy on the INSERT.
 STAGE_SQL = """
 CREATE TEMP TABLE IF NOT EXISTS event_stage (
     external_id text, type text, occurred_at timestamptz, staff_id bigint, customer_id bigint, team_id bigint,
     amount numeric, value numeric, attributes jsonb, order_external_id text, credit_staff_ids bigint[],
-    credit_shares numeric[], pool_team_id bigint, status text
+    credit_shares numeric[], pool_team_id bigint, pool_share numeric, status text
 ) ON COMMIT DELETE ROWS
 """
 _INSERT = f"""

@@ -257,7 +257,8 @@ def _pool_query(tenant_id: int, config: SchemeConfig) -> tuple[str, list[Any], l
         if metric.key in pool_metrics and metric.aggregate in ("count", "sum_amount", "sum_value"):
             column = _ident("m", position)
             condition = _filter_sql(params, metric.events, metric.filter)
-            columns.extend(_metric_columns(metric, condition, None, column))
+            # An order split between staff and a team brings only the team's share into the pool.
+            columns.extend(_metric_columns(metric, condition, "coalesce(e.pool_share, 1)", column))
             mapping.append((column, metric.key))
     if not columns:
         return None

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -366,14 +367,44 @@ async def _adjustments(
 
 
 async def _same_scorecards(
-    conn: BaseDBAsyncClient, tenant_id: TenantId, period_id: int, revision: int, result: PeriodResult
+    conn: BaseDBAsyncClient, tenant_id: TenantId, period_id: int, revision: int, computed: Computed, version_id: int
 ) -> bool:
+    """Nothing at all changed: same version, same totals, grades, ranks, metric values and exact aggregates.
+    (Aggregates can move while every score stays capped: that is a change, and the next re-close builds on it.)"""
     rows = await conn.execute_query_dict(
-        "SELECT staff_id, total, grade, rank FROM scorecard WHERE tenant_id = $1 AND period_id = $2 AND revision = $3",
+        "SELECT staff_id, scheme_version_id, total, grade, rank, metrics, state FROM scorecard "
+        "WHERE tenant_id = $1 AND period_id = $2 AND revision = $3",
         [tenant_id, period_id, revision],
     )
-    stored = {(r["staff_id"], r["total"], r["grade"], r["rank"]) for r in rows}
-    return stored == {(c.staff_id, c.total, c.grade, c.rank) for c in result.scorecards}
+
+    def canonical(value: Any) -> str:
+        return json.dumps(json.loads(value) if isinstance(value, str) else value, sort_keys=True)
+
+    stored = {
+        (
+            r["staff_id"],
+            r["scheme_version_id"],
+            r["total"],
+            r["grade"],
+            r["rank"],
+            canonical(r["metrics"]),
+            canonical(r["state"]),
+        )
+        for r in rows
+    }
+    fresh = {
+        (
+            c.staff_id,
+            version_id,
+            c.total,
+            c.grade,
+            c.rank,
+            canonical(metrics_json(c)),
+            canonical(computed.states.get(c.staff_id, {})),
+        )
+        for c in computed.result.scorecards
+    }
+    return stored == fresh
 
 
 async def get_or_create_period(
@@ -448,7 +479,9 @@ async def close_period(
             ]
         else:
             lines = await _adjustments(conn, tenant_id, period.id, revision + 1, result)
-            if not lines and await _same_scorecards(conn, tenant_id, period.id, revision, result):
+            if not lines and await _same_scorecards(
+                conn, tenant_id, period.id, revision, computed, resolved.version_id
+            ):
                 changed = False
             else:
                 revision += 1
@@ -460,13 +493,19 @@ async def close_period(
         await _fault_injection_pause()
         # The watermark can be read last: the ingestion lock held since the start lets no event in meanwhile.
         # Provisional scorecards go with the same round trip.
-        await conn.execute_query(
-            "WITH provisional AS (DELETE FROM scorecard WHERE tenant_id = $1 AND period_id = $2 AND revision = 0) "
-            "UPDATE period SET state = 'closed', revision = $3, scheme_version_id = $4, "
-            "watermark_event_id = (SELECT max(id) FROM event WHERE tenant_id = $1), closed_at = now() "
-            "WHERE tenant_id = $1 AND id = $2",
-            [tenant_id, period.id, revision, resolved.version_id],
-        )
+        if changed:
+            await conn.execute_query(
+                "WITH provisional AS (DELETE FROM scorecard WHERE tenant_id = $1 AND period_id = $2 AND revision = 0) "
+                "UPDATE period SET state = 'closed', revision = $3, scheme_version_id = $4, "
+                "watermark_event_id = (SELECT max(id) FROM event WHERE tenant_id = $1), closed_at = now() "
+                "WHERE tenant_id = $1 AND id = $2",
+                [tenant_id, period.id, revision, resolved.version_id],
+            )
+        else:
+            # The stored revision still describes the period exactly: its watermark and version stay as they are.
+            await conn.execute_query(
+                "UPDATE period SET state = 'closed' WHERE tenant_id = $1 AND id = $2", [tenant_id, period.id]
+            )
         await report("writing", len(cards), len(cards))
     await report("done", 1, 1)
     return CloseOutcome(
