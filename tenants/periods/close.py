@@ -119,24 +119,41 @@ async def resolve_period(
     if scheme is None:
         raise CloseError(CloseErrorCode.SCHEME_NOT_FOUND, "No such scheme.", "schemeId")
     versions = await SchemeVersion.filter(tenant_id=tenant_id, scheme_id=scheme_id, status="published").using_db(conn)
-    latest = max(versions, key=lambda v: (v.effective_from or date.min, v.number), default=None)
-    timezone_source = config_override or (published_config(latest) if latest else None)
-    if timezone_source is None:
+    if config_override is not None:
+        # A simulation of an unpublished config: its own calendar; the version in force there, if any, for reference.
+        local_start, local_end, starts_at, ends_at = _window(config_override, key)
+        version = pick_version_in_force(versions, starts_at)
+        return ResolvedPeriod(key, starts_at, ends_at, local_start, local_end, version, config_override)
+    if not versions:
         raise CloseError(CloseErrorCode.NO_VERSION, "The scheme has no published version.", "schemeId")
+    # The version in force at the period's start governs the period, its calendar included (cycle and timezone):
+    # try the versions newest first and keep the one that is in force at the start of the window it defines.
+    problem: CloseError | None = None
+    for candidate in sorted(versions, key=lambda v: (v.effective_from or date.min, v.number), reverse=True):
+        config = published_config(candidate)
+        try:
+            local_start, local_end, starts_at, ends_at = _window(config, key)
+        except CloseError as error:
+            problem = problem or error
+            continue
+        if pick_version_in_force(versions, starts_at) is candidate:
+            return ResolvedPeriod(key, starts_at, ends_at, local_start, local_end, candidate, config)
+        problem = problem or CloseError(
+            CloseErrorCode.NO_VERSION, f"No version of the scheme is in force on {local_start}.", "period"
+        )
+    assert problem is not None
+    raise problem
+
+
+def _window(config: SchemeConfig, key: str) -> tuple[date, date, datetime, datetime]:
     try:
-        local_start, local_end = parse_period_key(timezone_source.cycle, key)
-        starts_at, ends_at = period_window(timezone_source.cycle, key, timezone_source.timezone)
+        local_start, local_end = parse_period_key(config.cycle, key)
+        starts_at, ends_at = period_window(config.cycle, key, config.timezone)
     except ValueError as exc:
         raise CloseError(CloseErrorCode.BAD_PERIOD, str(exc), "period") from exc
-    version = pick_version_in_force(versions, starts_at)
-    if config_override is None and version is None:
-        raise CloseError(CloseErrorCode.NO_VERSION, f"No version of the scheme is in force on {local_start}.", "period")
-    if config_override is not None:
-        config = config_override
-    else:
-        assert version is not None
-        config = published_config(version)
-    return ResolvedPeriod(key, starts_at, ends_at, local_start, local_end, version, config)
+    return local_start, local_end, starts_at, ends_at
+
+
 
 
 async def _previous_totals(

@@ -166,3 +166,21 @@ async def test_refund_of_a_rejected_order_in_the_same_batch_is_rejected(make_ten
     result = await ingest(tid, enumerate([bad_order, refund]))
     assert result.accepted == 0
     assert [(p.index, p.code) for p in result.rejected] == [(0, "UNKNOWN_CUSTOMER"), (1, "UNKNOWN_ORDER")]
+
+
+async def test_the_version_in_force_sets_the_period_calendar(make_tenant: TenantFactory) -> None:
+    """v1 (Shanghai) governs 2026-10 even after v2 (UTC, from December) is published."""
+    tid = (await make_tenant()).tenant_id
+    await add_staff(tid, "g1")
+    metrics = [{"key": "sales", "aggregate": "sum_amount", "events": ["order"], "target": 100, "weight": 100}]
+    scheme_id = await publish(tid, {"cycle": "month", "timezone": "Asia/Shanghai", "metrics": metrics})
+    v2 = await schemes.save_draft(tid, SYSTEM, scheme_id, {"cycle": "month", "timezone": "UTC", "metrics": metrics})
+    await schemes.publish_version(tid, SYSTEM, v2.id, date(2026, 12, 1))
+    # 00:10 on 1 November in Shanghai is 31 October in UTC: November under v1's calendar.
+    edge = {**event("edge", "order", "g1", amount="10.00"), "occurredAt": "2026-11-01T00:10:00+08:00"}
+    assert (await ingest(tid, [(0, edge)])).accepted == 1
+    october, result = await simulate(tid, scheme_id, "2026-10")
+    assert october.starts_at.isoformat() == "2026-09-30T16:00:00+00:00"
+    assert result.scorecards[0].metrics[0].value == Decimal("0.00")
+    december, _ = await simulate(tid, scheme_id, "2026-12")
+    assert december.starts_at.isoformat() == "2026-12-01T00:00:00+00:00"
