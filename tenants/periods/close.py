@@ -154,8 +154,6 @@ def _window(config: SchemeConfig, key: str) -> tuple[date, date, datetime, datet
     return local_start, local_end, starts_at, ends_at
 
 
-
-
 async def _previous_totals(
     conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int, before: datetime, depth: int
 ) -> dict[int, list[Decimal]]:
