@@ -384,10 +384,11 @@ async def _adjustments(
 async def _same_scorecards(
     conn: BaseDBAsyncClient, tenant_id: TenantId, period_id: int, revision: int, computed: Computed, version_id: int
 ) -> bool:
-    """Nothing at all changed: same version, same totals, grades, ranks, metric values and exact aggregates.
+    """Nothing at all changed: same version, same totals, grades, ranks and exact aggregates.
     (Aggregates can move while every score stays capped: that is a change, and the next re-close builds on it.)"""
+    # Metric values follow from the aggregates and the version, so comparing those (not the metrics) is enough.
     rows = await conn.execute_query_dict(
-        "SELECT staff_id, scheme_version_id, total, grade, rank, metrics, state FROM scorecard "
+        "SELECT staff_id, scheme_version_id, total, grade, rank, flags, state FROM scorecard "
         "WHERE tenant_id = $1 AND period_id = $2 AND revision = $3",
         [tenant_id, period_id, revision],
     )
@@ -402,7 +403,7 @@ async def _same_scorecards(
             r["total"],
             r["grade"],
             r["rank"],
-            canonical(r["metrics"]),
+            canonical(r["flags"]),
             canonical(r["state"]),
         )
         for r in rows
@@ -414,7 +415,7 @@ async def _same_scorecards(
             c.total,
             c.grade,
             c.rank,
-            canonical(metrics_json(c)),
+            canonical(json.loads(_flags_json(c))),
             canonical(computed.states.get(c.staff_id, {})),
         )
         for c in computed.result.scorecards
