@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -9,80 +10,10 @@ from typing import Any
 
 from tenants.schemes.config import SchemeConfig, parse_scheme_config
 from tenants.scoring.engine import MoneyLine, ParticipantInput, Scorecard, compute_period
+from tests.schemes.test_config import DESIGN_EXAMPLE_JSON
 
-# The scheme of DESIGN.md "Scheme configuration", verbatim (as json.loads would give it).
-WORKED_SCHEME: dict[str, Any] = {
-    "cycle": "month",
-    "timezone": "Asia/Shanghai",
-    "participants": {"roles": ["guide"]},
-    "metrics": [
-        {
-            "key": "new_customers",
-            "label": "新客户数量",
-            "aggregate": "count",
-            "events": ["customer_added"],
-            "target": 30,
-            "weight": 40,
-            "scoring": {"type": "linear", "cap": 1.2},
-        },
-        {"key": "invited", "aggregate": "count", "events": ["old_customer_invited"]},
-        {"key": "joined", "aggregate": "count", "events": ["old_customer_joined"]},
-        {
-            "key": "conversion",
-            "label": "老客户转化率",
-            "aggregate": "ratio",
-            "numerator": "joined",
-            "denominator": "invited",
-            "target": 0.5,
-            "weight": 30,
-            "scoring": {"type": "linear", "cap": 1.2},
-        },
-        {
-            "key": "sales",
-            "label": "销售额",
-            "aggregate": "sum_amount",
-            "events": ["order", "refund"],
-            "credit": "credited",
-            "target": 20000,
-            "weight": 30,
-            "scoring": {"type": "linear", "cap": 1.5},
-        },
-    ],
-    "grades": [
-        {"min": 110, "grade": "S"},
-        {"min": 90, "grade": "A"},
-        {"min": 75, "grade": "B"},
-        {"min": 60, "grade": "C"},
-        {"min": 0, "grade": "D"},
-    ],
-    "rewards": [
-        {
-            "key": "commission",
-            "type": "commission",
-            "base": "sales",
-            "mode": "progressive",
-            "tiers": [{"from": 0, "rate": 0.03}, {"from": 10000, "rate": 0.05}],
-            "gate": {"min_score": 60},
-        },
-        {
-            "key": "new_customer_bonus",
-            "type": "ladder",
-            "metric": "new_customers",
-            "steps": [{"min": 30, "amount": 300}, {"min": 45, "amount": 800}],
-        },
-    ],
-    "penalties": [
-        {"key": "missed_follow_up", "type": "per_event", "events": ["follow_up_missed"], "amount": 100},
-        {
-            "key": "complaint",
-            "type": "per_event",
-            "events": ["complaint"],
-            "filter": {"caused_by_follow_up": True},
-            "amount": 200,
-        },
-    ],
-    "penalty_cap": 1000,
-}
+# The scheme of DESIGN.md "Scheme configuration", verbatim: one copy of the spec's JSON for all tests.
+WORKED_SCHEME: dict[str, Any] = json.loads(DESIGN_EXAMPLE_JSON)
 
 # A money metric scored linearly against 20,000 (weight 100): total = sales / 200, handy for rule tests.
 SALES_METRIC: dict[str, Any] = {
