@@ -7,6 +7,7 @@ from typing import Annotated
 
 import strawberry
 
+from schema.common import parse_id
 from schema.context import Info
 from schema.permissions import platform_operator, signed_in_user, tenant_access
 from tenants.tenancy import service
@@ -158,13 +159,6 @@ CreateApiKeyResult = Annotated[ApiKeyCreated | TenancyErrors, strawberry.union("
 RevokeApiKeyResult = Annotated[ApiKeyRevoked | TenancyErrors, strawberry.union("RevokeApiKeyResult")]
 
 
-def _parse_id(raw: strawberry.ID) -> int | None:
-    try:
-        return int(raw)
-    except ValueError:
-        return None
-
-
 @strawberry.type
 class TenancyQuery:
     @strawberry.field(extensions=signed_in_user())
@@ -247,7 +241,7 @@ class TenancyMutation:
 
     @strawberry.mutation(extensions=tenant_access(Role.ADMIN))
     async def revoke_api_key(self, info: Info, id: strawberry.ID) -> RevokeApiKeyResult:
-        key_id = _parse_id(id)
+        key_id = parse_id(id)
         try:
             if key_id is None:
                 raise TenancyError(TenancyErrorCode.NOT_FOUND, "No such API key.", "id")

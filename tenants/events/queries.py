@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,7 +55,5 @@ async def list_events(tenant_id: TenantId, where: EventFilter, limit: int, offse
         )
     for row in rows:
         if isinstance(row["attributes"], str):
-            import json
-
             row["attributes"] = json.loads(row["attributes"])
     return EventRows(rows=rows, total=total_rows[0]["n"])
