@@ -6,6 +6,7 @@ need no variables at all. Production must set KAOHE_ENV=production and a real KA
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -46,6 +47,10 @@ class Settings(BaseSettings):
     worker_cron: bool = True
     # The arq queue; tests give each run its own so parallel runs never take each other's jobs.
     queue_name: str = "kaohe:queue"
+    # Events must occur in [event_time_min, event_time_max): outside it a timestamp is a mistake (year 0001, 9999)
+    # that would also break every listing of the tenant's events.
+    event_time_min: datetime = datetime(1970, 1, 1, tzinfo=UTC)
+    event_time_max: datetime = datetime(2200, 1, 1, tzinfo=UTC)
 
     @model_validator(mode="after")
     def _refuse_development_secret_in_production(self) -> Settings:

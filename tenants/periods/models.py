@@ -30,6 +30,10 @@ class Period(Model):
     watermark_event_id = fields.BigIntField(null=True)
     closed_at = fields.DatetimeField(null=True)
     provisional_at = fields.DatetimeField(null=True)
+    # The last close failed for a config reason (retrying cannot fix it): when and why ("CODE: message"); the cron
+    # does not retry such a period until someone closes it again by hand.
+    failed_at = fields.DatetimeField(null=True)
+    failure = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
