@@ -13,6 +13,13 @@ Validation runs in two passes over the same input so that one call reports every
 The two passes do not overlap: pass 1 only checks shape, pass 2 only checks meaning and skips any value whose shape is
 wrong (pass 1 already reported it). A config with any problem is rejected whole.
 
+Before both passes, one iterative walk over the raw JSON refuses a config too large or too deep to handle at all (that
+problem alone is reported) and reports every string, value or object key, that Postgres cannot store (a NUL character
+or an unpaired surrogate). Every list, string and number has a bound (the BOUNDS section below and
+docs/config-contract.md): far beyond what a real merchant configures, and always within what the close's SQL
+(target lists, bind parameters), the ledger's NUMERIC columns and Python handle. So a config that validates can always
+be closed and simulated; and messages and JSON paths never carry unstorable or unbounded input text.
+
 Identifier rule (metric, reward and penalty keys, event type names): ``^[a-z][a-z0-9_]*$``, at most 64 characters.
 They appear in ledger lines, GraphQL and event payloads, so they are kept lowercase ASCII, starting with a letter.
 """
@@ -71,6 +78,14 @@ class SchemeConfigErrorCode(StrEnum):
     THRESHOLD_AMOUNT_XOR = "THRESHOLD_AMOUNT_XOR"
     # a field that the chosen type/mode ignores: rejected so an admin never believes it applies
     IRRELEVANT_FIELD = "IRRELEVANT_FIELD"
+    # bounds (see BOUNDS below): every number, list and string of a config that validates can be closed
+    VALUE_OUT_OF_RANGE = "VALUE_OUT_OF_RANGE"
+    TOO_MANY_DECIMALS = "TOO_MANY_DECIMALS"  # money has at most 2 decimal places, any other number at most 12
+    TOO_MANY_ITEMS = "TOO_MANY_ITEMS"
+    TEXT_TOO_LONG = "TEXT_TOO_LONG"
+    INVALID_TEXT = "INVALID_TEXT"  # a NUL character or an unpaired surrogate: text Postgres cannot store
+    CONFIG_TOO_LARGE = "CONFIG_TOO_LARGE"
+    CONFIG_TOO_DEEP = "CONFIG_TOO_DEEP"
 
 
 Code = SchemeConfigErrorCode
@@ -81,6 +96,41 @@ CUSTOMER_GRADES: Final = frozenset({"A", "B", "C", "D"})
 # Bounds on every decimal: NUMERIC-friendly, and they keep absurd inputs such as 1e-999999 out of the engine.
 MAX_ABS_DECIMAL: Final = Decimal("1e15")
 MAX_DECIMAL_PLACES: Final = 12
+
+# --- BOUNDS ---------------------------------------------------------------------------------------------------------
+# Far beyond any real scheme, and always within what closing needs (docs/config-contract.md "Bounds" explains each):
+# the close aggregates every metric and per-event penalty as one or two columns of one SQL statement (Postgres allows
+# 1664 columns and 32767 bind parameters: 100 metrics x 2 + 50 penalties stays far below, and so does
+# (1 + 2 x 20 filter conditions) parameters x 150); totals are NUMERIC(12,4) and ledger lines NUMERIC(16,2).
+MAX_METRICS: Final = 100
+MAX_RULES: Final = 50  # rewards, and penalties, each
+MAX_GRADES: Final = 20
+MAX_STEPS: Final = 50  # tiers, steps, bands (each list)
+MAX_RANKS: Final = 100  # entries of a rank_bonus
+MAX_RANK: Final = 10_000
+MAX_EVENT_TYPES: Final = 50  # events of one metric or per_event penalty
+MAX_FILTER_CONDITIONS: Final = 20
+MAX_FILTER_OPTIONS: Final = 100  # values of one "any of" condition
+MAX_PARTICIPANT_ROLES: Final = 50
+MAX_PARTICIPANT_TEAMS: Final = 1_000
+MAX_DEMOTION_PERIODS: Final = 24
+MAX_LABEL_LENGTH: Final = 100
+MAX_GRADE_LENGTH: Final = 16  # scorecard.grade
+MAX_TIMEZONE_LENGTH: Final = 64
+MAX_ROLE_LENGTH: Final = 32  # staff.role
+MAX_TEAM_CODE_LENGTH: Final = 64  # team.code
+MAX_FILTER_NAME_LENGTH: Final = 64
+MAX_FILTER_TEXT_LENGTH: Final = 200
+# every configured amount of money (a step, a rank prize, a penalty, a cap): CNY, to the cent
+MAX_MONEY: Final = Decimal(10_000_000)
+MONEY_DECIMAL_PLACES: Final = 2
+# targets and the mins of bands, steps and tiers compare with a period's metric values
+MAX_METRIC_THRESHOLD: Final = Decimal(1_000_000_000_000)
+MAX_SCORING_CAP: Final = Decimal(10)  # linear scoring and score_bonus caps
+# band points, grade mins, gates and below_score are on the score scale: at most MAX_SCORING_CAP x 100 points
+MAX_SCORE: Final = MAX_SCORING_CAP * 100
+MAX_CONFIG_BYTES: Final = 1024 * 1024  # about: the compact JSON's UTF-8 size
+MAX_CONFIG_DEPTH: Final = 16  # nesting of objects and lists; a valid config needs 6
 
 
 # --- decimals -------------------------------------------------------------------------------------------------------
@@ -109,13 +159,18 @@ def parse_decimal(value: object) -> Decimal:
         raise PydanticCustomError("decimal_not_finite", "Input should be a finite number (not NaN or Infinity)")
     if abs(number) >= MAX_ABS_DECIMAL:
         raise PydanticCustomError("decimal_too_large", "Number is too large (at most 15 integer digits)")
-    exponent = number.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -MAX_DECIMAL_PLACES:
+    if _decimal_places(number) > MAX_DECIMAL_PLACES:
         raise PydanticCustomError("decimal_too_precise", "Number has more than 12 decimal places")
+    exponent = number.as_tuple().exponent
     if isinstance(exponent, int) and exponent > 0:
         # "1e3" would otherwise print as 1E+3 in derivations staff read; same value, plain digits
         number = number.quantize(Decimal(1))
     return number
+
+
+def _decimal_places(number: Decimal) -> int:
+    exponent = number.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
 def _try_decimal(value: object) -> Decimal | None:
@@ -146,9 +201,17 @@ class _ConfigModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Label = Annotated[str, Field(max_length=MAX_LABEL_LENGTH)]
+EventTypes = Annotated[list[str], Field(max_length=MAX_EVENT_TYPES)]
+
+
 class Participants(_ConfigModel):
-    roles: list[str] = []  # empty = every role
-    teams: list[str] = []  # team external codes (subtree); empty = all teams
+    # empty = every role
+    roles: list[Annotated[str, Field(max_length=MAX_ROLE_LENGTH)]] = Field(default=[], max_length=MAX_PARTICIPANT_ROLES)
+    # team external codes (subtree); empty = all teams
+    teams: list[Annotated[str, Field(max_length=MAX_TEAM_CODE_LENGTH)]] = Field(
+        default=[], max_length=MAX_PARTICIPANT_TEAMS
+    )
 
 
 class Band(_ConfigModel):
@@ -160,7 +223,7 @@ class Scoring(_ConfigModel):
     type: Literal["linear", "threshold", "bands"] = "linear"
     cap: ConfigDecimal | None = None  # linear only; None means 1.0, see effective_cap
     direction: Literal["higher", "lower"] = "higher"
-    bands: list[Band] = []
+    bands: list[Band] = Field(default=[], max_length=MAX_STEPS)
 
     @property
     def effective_cap(self) -> Decimal:
@@ -169,9 +232,9 @@ class Scoring(_ConfigModel):
 
 class Metric(_ConfigModel):
     key: str
-    label: str | None = None
+    label: Label | None = None
     aggregate: Aggregate
-    events: list[str] = []
+    events: EventTypes = []
     filter: dict[str, Any] = {}  # attribute equality, list = any of; key "customer_grade" allowed
     credit: Literal["actor", "credited"] = "actor"
     numerator: str | None = None  # ratio only
@@ -192,7 +255,7 @@ class Metric(_ConfigModel):
 
 class GradeBand(_ConfigModel):
     min: ConfigDecimal
-    grade: str
+    grade: Annotated[str, Field(max_length=MAX_GRADE_LENGTH)]
 
 
 class Tier(_ConfigModel):
@@ -208,18 +271,21 @@ class Step(_ConfigModel):
     amount: ConfigDecimal
 
 
+Steps = Annotated[list[Step], Field(max_length=MAX_STEPS)]
+
+
 class Gate(_ConfigModel):
     min_score: ConfigDecimal
 
 
 class RankAmount(_ConfigModel):
-    rank: int = Field(ge=1)
+    rank: int = Field(ge=1, le=MAX_RANK)
     amount: ConfigDecimal
 
 
 class _Rule(_ConfigModel):
     key: str
-    label: str | None = None
+    label: Label | None = None
 
     @property
     def display_label(self) -> str:
@@ -231,14 +297,14 @@ class CommissionReward(_Rule):
     base: str  # metric key
     mode: Literal["flat", "progressive", "whole"] = "flat"
     rate: ConfigDecimal | None = None  # flat only
-    tiers: list[Tier] = []  # progressive / whole
+    tiers: list[Tier] = Field(default=[], max_length=MAX_STEPS)  # progressive / whole
     gate: Gate | None = None
 
 
 class LadderReward(_Rule):
     type: Literal["ladder"]
     metric: str
-    steps: list[Step]
+    steps: Steps
     gate: Gate | None = None
 
 
@@ -251,7 +317,7 @@ class ScoreBonusReward(_Rule):
 
 class RankBonusReward(_Rule):
     type: Literal["rank_bonus"]
-    ranks: list[RankAmount]
+    ranks: Annotated[list[RankAmount], Field(max_length=MAX_RANKS)]
     per_team: bool = False
     gate: Gate | None = None
 
@@ -259,7 +325,7 @@ class RankBonusReward(_Rule):
 class TeamPoolReward(_Rule):
     type: Literal["team_pool"]
     metric: str
-    steps: list[Step]
+    steps: Steps
     split: Literal["equal", "pro_rata"] = "equal"
     gate: Gate | None = None
 
@@ -272,7 +338,7 @@ Reward = Annotated[
 
 class PerEventPenalty(_Rule):
     type: Literal["per_event"]
-    events: list[str]
+    events: EventTypes
     filter: dict[str, Any] = {}
     amount: ConfigDecimal  # positive in the config; the engine posts a negative line
 
@@ -287,7 +353,7 @@ class ThresholdPenalty(_Rule):
 class DemotionPenalty(_Rule):
     type: Literal["demotion"]
     below_score: ConfigDecimal
-    periods: int = Field(ge=1)
+    periods: int = Field(ge=1, le=MAX_DEMOTION_PERIODS)
 
 
 Penalty = Annotated[PerEventPenalty | ThresholdPenalty | DemotionPenalty, Field(discriminator="type")]
@@ -311,12 +377,12 @@ _UNION_TAGS: Final = frozenset(
 
 class SchemeConfig(_ConfigModel):
     cycle: Cycle
-    timezone: str = "Asia/Shanghai"
+    timezone: Annotated[str, Field(max_length=MAX_TIMEZONE_LENGTH)] = "Asia/Shanghai"
     participants: Participants = Participants()
-    metrics: list[Metric]
-    grades: list[GradeBand] = []
-    rewards: list[Reward] = []
-    penalties: list[Penalty] = []
+    metrics: Annotated[list[Metric], Field(max_length=MAX_METRICS)]
+    grades: Annotated[list[GradeBand], Field(max_length=MAX_GRADES)] = []
+    rewards: Annotated[list[Reward], Field(max_length=MAX_RULES)] = []
+    penalties: Annotated[list[Penalty], Field(max_length=MAX_RULES)] = []
     penalty_cap: ConfigDecimal | None = None
 
     def metric(self, key: str) -> Metric:
@@ -362,20 +428,113 @@ def parse_scheme_config(raw: object) -> SchemeConfig:
 
 def _validate(raw: object) -> tuple[SchemeConfig | None, list[ConfigProblem]]:
     if isinstance(raw, str | bytes | bytearray):
+        # whitespace allowance: the parsed value is measured compactly below
+        if len(raw) > 2 * MAX_CONFIG_BYTES:
+            return None, [_too_large()]
         try:
             # parse_float=Decimal keeps JSON text decimals exact from the first step
             raw = json.loads(raw, parse_float=Decimal)
+        except RecursionError:
+            return None, [_too_deep()]
         except ValueError as error:
             return None, [ConfigProblem("", Code.INVALID_JSON, f"The config is not valid JSON: {error}")]
-    problems: list[ConfigProblem] = []
+    fatal, problems = _scan_raw(raw)
+    if fatal is not None:
+        return None, [fatal]
     config: SchemeConfig | None = None
     try:
         config = SchemeConfig.model_validate(raw)
     except ValidationError as error:
-        problems.extend(_structural_problems(error))
+        # pydantic cannot read an object key with a surrogate; INVALID_TEXT already names that key
+        problems.extend(p for p in _structural_problems(error) if not (problems and p.code == Code.INVALID_TEXT))
     problems.extend(_SemanticChecker().check(raw))
     unique = list(dict.fromkeys(problems))  # one problem may be reachable from two checks; keep the first, in order
     return (config if not unique else None), unique
+
+
+# --- before the passes: size, depth and storable text --------------------------------------------------------------
+
+
+def is_storable_text(text: str) -> bool:
+    """False for text Postgres cannot store (in text or jsonb): a NUL character or an unpaired UTF-16 surrogate."""
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    """A value quoted for a message: escaped (repr never carries a NUL or a surrogate) and cut to ``limit``."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
+def _too_large() -> ConfigProblem:
+    return ConfigProblem("", Code.CONFIG_TOO_LARGE, f"The config is larger than {MAX_CONFIG_BYTES // 1024} KiB")
+
+
+def _too_deep() -> ConfigProblem:
+    return ConfigProblem("", Code.CONFIG_TOO_DEEP, f"The config nests more than {MAX_CONFIG_DEPTH} levels deep")
+
+
+def _unstorable(loc: tuple[int | str, ...]) -> ConfigProblem:
+    return ConfigProblem(
+        json_path(loc),
+        Code.INVALID_TEXT,
+        "Text must not contain NUL characters or unpaired surrogates (they cannot be stored)",
+    )
+
+
+def _scan_raw(raw: object) -> tuple[ConfigProblem | None, list[ConfigProblem]]:
+    """(the problem that stops validation: too large or too deep, or None; INVALID_TEXT problems in document order).
+
+    Iterative, and stops as soon as the config is too large or too deep: nesting nothing else can walk (pydantic,
+    json.dumps, the JSONB column) and size that would make every other check slow are refused here first.
+    """
+    size = 0
+    unstorable: list[ConfigProblem] = []
+    pending: list[tuple[object, tuple[int | str, ...]]] = [(raw, ())]
+    while pending:
+        value, loc = pending.pop()
+        if isinstance(value, dict | list) and len(loc) >= MAX_CONFIG_DEPTH:
+            return _too_deep(), []
+        if isinstance(value, dict):
+            size += 2
+            children: list[tuple[object, tuple[int | str, ...]]] = []
+            for key, child in value.items():
+                child_loc = (*loc, key)
+                if isinstance(key, str):
+                    size += _text_size(key) + 2
+                    if not is_storable_text(key):
+                        unstorable.append(_unstorable(child_loc))
+                children.append((child, child_loc))
+            pending.extend(reversed(children))
+        elif isinstance(value, list):
+            size += 2 + len(value)
+            pending.extend((value[index], (*loc, index)) for index in reversed(range(len(value))))
+        elif isinstance(value, str):
+            size += _text_size(value)
+            if not is_storable_text(value):
+                unstorable.append(_unstorable(loc))
+        elif isinstance(value, int):
+            # digits from the bit length: str() of a huge int is refused by Python (4300 digits) and slow before that
+            size += value.bit_length() * 30103 // 100000 + 2
+        elif isinstance(value, float | Decimal):
+            size += len(str(value))
+        else:
+            size += 5  # true, false, null
+        if size > MAX_CONFIG_BYTES:
+            return _too_large(), []
+    return None, unstorable
+
+
+def _text_size(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass")) + 2
 
 
 # --- pass 1: pydantic errors -> problems ----------------------------------------------------------------------------
@@ -387,7 +546,17 @@ _PYDANTIC_CODES: Final[Mapping[str, Code]] = {
     "union_tag_invalid": Code.INVALID_VALUE,
     "decimal_type": Code.INVALID_TYPE,
     "decimal_parsing": Code.INVALID_TYPE,
+    "decimal_too_large": Code.VALUE_OUT_OF_RANGE,
+    "decimal_too_precise": Code.TOO_MANY_DECIMALS,
+    "greater_than": Code.VALUE_OUT_OF_RANGE,
+    "greater_than_equal": Code.VALUE_OUT_OF_RANGE,
+    "less_than": Code.VALUE_OUT_OF_RANGE,
+    "less_than_equal": Code.VALUE_OUT_OF_RANGE,
+    "too_long": Code.TOO_MANY_ITEMS,
+    "string_too_long": Code.TEXT_TOO_LONG,
 }
+# pydantic's error for a str it cannot read (an object key with an unpaired surrogate)
+_UNREADABLE_TEXT: Final = "string_unicode"
 
 
 _OBJECT_ERRORS: Final = frozenset({"model_type", "model_attributes_type", "dict_type"})
@@ -416,12 +585,14 @@ def _structural_problems(error: ValidationError) -> list[ConfigProblem]:
         if error_type in ("missing", "union_tag_not_found"):
             message = f"Field '{loc[-1]}' is required"
         elif error_type == "extra_forbidden":
-            message = f"Unknown field '{loc[-1]}'"
+            message = f"Unknown field {_shown(loc[-1])}"
         elif error_type in _OBJECT_ERRORS:
             message = "Expected a JSON object"  # pydantic's text would name our Python class
         elif error_type == "union_tag_invalid":
             ctx = detail.get("ctx") or {}
-            message = f"Unknown type {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
+            message = f"Unknown type {_shown(ctx.get('tag'))}; expected one of {ctx.get('expected_tags')}"
+        elif error_type == _UNREADABLE_TEXT:
+            code, message = Code.INVALID_TEXT, "Text must not contain unpaired surrogates (they cannot be stored)"
         problems.append(ConfigProblem(json_path(loc), code, message))
     return problems
 
@@ -437,6 +608,13 @@ def _strip_union_tags(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
 _PLAIN_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
 def json_path(loc: tuple[int | str, ...]) -> str:
     """("rewards", 0, "tiers", 1, "from") -> "rewards[0].tiers[1].from"; odd names are quoted: filter["a b"]."""
     path = ""
@@ -446,7 +624,8 @@ def json_path(loc: tuple[int | str, ...]) -> str:
         elif _PLAIN_NAME.match(part):
             path += f".{part}" if path else part
         else:
-            path += f"[{json.dumps(part, ensure_ascii=False)}]"
+            # json.dumps escapes NUL; an unpaired surrogate is escaped too, as no UTF-8 answer could carry it
+            path += f"[{_SURROGATE.sub(_escaped, json.dumps(part, ensure_ascii=False))}]"
     return path
 
 
@@ -489,7 +668,7 @@ class _SemanticChecker:
         self.check_metrics(config.get("metrics"))
         self.check_grades(config.get("grades"))
         self.check_rules(config)
-        self.check_amount(config.get("penalty_cap"), "penalty_cap")
+        self.check_money(config.get("penalty_cap"), "penalty_cap")
         return self.problems
 
     # shared helpers
@@ -499,14 +678,48 @@ class _SemanticChecker:
             self.add(
                 field,
                 Code.INVALID_KEY,
-                f"{what} {value!r} must start with a lowercase letter and contain only a-z, 0-9 and _ "
+                f"{what} {_shown(value)} must start with a lowercase letter and contain only a-z, 0-9 and _ "
                 "(at most 64 characters)",
             )
 
-    def check_amount(self, value: object, field: str) -> None:
+    def check_money(self, value: object, field: str) -> None:
+        """An amount paid or deducted: 0..MAX_MONEY, to the cent."""
         amount = _try_decimal(value)
-        if amount is not None and amount < 0:
+        if amount is None:
+            return
+        if amount < 0:
             self.add(field, Code.NEGATIVE_AMOUNT, f"Amount {amount} must not be negative (penalties are positive too)")
+        elif amount > MAX_MONEY:
+            self.add(field, Code.VALUE_OUT_OF_RANGE, f"Amount {amount} is above the maximum of {MAX_MONEY:,}")
+        if _decimal_places(amount) > MONEY_DECIMAL_PLACES:
+            self.add(
+                field, Code.TOO_MANY_DECIMALS, f"Amount {amount} has more than 2 decimal places (money is to the cent)"
+            )
+
+    def check_range(self, value: object, field: str, low: Decimal, high: Decimal, what: str) -> bool:
+        """VALUE_OUT_OF_RANGE outside [low, high]; True when the value is a number within it."""
+        number = _try_decimal(value)
+        if number is None:
+            return False
+        if low <= number <= high:
+            return True
+        self.add(field, Code.VALUE_OUT_OF_RANGE, f"{what} {number} is outside the allowed range {low:,} to {high:,}")
+        return False
+
+    def check_threshold(self, value: object, field: str, what: str) -> bool:
+        """A number compared with a period's metric values (target, a band's, step's or tier's min)."""
+        return self.check_range(value, field, -MAX_METRIC_THRESHOLD, MAX_METRIC_THRESHOLD, what)
+
+    def check_score(self, value: object, field: str, what: str) -> None:
+        """A number on the score scale: band points, grade mins, gates, below_score."""
+        self.check_range(value, field, Decimal(0), MAX_SCORE, what)
+
+    def check_tier_start(self, value: object, field: str) -> None:
+        start = _try_decimal(value)
+        if start is not None and start < 0:
+            self.add(field, Code.NEGATIVE_AMOUNT, f"A tier's from {start} must not be negative")
+        elif start is not None:
+            self.check_threshold(start, field, "A tier's from")
 
     def check_rate(self, value: object, field: str) -> None:
         rate = _try_decimal(value)
@@ -545,41 +758,79 @@ class _SemanticChecker:
         conditions = _as_dict(value)
         if conditions is None:
             return
+        if len(conditions) > MAX_FILTER_CONDITIONS:
+            self.add(
+                field,
+                Code.TOO_MANY_ITEMS,
+                f"A filter has at most {MAX_FILTER_CONDITIONS} conditions, not {len(conditions)}",
+            )
         for name, expected in conditions.items():
-            condition_field = json_path((*_split_path(field), name))
+            loc = (*_split_path(field), name)
+            condition_field = json_path(loc)
             options = expected if isinstance(expected, list) else [expected]
+            shown = _shown(name)
             if not name:
                 self.add(condition_field, Code.INVALID_FILTER, "Filter attribute names must not be empty")
+            elif len(name) > MAX_FILTER_NAME_LENGTH:
+                self.add(
+                    condition_field,
+                    Code.TEXT_TOO_LONG,
+                    f"Filter attribute names have at most {MAX_FILTER_NAME_LENGTH} characters",
+                )
             elif isinstance(expected, list) and not expected:
-                self.add(condition_field, Code.INVALID_FILTER, f"Filter on '{name}' is an empty list: nothing matches")
+                self.add(condition_field, Code.INVALID_FILTER, f"Filter on {shown} is an empty list: nothing matches")
+            elif isinstance(expected, list) and len(expected) > MAX_FILTER_OPTIONS:
+                self.add(
+                    condition_field,
+                    Code.TOO_MANY_ITEMS,
+                    f"Filter on {shown} lists at most {MAX_FILTER_OPTIONS} values, not {len(expected)}",
+                )
             elif not all(_is_filter_scalar(option) for option in options):
                 self.add(
                     condition_field,
                     Code.INVALID_FILTER,
-                    f"Filter on '{name}' must be a string, number or boolean, or a list of them",
+                    f"Filter on {shown} must be a string, number or boolean, or a list of them",
                 )
             elif name == "customer_grade" and not all(option in CUSTOMER_GRADES for option in options):
                 self.add(condition_field, Code.INVALID_FILTER, "customer_grade must be one of A, B, C, D")
+            else:
+                for index, option in enumerate(options):
+                    option_loc = (*loc, index) if isinstance(expected, list) else loc
+                    self.check_filter_option(option, json_path(option_loc))
+
+    def check_filter_option(self, option: object, field: str) -> None:
+        if isinstance(option, str):
+            if len(option) > MAX_FILTER_TEXT_LENGTH:
+                self.add(field, Code.TEXT_TOO_LONG, f"Filter values have at most {MAX_FILTER_TEXT_LENGTH} characters")
+        elif not isinstance(option, bool):
+            # the same bounds as every other number of the config (bool is an int, but no number)
+            try:
+                parse_decimal(option)
+            except PydanticCustomError as error:
+                self.add(field, _code_for_pydantic_error(error.type), str(error))
 
     def check_metric_reference(self, value: object, field: str) -> str | None:
         """The referenced metric's aggregate when the reference resolves (and the aggregate is well formed)."""
         if not isinstance(value, str) or not self.metrics_known:
             return None
         if value not in self.metric_aggregates:
-            self.add(field, Code.UNKNOWN_METRIC, f"No metric has the key {value!r}")
+            self.add(field, Code.UNKNOWN_METRIC, f"No metric has the key {_shown(value)}")
             return None
         return self.metric_aggregates[value]
 
     # root
 
     def check_timezone(self, value: object) -> None:
-        if not isinstance(value, str):
+        # too long or unstorable: reported by pass 1 or the scan; an unknown zone would only repeat it
+        if not isinstance(value, str) or len(value) > MAX_TIMEZONE_LENGTH or not is_storable_text(value):
             return
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError, OSError):
             self.add(
-                "timezone", Code.INVALID_TIMEZONE, f"Unknown time zone {value!r}; use an IANA name like Asia/Shanghai"
+                "timezone",
+                Code.INVALID_TIMEZONE,
+                f"Unknown time zone {_shown(value)}; use an IANA name like Asia/Shanghai",
             )
 
     # metrics
@@ -595,7 +846,9 @@ class _SemanticChecker:
             if not isinstance(key, str):
                 continue
             if key in self.metric_aggregates:
-                self.add(f"metrics[{index}].key", Code.DUPLICATE_KEY, f"Metric key {key!r} is used more than once")
+                self.add(
+                    f"metrics[{index}].key", Code.DUPLICATE_KEY, f"Metric key {_shown(key)} is used more than once"
+                )
             else:
                 aggregate = metric.get("aggregate")
                 self.metric_aggregates[key] = (
@@ -653,7 +906,8 @@ class _SemanticChecker:
             self.add(
                 f"{path}.target", Code.MISSING_TARGET, f"A scored metric with {scoring_type} scoring needs a target"
             )
-        if scoring_type == "linear" and target is not None and target <= 0:
+        target_in_range = self.check_threshold(target_raw, f"{path}.target", "Target")
+        if scoring_type == "linear" and target_in_range and target is not None and target <= 0:
             self.add(f"{path}.target", Code.TARGET_NOT_POSITIVE, f"Linear scoring divides by the target; {target} <= 0")
 
         cap_raw = scoring.get("cap")
@@ -661,20 +915,27 @@ class _SemanticChecker:
             if scoring_type != "linear":
                 self.add(f"{path}.scoring.cap", Code.IRRELEVANT_FIELD, "cap only applies to linear scoring")
             else:
-                cap = _try_decimal(cap_raw)
-                if cap is not None and cap < 1:
-                    self.add(
-                        f"{path}.scoring.cap",
-                        Code.CAP_BELOW_1,
-                        f"cap {cap} is below 1: meeting the target must pay 100",
-                    )
+                self.check_cap(cap_raw, f"{path}.scoring.cap", "meeting the target must pay 100")
         bands = scoring.get("bands")
         if scoring_type == "bands":
             if bands is None or (isinstance(bands, list) and not bands):
                 self.add(f"{path}.scoring.bands", Code.STEPS_REQUIRED, "bands scoring needs at least one band")
+            for band_index, band in _dict_items(bands):
+                band_path = f"{path}.scoring.bands[{band_index}]"
+                self.check_threshold(band.get("min"), f"{band_path}.min", "A band's min")
+                self.check_score(band.get("points"), f"{band_path}.points", "Points")
             self.check_order(bands, f"{path}.scoring.bands", "min", Code.STEPS_NOT_ASCENDING, "Bands")
         elif isinstance(bands, list) and bands:
             self.add(f"{path}.scoring.bands", Code.IRRELEVANT_FIELD, "bands only apply to bands scoring")
+
+    def check_cap(self, value: object, field: str, why: str) -> None:
+        cap = _try_decimal(value)
+        if cap is None:
+            return
+        if cap < 1:
+            self.add(field, Code.CAP_BELOW_1, f"cap {cap} is below 1: {why}")
+        else:
+            self.check_range(cap, field, Decimal(1), MAX_SCORING_CAP, "cap")
 
     def check_weights(self, metrics: list[tuple[int, dict[str, object]]]) -> None:
         raw_weights = [metric["weight"] for _, metric in metrics if metric.get("weight") is not None]
@@ -710,7 +971,7 @@ class _SemanticChecker:
             self.add(
                 cycle_fields[first],
                 Code.RATIO_CYCLE,
-                "Ratio metrics depend on themselves: " + " -> ".join([*ordered, ordered[0]]),
+                "Ratio metrics depend on themselves: " + " -> ".join(_key_text(key) for key in [*ordered, ordered[0]]),
             )
 
     # grades
@@ -724,8 +985,12 @@ class _SemanticChecker:
             if not grade.strip():
                 self.add(f"grades[{index}].grade", Code.INVALID_VALUE, "A grade needs a name")
             elif grade in seen:
-                self.add(f"grades[{index}].grade", Code.DUPLICATE_KEY, f"Grade {grade!r} is listed more than once")
+                self.add(
+                    f"grades[{index}].grade", Code.DUPLICATE_KEY, f"Grade {_shown(grade)} is listed more than once"
+                )
             seen.add(grade)
+        for index, band in _dict_items(value):
+            self.check_score(band.get("min"), f"grades[{index}].min", "A grade's min")
         # grades match first band with total >= min, so only a descending list reaches every band
         self.check_order(value, "grades", "min", Code.GRADES_NOT_DESCENDING, "Grades", descending=True)
 
@@ -740,8 +1005,13 @@ class _SemanticChecker:
                 self.check_identifier(key, f"{path}.key", "Rule key")
                 if isinstance(key, str):
                     if key in seen_keys:
-                        self.add(f"{path}.key", Code.DUPLICATE_KEY, f"Key {key!r} is used by another reward or penalty")
+                        self.add(
+                            f"{path}.key", Code.DUPLICATE_KEY, f"Key {_shown(key)} is used by another reward or penalty"
+                        )
                     seen_keys.add(key)
+                gate = _as_dict(rule.get("gate"))
+                if gate is not None:
+                    self.check_score(gate.get("min_score"), f"{path}.gate.min_score", "A gate's min_score")
                 rule_type = rule.get("type")
                 check = _RULE_CHECKS.get((list_name, rule_type)) if isinstance(rule_type, str) else None
                 if check is not None:
@@ -753,7 +1023,7 @@ class _SemanticChecker:
             self.add(
                 f"{path}.base",
                 Code.NOT_MONEY_METRIC,
-                f"Commission is paid on a sum_amount or sum_value metric; {rule.get('base')!r} is {aggregate}",
+                f"Commission is paid on a sum_amount or sum_value metric; {_shown(rule.get('base'))} is {aggregate}",
             )
         mode = rule.get("mode", "flat")
         rate = rule.get("rate")
@@ -771,7 +1041,7 @@ class _SemanticChecker:
         self.check_rate(rate, f"{path}.rate")
         for tier_index, tier in _dict_items(tiers):
             tier_path = f"{path}.tiers[{tier_index}]"
-            self.check_amount(tier.get("from"), f"{tier_path}.from")
+            self.check_tier_start(tier.get("from"), f"{tier_path}.from")
             self.check_rate(tier.get("rate"), f"{tier_path}.rate")
         self.check_order(tiers, f"{path}.tiers", "from", Code.TIERS_NOT_ASCENDING, "Tiers")
 
@@ -780,7 +1050,8 @@ class _SemanticChecker:
         if isinstance(steps, list) and not steps:
             self.add(f"{path}.steps", Code.STEPS_REQUIRED, "At least one step is required")
         for step_index, step in _dict_items(steps):
-            self.check_amount(step.get("amount"), f"{path}.steps[{step_index}].amount")
+            self.check_threshold(step.get("min"), f"{path}.steps[{step_index}].min", "A step's min")
+            self.check_money(step.get("amount"), f"{path}.steps[{step_index}].amount")
         self.check_order(steps, f"{path}.steps", "min", Code.STEPS_NOT_ASCENDING, "Steps")
 
     def check_ladder(self, rule: dict[str, object], path: str) -> None:
@@ -798,17 +1069,15 @@ class _SemanticChecker:
         self.check_steps(rule, path)
 
     def check_score_bonus(self, rule: dict[str, object], path: str) -> None:
-        self.check_amount(rule.get("base_amount"), f"{path}.base_amount")
-        cap = _try_decimal(rule.get("cap"))
-        if cap is not None and cap < 1:
-            self.add(f"{path}.cap", Code.CAP_BELOW_1, f"cap {cap} is below 1: a total of 100 must pay base_amount")
+        self.check_money(rule.get("base_amount"), f"{path}.base_amount")
+        self.check_cap(rule.get("cap"), f"{path}.cap", "a total of 100 must pay base_amount")
 
     def check_rank_bonus(self, rule: dict[str, object], path: str) -> None:
         ranks = rule.get("ranks")
         if isinstance(ranks, list) and not ranks:
             self.add(f"{path}.ranks", Code.STEPS_REQUIRED, "At least one rank is required")
         for rank_index, rank in _dict_items(ranks):
-            self.check_amount(rank.get("amount"), f"{path}.ranks[{rank_index}].amount")
+            self.check_money(rank.get("amount"), f"{path}.ranks[{rank_index}].amount")
         self.check_order(ranks, f"{path}.ranks", "rank", Code.STEPS_NOT_ASCENDING, "Ranks")
 
     def check_per_event(self, rule: dict[str, object], path: str) -> None:
@@ -817,9 +1086,9 @@ class _SemanticChecker:
             self.add(f"{path}.events", Code.MISSING_EVENTS, "A per_event penalty needs at least one event type")
         self.check_events(events, f"{path}.events")
         self.check_filter(rule.get("filter"), f"{path}.filter")
-        self.check_amount(rule.get("amount"), f"{path}.amount")
+        self.check_money(rule.get("amount"), f"{path}.amount")
 
-    def check_threshold(self, rule: dict[str, object], path: str) -> None:
+    def check_threshold_penalty(self, rule: dict[str, object], path: str) -> None:
         has_amount = rule.get("amount") is not None
         has_pct = rule.get("pct_of_rewards") is not None
         if has_amount == has_pct:
@@ -828,8 +1097,13 @@ class _SemanticChecker:
                 Code.THRESHOLD_AMOUNT_XOR,
                 "A threshold penalty needs exactly one of amount and pct_of_rewards",
             )
-        self.check_amount(rule.get("amount"), f"{path}.amount")
+        self.check_score(rule.get("below_score"), f"{path}.below_score", "below_score")
+        self.check_money(rule.get("amount"), f"{path}.amount")
         self.check_rate(rule.get("pct_of_rewards"), f"{path}.pct_of_rewards")
+
+    def check_demotion(self, rule: dict[str, object], path: str) -> None:
+        # periods is bounded by pass 1
+        self.check_score(rule.get("below_score"), f"{path}.below_score", "below_score")
 
 
 _RULE_CHECKS: Final[Mapping[tuple[str, str], Callable[[_SemanticChecker, dict[str, object], str], None]]] = {
@@ -839,9 +1113,14 @@ _RULE_CHECKS: Final[Mapping[tuple[str, str], Callable[[_SemanticChecker, dict[st
     ("rewards", "score_bonus"): _SemanticChecker.check_score_bonus,
     ("rewards", "rank_bonus"): _SemanticChecker.check_rank_bonus,
     ("penalties", "per_event"): _SemanticChecker.check_per_event,
-    ("penalties", "threshold"): _SemanticChecker.check_threshold,
-    # demotion: below_score and periods are fully checked by pass 1
+    ("penalties", "threshold"): _SemanticChecker.check_threshold_penalty,
+    ("penalties", "demotion"): _SemanticChecker.check_demotion,
 }
+
+
+def _key_text(key: str) -> str:
+    """A key as a message shows it: as is when it is a valid identifier, else quoted and escaped."""
+    return key if IDENTIFIER_PATTERN.match(key) else _shown(key)
 
 
 def _split_path(path: str) -> tuple[int | str, ...]:

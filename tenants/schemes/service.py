@@ -5,6 +5,10 @@ Rules
   new one numbered after the highest. A published version never changes (the database trigger refuses it as well);
   editing a published scheme means saving a new draft.
 - A config is validated before anything is read or written: an invalid one is rejected whole, nothing stored.
+- Plain arguments are checked before any I/O too: a name or description longer than its column, or holding text
+  Postgres cannot store (a NUL, an unpaired surrogate), and an effective date outside the range events may occur in
+  (EARLIEST_EFFECTIVE_DATE .. LATEST_EFFECTIVE_DATE) are INVALID with the argument's name as field, never a database
+  error.
 - Publishing sets ``effective_from`` (a local date in the config's timezone). It is refused when a period of the
   scheme that is closing, closed or stale ends after that date's first instant: its results were computed with the
   version then in force, and a new version must not rewrite them retroactively.
@@ -28,7 +32,13 @@ from typing import Any, Final
 
 from tenants.audit.service import Actor, record
 from tenants.periods.models import Period
-from tenants.schemes.config import SchemeConfig, SchemeConfigInvalid, parse_scheme_config, validate_scheme_config
+from tenants.schemes.config import (
+    SchemeConfig,
+    SchemeConfigInvalid,
+    is_storable_text,
+    parse_scheme_config,
+    validate_scheme_config,
+)
 from tenants.schemes.errors import SchemeError, SchemeErrorCode
 from tenants.schemes.models import Scheme, SchemeVersion
 from tenants.schemes.periods_calendar import day_start
@@ -38,6 +48,11 @@ from tenants.tenancy.uow import tenant_unit_of_work
 
 MAX_NAME_LENGTH: Final = 200  # the column's length
 MAX_DESCRIPTION_LENGTH: Final = 4000
+MAX_TEMPLATE_KEY_SHOWN: Final = 64  # an unknown template key is quoted in the message up to this length
+# A version takes effect on a day events can occur on (the default event time range, 1970 .. 2199): its first instant
+# must be an instant Postgres and every period calculation can hold in any timezone.
+EARLIEST_EFFECTIVE_DATE: Final = date(1970, 1, 1)
+LATEST_EFFECTIVE_DATE: Final = date(2199, 12, 31)
 DEFAULT_TIMEZONE: Final[str] = SchemeConfig.model_fields["timezone"].default
 
 # Periods whose results exist (or are being computed): a version must not become effective inside them.
@@ -72,8 +87,16 @@ def version_snapshot(version: SchemeVersion) -> dict[str, Any]:
 # --- input checks (before any I/O) ----------------------------------------------------------------------------------
 
 
+def _storable(text: str, field: str) -> str:
+    if not is_storable_text(text):
+        raise SchemeError.of(
+            SchemeErrorCode.INVALID, "Text must not contain NUL characters or unpaired surrogates.", field
+        )
+    return text
+
+
 def _clean_name(name: str) -> str:
-    cleaned = name.strip()
+    cleaned = _storable(name, "name").strip()
     if not cleaned:
         raise SchemeError.of(SchemeErrorCode.INVALID, "A scheme needs a name.", "name")
     if len(cleaned) > MAX_NAME_LENGTH:
@@ -82,12 +105,21 @@ def _clean_name(name: str) -> str:
 
 
 def _clean_description(description: str) -> str:
-    cleaned = description.strip()
+    cleaned = _storable(description, "description").strip()
     if len(cleaned) > MAX_DESCRIPTION_LENGTH:
         raise SchemeError.of(
             SchemeErrorCode.INVALID, f"Use at most {MAX_DESCRIPTION_LENGTH} characters.", "description"
         )
     return cleaned
+
+
+def _check_effective_date(effective_from: date) -> None:
+    if not EARLIEST_EFFECTIVE_DATE <= effective_from <= LATEST_EFFECTIVE_DATE:
+        raise SchemeError.of(
+            SchemeErrorCode.INVALID,
+            f"Choose a date from {EARLIEST_EFFECTIVE_DATE.isoformat()} to {LATEST_EFFECTIVE_DATE.isoformat()}.",
+            "effectiveFrom",
+        )
 
 
 def checked_config(config: object) -> dict[str, Any]:
@@ -235,6 +267,7 @@ async def _create_draft(tenant_id: TenantId, actor: Actor, scheme_id: int, confi
 
 
 async def publish_version(tenant_id: TenantId, actor: Actor, version_id: int, effective_from: date) -> SchemeVersion:
+    _check_effective_date(effective_from)
     async with tenant_unit_of_work(tenant_id):
         found = await SchemeVersion.get_or_none(tenant_id=tenant_id, id=version_id)
         if found is None:
@@ -253,10 +286,7 @@ async def publish_version(tenant_id: TenantId, actor: Actor, version_id: int, ef
             config = parse_scheme_config(version.config)
         except SchemeConfigInvalid as invalid:
             raise SchemeError.invalid_config(invalid.problems) from None
-        try:
-            starts = day_start(effective_from, config.timezone)
-        except OverflowError:
-            raise SchemeError.of(SchemeErrorCode.INVALID, "Not a usable date.", "effectiveFrom") from None
+        starts = day_start(effective_from, config.timezone)  # in range: _check_effective_date
         frozen = (
             await Period.filter(
                 tenant_id=tenant_id,
@@ -301,9 +331,11 @@ async def create_from_template(
     try:
         template = get_template(template_key)
     except KeyError:
-        raise SchemeError.of(
-            SchemeErrorCode.UNKNOWN_TEMPLATE, f"No template {template_key!r}.", "templateKey"
-        ) from None
+        # repr escapes what cannot be sent (NUL, surrogates); the cut keeps a pasted blob out of the answer
+        shown = repr(template_key[:MAX_TEMPLATE_KEY_SHOWN]) + (
+            "…" if len(template_key) > MAX_TEMPLATE_KEY_SHOWN else ""
+        )
+        raise SchemeError.of(SchemeErrorCode.UNKNOWN_TEMPLATE, f"No template {shown}.", "templateKey") from None
     clean_name = _clean_name(template.name if name is None else name)
     stored = checked_config(template.config)
     async with tenant_unit_of_work(tenant_id):

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from tenants.schemes import config as config_module
 from tenants.schemes.config import (
     CommissionReward,
     ConfigProblem,
@@ -18,6 +19,7 @@ from tenants.schemes.config import (
     SchemeConfigErrorCode,
     SchemeConfigInvalid,
     Tier,
+    is_storable_text,
     json_path,
     parse_scheme_config,
     validate_scheme_config,
@@ -214,15 +216,15 @@ INVALID_CASES: dict[str, tuple[dict[str, object], list[tuple[str, Code]]]] = {
     "NaN target": ({"metrics[0].target": float("nan")}, [("metrics[0].target", Code.INVALID_VALUE)]),
     "NaN string": ({"metrics[0].target": "NaN"}, [("metrics[0].target", Code.INVALID_VALUE)]),
     "infinite rate": ({"rewards[0].tiers[1].rate": float("inf")}, [("rewards[0].tiers[1].rate", Code.INVALID_VALUE)]),
-    "too many decimal places": ({"penalty_cap": "0.0000000000001"}, [("penalty_cap", Code.INVALID_VALUE)]),
-    "too large": ({"penalty_cap": 1e20}, [("penalty_cap", Code.INVALID_VALUE)]),
+    "too many decimal places": ({"penalty_cap": "0.0000000000001"}, [("penalty_cap", Code.TOO_MANY_DECIMALS)]),
+    "too large": ({"penalty_cap": 1e20}, [("penalty_cap", Code.VALUE_OUT_OF_RANGE)]),
     "demotion periods 0": (
         {"penalties[2]": {"key": "demote", "type": "demotion", "below_score": 60, "periods": 0}},
-        [("penalties[2].periods", Code.INVALID_VALUE)],
+        [("penalties[2].periods", Code.VALUE_OUT_OF_RANGE)],
     ),
     "rank 0": (
         {"rewards[2]": {"key": "top", "type": "rank_bonus", "ranks": [{"rank": 0, "amount": 5}]}},
-        [("rewards[2].ranks[0].rank", Code.INVALID_VALUE)],
+        [("rewards[2].ranks[0].rank", Code.VALUE_OUT_OF_RANGE)],
     ),
     "empty grade name": ({"grades[4].grade": " "}, [("grades[4].grade", Code.INVALID_VALUE)]),
     "weight not a number": ({"metrics[0].weight": "forty"}, [("metrics[0].weight", Code.INVALID_TYPE)]),
@@ -407,6 +409,261 @@ INVALID_CASES: dict[str, tuple[dict[str, object], list[tuple[str, Code]]]] = {
 }
 
 
+# --- bounds: every list, string and number, so that a config that validates can always be closed --------------------
+
+
+def helper_metrics(count: int) -> list[dict[str, object]]:
+    return [{"key": f"extra_{index}", "aggregate": "count", "events": ["x"]} for index in range(count)]
+
+
+def rules(count: int) -> list[dict[str, object]]:
+    return [
+        {"key": f"rule_{index}", "type": "ladder", "metric": "invited", "steps": [{"min": 1, "amount": 1}]}
+        for index in range(count)
+    ]
+
+
+def ascending_steps(count: int) -> list[dict[str, object]]:
+    return [{"min": index, "amount": 1} for index in range(count)]
+
+
+def nested(depth: int) -> object:
+    value: object = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+DEMOTION = {"key": "demote", "type": "demotion", "below_score": 60, "periods": 3}
+LONG_LABEL = "标" * (config_module.MAX_LABEL_LENGTH + 1)
+
+BOUND_CASES: dict[str, tuple[dict[str, object], list[tuple[str, Code]]]] = {
+    # numbers
+    "demotion periods 10^20 (int64 overflow in the close)": (
+        {"penalties[2]": {**DEMOTION, "periods": 10**20}},
+        [("penalties[2].periods", Code.VALUE_OUT_OF_RANGE)],
+    ),
+    "demotion periods above the bound": (
+        {"penalties[2]": {**DEMOTION, "periods": config_module.MAX_DEMOTION_PERIODS + 1}},
+        [("penalties[2].periods", Code.VALUE_OUT_OF_RANGE)],
+    ),
+    "rank above the bound": (
+        {"rewards[2]": {**RANK_BONUS, "ranks": [{"rank": config_module.MAX_RANK + 1, "amount": 5}]}},
+        [("rewards[2].ranks[0].rank", Code.VALUE_OUT_OF_RANGE)],
+    ),
+    "target above the bound": (
+        {"metrics[0].target": "1000000000001"},
+        [("metrics[0].target", Code.VALUE_OUT_OF_RANGE)],
+    ),
+    "negative target beyond the bound": (
+        {"metrics[0].target": "-1000000000001", "metrics[0].scoring": {"type": "threshold"}},
+        [("metrics[0].target", Code.VALUE_OUT_OF_RANGE)],
+    ),
+    "linear cap above the bound": (
+        {"metrics[0].scoring.cap": 11},
+        [("metrics[0].scoring.cap", Code.VALUE_OUT_OF_RANGE)],
+    ),
+    "score bonus cap above the bound": (
+        {"rewards[2]": {**SCORE_BONUS, "cap": 10.5}},
+        [("rewards[2].cap", Code.VALUE_OUT_OF_RANGE)],
+    ),
+    "band points above the bound": (
+        {"metrics[0].scoring": {"type": "bands", "bands": [{"min": 1, "points": 1001}]}},
+        [("metrics[0].scoring.bands[0].points", Code.VALUE_OUT_OF_RANGE)],
+    ),
+    "negative band points": (
+        {"metrics[0].scoring": {"type": "bands", "bands": [{"min": 1, "points": -5}]}},
+        [("metrics[0].scoring.bands[0].points", Code.VALUE_OUT_OF_RANGE)],
+    ),
+    "band min beyond the bound": (
+        {"metrics[0].scoring": {"type": "bands", "bands": [{"min": -1e13, "points": 5}]}},
+        [("metrics[0].scoring.bands[0].min", Code.VALUE_OUT_OF_RANGE)],
+    ),
+    "grade min above the score scale": ({"grades[0].min": 1001}, [("grades[0].min", Code.VALUE_OUT_OF_RANGE)]),
+    "negative grade min": ({"grades[4].min": -1}, [("grades[4].min", Code.VALUE_OUT_OF_RANGE)]),
+    "gate above the score scale": (
+        {"rewards[0].gate.min_score": 1000.01},
+        [("rewards[0].gate.min_score", Code.VALUE_OUT_OF_RANGE)],
+    ),
+    "threshold penalty below_score negative": (
+        {"penalties[2]": {**THRESHOLD_PENALTY, "below_score": -1, "amount": 10}},
+        [("penalties[2].below_score", Code.VALUE_OUT_OF_RANGE)],
+    ),
+    "demotion below_score above the score scale": (
+        {"penalties[2]": {**DEMOTION, "below_score": 5000}},
+        [("penalties[2].below_score", Code.VALUE_OUT_OF_RANGE)],
+    ),
+    "tier from above the bound": (
+        {"rewards[0].tiers[1].from": 1e13},
+        [("rewards[0].tiers[1].from", Code.VALUE_OUT_OF_RANGE)],
+    ),
+    "step min above the bound": (
+        {"rewards[1].steps[1].min": 1e13},
+        [("rewards[1].steps[1].min", Code.VALUE_OUT_OF_RANGE)],
+    ),
+    "step amount above the money bound": (
+        {"rewards[1].steps[1].amount": 10_000_001},
+        [("rewards[1].steps[1].amount", Code.VALUE_OUT_OF_RANGE)],
+    ),
+    "rank amount above the money bound": (
+        {"rewards[2]": {**RANK_BONUS, "ranks": [{"rank": 1, "amount": "10000000.01"}]}},
+        [("rewards[2].ranks[0].amount", Code.VALUE_OUT_OF_RANGE)],
+    ),
+    "score bonus base above the money bound": (
+        {"rewards[2]": {**SCORE_BONUS, "base_amount": 2e7}},
+        [("rewards[2].base_amount", Code.VALUE_OUT_OF_RANGE)],
+    ),
+    "penalty amount above the money bound": (
+        {"penalties[0].amount": 1e8},
+        [("penalties[0].amount", Code.VALUE_OUT_OF_RANGE)],
+    ),
+    "threshold amount above the money bound": (
+        {"penalties[2]": {**THRESHOLD_PENALTY, "amount": 1e9}},
+        [("penalties[2].amount", Code.VALUE_OUT_OF_RANGE)],
+    ),
+    "penalty cap above the money bound": ({"penalty_cap": 1e14}, [("penalty_cap", Code.VALUE_OUT_OF_RANGE)]),
+    "filter number beyond every decimal": (
+        {"metrics[0].filter": {"level": 10**5000}},
+        [("metrics[0].filter.level", Code.VALUE_OUT_OF_RANGE)],
+    ),
+    # money to the cent
+    "step amount with 3 decimals": (
+        {"rewards[1].steps[0].amount": "300.005"},
+        [("rewards[1].steps[0].amount", Code.TOO_MANY_DECIMALS)],
+    ),
+    "penalty amount with 3 decimals": (
+        {"penalties[0].amount": 0.125},
+        [("penalties[0].amount", Code.TOO_MANY_DECIMALS)],
+    ),
+    "rank amount with 3 decimals": (
+        {"rewards[2]": {**RANK_BONUS, "ranks": [{"rank": 1, "amount": "0.001"}]}},
+        [("rewards[2].ranks[0].amount", Code.TOO_MANY_DECIMALS)],
+    ),
+    "score bonus base with 3 decimals": (
+        {"rewards[2]": {**SCORE_BONUS, "base_amount": "1000.999"}},
+        [("rewards[2].base_amount", Code.TOO_MANY_DECIMALS)],
+    ),
+    "threshold amount with 3 decimals": (
+        {"penalties[2]": {**THRESHOLD_PENALTY, "amount": "5.555"}},
+        [("penalties[2].amount", Code.TOO_MANY_DECIMALS)],
+    ),
+    "penalty cap with 3 decimals": ({"penalty_cap": "1000.001"}, [("penalty_cap", Code.TOO_MANY_DECIMALS)]),
+    "filter number with 13 decimals": (
+        {"metrics[0].filter": {"level": [1, "x", Decimal("0.0000000000001")]}},
+        [("metrics[0].filter.level[2]", Code.TOO_MANY_DECIMALS)],
+    ),
+    # lists
+    "101 metrics": (
+        {"metrics": [*example()["metrics"], *helper_metrics(config_module.MAX_METRICS - 4)]},
+        [("metrics", Code.TOO_MANY_ITEMS)],
+    ),
+    "51 rewards": ({"rewards": rules(config_module.MAX_RULES + 1)}, [("rewards", Code.TOO_MANY_ITEMS)]),
+    "51 penalties": (
+        {"penalties": [{"key": f"p{index}", "type": "per_event", "events": ["x"], "amount": 1} for index in range(51)]},
+        [("penalties", Code.TOO_MANY_ITEMS)],
+    ),
+    "21 grades": (
+        {"grades": [{"min": 100 - index, "grade": f"G{index}"} for index in range(config_module.MAX_GRADES + 1)]},
+        [("grades", Code.TOO_MANY_ITEMS)],
+    ),
+    "51 tiers": (
+        {"rewards[0].tiers": [{"from": index, "rate": 0.01} for index in range(config_module.MAX_STEPS + 1)]},
+        [("rewards[0].tiers", Code.TOO_MANY_ITEMS)],
+    ),
+    "51 steps": (
+        {"rewards[1].steps": ascending_steps(config_module.MAX_STEPS + 1)},
+        [("rewards[1].steps", Code.TOO_MANY_ITEMS)],
+    ),
+    "51 team pool steps": (
+        {"rewards[2]": {**TEAM_POOL, "steps": ascending_steps(config_module.MAX_STEPS + 1)}},
+        [("rewards[2].steps", Code.TOO_MANY_ITEMS)],
+    ),
+    "51 bands": (
+        {"metrics[0].scoring": {"type": "bands", "bands": [{"min": i, "points": 1} for i in range(51)]}},
+        [("metrics[0].scoring.bands", Code.TOO_MANY_ITEMS)],
+    ),
+    "101 ranks": (
+        {
+            "rewards[2]": {
+                **RANK_BONUS,
+                "ranks": [{"rank": i + 1, "amount": 1} for i in range(config_module.MAX_RANKS + 1)],
+            }
+        },
+        [("rewards[2].ranks", Code.TOO_MANY_ITEMS)],
+    ),
+    "51 event types": (
+        {"metrics[0].events": [f"e{index}" for index in range(config_module.MAX_EVENT_TYPES + 1)]},
+        [("metrics[0].events", Code.TOO_MANY_ITEMS)],
+    ),
+    "51 penalty event types": (
+        {"penalties[0].events": [f"e{index}" for index in range(config_module.MAX_EVENT_TYPES + 1)]},
+        [("penalties[0].events", Code.TOO_MANY_ITEMS)],
+    ),
+    "21 filter conditions": (
+        {"metrics[0].filter": {f"a{index}": 1 for index in range(config_module.MAX_FILTER_CONDITIONS + 1)}},
+        [("metrics[0].filter", Code.TOO_MANY_ITEMS)],
+    ),
+    "101 filter values": (
+        {"penalties[1].filter.caused_by_follow_up": list(range(config_module.MAX_FILTER_OPTIONS + 1))},
+        [("penalties[1].filter.caused_by_follow_up", Code.TOO_MANY_ITEMS)],
+    ),
+    "51 participant roles": (
+        {"participants.roles": [f"r{index}" for index in range(config_module.MAX_PARTICIPANT_ROLES + 1)]},
+        [("participants.roles", Code.TOO_MANY_ITEMS)],
+    ),
+    "1001 participant teams": (
+        {"participants": {"teams": [f"t{index}" for index in range(config_module.MAX_PARTICIPANT_TEAMS + 1)]}},
+        [("participants.teams", Code.TOO_MANY_ITEMS)],
+    ),
+    # strings
+    "metric label too long": ({"metrics[0].label": LONG_LABEL}, [("metrics[0].label", Code.TEXT_TOO_LONG)]),
+    "reward label too long": ({"rewards[1].label": LONG_LABEL}, [("rewards[1].label", Code.TEXT_TOO_LONG)]),
+    "penalty label too long": ({"penalties[0].label": LONG_LABEL}, [("penalties[0].label", Code.TEXT_TOO_LONG)]),
+    "grade name too long": ({"grades[0].grade": "S" * 17}, [("grades[0].grade", Code.TEXT_TOO_LONG)]),
+    "timezone too long": ({"timezone": "Asia/" + "x" * 60}, [("timezone", Code.TEXT_TOO_LONG)]),
+    "participant role too long": ({"participants.roles[0]": "g" * 33}, [("participants.roles[0]", Code.TEXT_TOO_LONG)]),
+    "participant team too long": (
+        {"participants": {"teams": ["t" * 65]}},
+        [("participants.teams[0]", Code.TEXT_TOO_LONG)],
+    ),
+    "filter attribute name too long": (
+        {"metrics[0].filter": {"a" * 65: 1}},
+        [(f"metrics[0].filter.{'a' * 65}", Code.TEXT_TOO_LONG)],
+    ),
+    "filter value too long": (
+        {"metrics[0].filter": {"channel": ["ok", "v" * 201]}},
+        [("metrics[0].filter.channel[1]", Code.TEXT_TOO_LONG)],
+    ),
+    "single filter value too long": (
+        {"metrics[0].filter": {"channel": "v" * 201}},
+        [("metrics[0].filter.channel", Code.TEXT_TOO_LONG)],
+    ),
+    # text Postgres cannot store
+    "NUL in a label": ({"metrics[0].label": "新客\x00户"}, [("metrics[0].label", Code.INVALID_TEXT)]),
+    "surrogate in a label": ({"rewards[0].label": "x\ud800"}, [("rewards[0].label", Code.INVALID_TEXT)]),
+    "NUL in a grade": ({"grades[1].grade": "A\x00"}, [("grades[1].grade", Code.INVALID_TEXT)]),
+    "surrogate in a filter value": (
+        {"metrics[0].filter": {"channel": ["ok", "\udfff"]}},
+        [("metrics[0].filter.channel[1]", Code.INVALID_TEXT)],
+    ),
+    "NUL in a filter attribute name": (
+        {"metrics[0].filter": {"a\x00b": 1}},
+        [('metrics[0].filter["a\\u0000b"]', Code.INVALID_TEXT)],
+    ),
+    "NUL in the timezone": ({"timezone": "Asia/Shanghai\x00"}, [("timezone", Code.INVALID_TEXT)]),
+    # the whole config
+    "config too large": (
+        {"metrics[1].events": ["e" * 1000] * 1100},
+        [("", Code.CONFIG_TOO_LARGE)],
+    ),
+    "config too deep": (
+        {"metrics[0].filter": {"a": nested(20)}},
+        [("", Code.CONFIG_TOO_DEEP)],
+    ),
+}
+INVALID_CASES.update(BOUND_CASES)
+
+
 @pytest.mark.parametrize(("changes", "expected"), INVALID_CASES.values(), ids=INVALID_CASES.keys())
 def test_invalid_config_is_rejected_with_code_and_path(
     changes: dict[str, object], expected: list[tuple[str, Code]]
@@ -431,6 +688,155 @@ def test_root_must_be_an_object(raw: object) -> None:
 def test_every_code_is_exercised() -> None:
     covered = {code for _, expected in INVALID_CASES.values() for _, code in expected} | {Code.INVALID_JSON}
     assert covered == set(SchemeConfigErrorCode)
+
+
+def test_object_keys_that_cannot_be_stored_are_reported_with_an_escaped_path() -> None:
+    config = example()
+    config["x\ud800"] = 1
+    config["metrics"][0]["filter"] = {"门店\x00": "a"}
+    problems = validate_scheme_config(config)
+    assert problem_pairs(problems) == [
+        ('["x\\ud800"]', Code.INVALID_TEXT),
+        ('metrics[0].filter["门店\\u0000"]', Code.INVALID_TEXT),
+    ]
+    # paths and messages carry no unstorable text: the answer can be encoded (UTF-8) and stored
+    for problem in problems:
+        assert is_storable_text(problem.field) and is_storable_text(problem.message), problem
+
+
+def test_the_issue_configs_that_validated_but_could_never_close() -> None:
+    ten_thousand_metrics = apply_changes(example(), {"metrics": [*example()["metrics"], *helper_metrics(9_995)]})
+    assert problem_pairs(validate_scheme_config(ten_thousand_metrics)) == [("metrics", Code.TOO_MANY_ITEMS)]
+    demotion = apply_changes(example(), {"penalties[2]": {**DEMOTION, "periods": 10**20}})
+    with pytest.raises(SchemeConfigInvalid) as raised:
+        parse_scheme_config(demotion)
+    assert problem_pairs(raised.value.problems) == [("penalties[2].periods", Code.VALUE_OUT_OF_RANGE)]
+
+
+def test_json_text_nested_beyond_the_recursion_limit_is_too_deep() -> None:
+    assert problem_pairs(validate_scheme_config("[" * 100_000)) == [("", Code.CONFIG_TOO_DEEP)]
+    assert problem_pairs(validate_scheme_config(b'{"a": ' * 50_000)) == [("", Code.CONFIG_TOO_DEEP)]
+
+
+def test_json_text_far_beyond_the_size_bound_is_not_parsed() -> None:
+    text = json.dumps({**example(), "padding": "x" * (2 * config_module.MAX_CONFIG_BYTES)})
+    assert problem_pairs(validate_scheme_config(text)) == [("", Code.CONFIG_TOO_LARGE)]
+
+
+def test_messages_quote_long_input_briefly() -> None:
+    problems = validate_scheme_config(apply_changes(example(), {"rewards[0].base": "r" * 100_000}))
+    assert problem_pairs(problems) == [("rewards[0].base", Code.UNKNOWN_METRIC)]
+    assert len(problems[0].message) < 200
+
+
+def test_a_config_at_every_bound_is_valid() -> None:
+    assert validate_scheme_config(maximal_config()) == []
+
+
+def maximal_config() -> dict[str, Any]:
+    """Every list, string and number at its bound (and the config within its size): it must validate and close."""
+    bounds = config_module
+    events = [f"event_{index:02d}" for index in range(bounds.MAX_EVENT_TYPES)]
+    conditions = {
+        f"attr_{index:02d}": [f"v{option}" for option in range(4)] for index in range(bounds.MAX_FILTER_CONDITIONS)
+    }
+    label = "标" * bounds.MAX_LABEL_LENGTH
+    top = str(bounds.MAX_METRIC_THRESHOLD)
+    money_max = f"{bounds.MAX_MONEY}.00"
+    metrics: list[dict[str, Any]] = [
+        {
+            "key": "sales",
+            "label": label,
+            "aggregate": "sum_amount",
+            "events": events,
+            "filter": conditions,
+            "target": top,
+            "weight": 50,
+            "scoring": {"type": "linear", "cap": str(bounds.MAX_SCORING_CAP)},
+        },
+        {
+            "key": "visits",
+            "aggregate": "count",
+            "events": events,
+            "filter": conditions,
+            "weight": 50,
+            "scoring": {
+                "type": "bands",
+                "bands": [{"min": index, "points": str(bounds.MAX_SCORE)} for index in range(bounds.MAX_STEPS)],
+            },
+        },
+    ]
+    metrics += [
+        {
+            "key": f"helper_{index:03d}",
+            "aggregate": "avg_value" if index % 2 else "count_distinct_customers",
+            "events": events,
+            "filter": conditions,
+        }
+        for index in range(bounds.MAX_METRICS - len(metrics))
+    ]
+    steps = [{"min": index, "amount": money_max} for index in range(bounds.MAX_STEPS)]
+    rewards: list[dict[str, Any]] = [
+        {
+            "key": "commission",
+            "type": "commission",
+            "base": "sales",
+            "mode": "progressive",
+            "label": label,
+            "tiers": [{"from": index * 1000, "rate": 1} for index in range(bounds.MAX_STEPS)],
+            "gate": {"min_score": str(bounds.MAX_SCORE)},
+        },
+        {
+            "key": "ranks",
+            "type": "rank_bonus",
+            "per_team": True,
+            "ranks": [
+                {"rank": bounds.MAX_RANK - bounds.MAX_RANKS + index + 1, "amount": money_max}
+                for index in range(bounds.MAX_RANKS)
+            ],
+        },
+        {"key": "score", "type": "score_bonus", "base_amount": money_max, "cap": str(bounds.MAX_SCORING_CAP)},
+        {"key": "pool", "type": "team_pool", "metric": "sales", "steps": steps, "split": "pro_rata"},
+    ]
+    rewards += [
+        {"key": f"ladder_{index:02d}", "type": "ladder", "metric": "visits", "steps": steps}
+        for index in range(bounds.MAX_RULES - len(rewards))
+    ]
+    penalties: list[dict[str, Any]] = [
+        {
+            "key": "demotion",
+            "type": "demotion",
+            "below_score": str(bounds.MAX_SCORE),
+            "periods": bounds.MAX_DEMOTION_PERIODS,
+        },
+        {"key": "low", "type": "threshold", "below_score": 0, "amount": money_max},
+    ]
+    penalties += [
+        {"key": f"fine_{index:02d}", "type": "per_event", "events": events, "filter": conditions, "amount": money_max}
+        for index in range(bounds.MAX_RULES - len(penalties))
+    ]
+    return {
+        "cycle": "month",
+        "timezone": "America/Argentina/ComodRivadavia",
+        "participants": {
+            "roles": [
+                f"role_{index:02d}" + "r" * (bounds.MAX_ROLE_LENGTH - 7)
+                for index in range(bounds.MAX_PARTICIPANT_ROLES)
+            ],
+            "teams": [
+                f"{index:04d}" + "t" * (bounds.MAX_TEAM_CODE_LENGTH - 4)
+                for index in range(bounds.MAX_PARTICIPANT_TEAMS)
+            ],
+        },
+        "metrics": metrics,
+        "grades": [
+            {"min": str(bounds.MAX_SCORE - index), "grade": f"{index:02d}" + "g" * (bounds.MAX_GRADE_LENGTH - 2)}
+            for index in range(bounds.MAX_GRADES)
+        ],
+        "rewards": rewards,
+        "penalties": penalties,
+        "penalty_cap": money_max,
+    }
 
 
 # --- several problems at once ---------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ Login = Callable[..., Awaitable[str]]
 VERSION_FIELDS = "id number status effectiveFrom config createdAt publishedAt"
 ERRORS = "... on SchemeErrors { errors { field message code configCode } }"
 
+
 VALIDATE = "query($config: JSON!) { validateSchemeConfig(config: $config) { field message code } }"
 SCHEMES = f"""
 query($active: Boolean) {{
@@ -150,6 +151,33 @@ async def test_invalid_draft_is_rejected_whole_and_nothing_stored(
     assert await count_versions(tenant_id) == before == 0
     body = await gql(SCHEME, {"id": scheme_id}, token=token)
     assert body["data"]["scheme"]["versions"] == []
+
+
+async def test_configs_beyond_their_bounds_are_refused_with_codes(
+    make_tenant: TenantFactory, login: Login, gql: GraphQL
+) -> None:
+    tenant_id, token = await admin_token(make_tenant, login)
+    scheme_id = await create(gql, token)
+    never_closes = {
+        **example(),
+        "metrics": [
+            *example()["metrics"],
+            *({"key": f"m{index}", "aggregate": "count", "events": ["x"]} for index in range(10_000)),
+        ],
+        "penalties": [{"key": "demote", "type": "demotion", "below_score": 60, "periods": 10**20}],
+    }
+    result = await save(gql, token, scheme_id, never_closes)
+    assert result["__typename"] == "SchemeErrors"
+    assert [(e["code"], e["configCode"], e["field"]) for e in result["errors"]] == [
+        ("INVALID_CONFIG", "TOO_MANY_ITEMS", "metrics"),
+        ("INVALID_CONFIG", "VALUE_OUT_OF_RANGE", "penalties[0].periods"),
+    ]
+    assert await count_versions(tenant_id) == 0
+
+    body = await gql(VALIDATE, {"config": {**example(), "penalty_cap": "1000.001"}}, token=token)
+    [problem] = body["data"]["validateSchemeConfig"]
+    assert (problem["field"], problem["code"]) == ("penalty_cap", "TOO_MANY_DECIMALS")
+    assert "2 decimal places" in problem["message"]
 
 
 async def test_draft_edit_then_publish(make_tenant: TenantFactory, login: Login, gql: GraphQL) -> None:

@@ -119,6 +119,74 @@ async def test_invalid_config_is_rejected_whole_and_nothing_is_stored(make_tenan
     assert (kept.id, kept.config, kept.updated_at) == (draft.id, example(), draft.updated_at)
 
 
+@pytest.mark.parametrize(
+    ("name", "description", "field"),
+    [
+        ("导购\x00考核", "", "name"),
+        ("x\ud800", "", "name"),
+        ("导购考核", "monthly\x00", "description"),
+        ("导购考核", "\udc00", "description"),
+        ("n" * (service.MAX_NAME_LENGTH + 1), "", "name"),
+        ("导购考核", "d" * (service.MAX_DESCRIPTION_LENGTH + 1), "description"),
+    ],
+)
+async def test_names_and_descriptions_postgres_cannot_store_are_invalid(
+    make_tenant: TenantFactory, name: str, description: str, field: str
+) -> None:
+    tenant = await make_tenant()
+    with pytest.raises(SchemeError) as raised:
+        await service.create_scheme(tenant.tenant_id, actor(tenant), name, description)
+    assert [(p.code, p.field) for p in raised.value.problems] == [(SchemeErrorCode.INVALID, field)]
+    if field == "name":
+        with pytest.raises(SchemeError) as raised:
+            await service.create_from_template(tenant.tenant_id, actor(tenant), TEMPLATES[0].key, name)
+        assert [(p.code, p.field) for p in raised.value.problems] == [(SchemeErrorCode.INVALID, "name")]
+    assert await service.list_schemes(tenant.tenant_id) == []
+    assert await audit_of(tenant.tenant_id) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        # the close failed later with an int64 overflow (and was retried every minute)
+        (
+            {"penalties": [{"key": "demote", "type": "demotion", "below_score": 60, "periods": 10**20}]},
+            [(Code.VALUE_OUT_OF_RANGE, "penalties[0].periods")],
+        ),
+        # simulate failed: "target lists can have at most 1664 entries"
+        (
+            {
+                "metrics": [
+                    *example()["metrics"],
+                    *({"key": f"m{index}", "aggregate": "count", "events": ["x"]} for index in range(10_000)),
+                ]
+            },
+            [(Code.TOO_MANY_ITEMS, "metrics")],
+        ),
+        # the JSONB column refused it: "unsupported Unicode escape sequence" / "invalid input syntax for type json"
+        ({"grades": [{"min": 0, "grade": "D\x00"}]}, [(Code.INVALID_TEXT, "grades[0].grade")]),
+        ({"participants": {"roles": ["guide\ud800"]}}, [(Code.INVALID_TEXT, "participants.roles[0]")]),
+        # JSON serialisation refused it: "Exceeds the limit (4300 digits) for integer string conversion"
+        (
+            {"penalties": [{"key": "p", "type": "per_event", "events": ["x"], "filter": {"n": 10**5000}, "amount": 1}]},
+            [(Code.VALUE_OUT_OF_RANGE, "penalties[0].filter.n")],
+        ),
+    ],
+)
+async def test_a_config_beyond_its_bounds_is_refused_and_nothing_is_stored(
+    make_tenant: TenantFactory, change: dict[str, Any], expected: list[tuple[Code, str]]
+) -> None:
+    tenant = await make_tenant()
+    scheme = await new_scheme(tenant)
+    audit_before = len(await audit_of(tenant.tenant_id))
+    with pytest.raises(SchemeError) as raised:
+        await service.save_draft(tenant.tenant_id, actor(tenant), scheme.id, {**example(), **change})
+    assert [(p.config_code, p.field) for p in raised.value.problems] == expected
+    assert {p.code for p in raised.value.problems} == {SchemeErrorCode.INVALID_CONFIG}
+    assert await versions_of(tenant.tenant_id, scheme.id) == []
+    assert len(await audit_of(tenant.tenant_id)) == audit_before
+
+
 async def test_invalid_json_text_is_one_problem(make_tenant: TenantFactory) -> None:
     tenant = await make_tenant()
     scheme = await new_scheme(tenant)
@@ -337,6 +405,10 @@ async def test_unknown_template_stores_nothing(make_tenant: TenantFactory) -> No
     with pytest.raises(SchemeError) as raised:
         await service.create_from_template(tenant.tenant_id, actor(tenant), "no_such_template", "x")
     assert (raised.value.code, raised.value.problems[0].field) == (SchemeErrorCode.UNKNOWN_TEMPLATE, "templateKey")
+    with pytest.raises(SchemeError) as raised:
+        await service.create_from_template(tenant.tenant_id, actor(tenant), "\x00" + "k" * 100_000, "x")
+    assert raised.value.code == SchemeErrorCode.UNKNOWN_TEMPLATE
+    assert len(raised.value.problems[0].message) < 100 and "\x00" not in raised.value.problems[0].message
     assert await service.list_schemes(tenant.tenant_id) == []
 
 
@@ -396,9 +468,15 @@ async def test_an_unusable_effective_date_is_invalid(make_tenant: TenantFactory)
     tenant = await make_tenant()
     scheme = await new_scheme(tenant)
     draft = await service.save_draft(tenant.tenant_id, actor(tenant), scheme.id, example())
-    with pytest.raises(SchemeError) as raised:
-        # its first instant in Shanghai lies before the first representable UTC datetime
-        await service.publish_version(tenant.tenant_id, actor(tenant), draft.id, date(1, 1, 1))
-    assert (raised.value.code, raised.value.problems[0].field) == (SchemeErrorCode.INVALID, "effectiveFrom")
+    # 0001-01-01: its first instant in Shanghai lies before the first representable UTC datetime; 9999-12-31 was
+    # stored, a version no period could ever use; both lie outside the range events may occur in, as do the others
+    for unusable in (date(1, 1, 1), date(1969, 12, 31), date(2200, 1, 1), date(9999, 12, 31)):
+        with pytest.raises(SchemeError) as raised:
+            await service.publish_version(tenant.tenant_id, actor(tenant), draft.id, unusable)
+        assert (raised.value.code, raised.value.problems[0].field) == (SchemeErrorCode.INVALID, "effectiveFrom")
     [stored] = await versions_of(tenant.tenant_id, scheme.id)
     assert stored.status == "draft"
+    for usable in (service.EARLIEST_EFFECTIVE_DATE, service.LATEST_EFFECTIVE_DATE):
+        other = await new_scheme(tenant, f"scheme from {usable}")
+        version = await published(tenant, other.id, usable)
+        assert (version.status, version.effective_from) == ("published", usable)
