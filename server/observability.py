@@ -1,4 +1,9 @@
-"""Structured JSON logs with a request id, and Prometheus metrics."""
+"""Structured JSON logs with a request id, and Prometheus metrics.
+
+Metric labels take a bounded set of values whatever clients send: the route is the matched route's template (its
+path pattern), every unknown path shares UNMATCHED_ROUTE, and methods outside the standard ones count as OTHER. A
+label per raw path would grow the registry (and each scrape) with every random URL a scanner tries.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,15 @@ import uuid
 
 import structlog
 from prometheus_client import Counter, Histogram
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter("kaohe_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("kaohe_http_request_seconds", "HTTP request latency", ["method", "route"])
+
+UNMATCHED_ROUTE = "unmatched"  # no real route template can collide: templates start with "/"
+OTHER_METHOD = "OTHER"
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -26,6 +36,32 @@ def configure_logging(level: int = logging.INFO) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(level),
         cache_logger_on_first_use=True,
     )
+
+
+def current_request_id() -> str | None:
+    """The id of the request being served (bound by RequestContextMiddleware), for answers that quote it."""
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    return request_id if isinstance(request_id, str) else None
+
+
+def route_label(scope: Scope) -> str:
+    """The template of the route that served (or would serve) the request, or UNMATCHED_ROUTE."""
+    route = scope.get("route")
+    if route is None:
+        # Refused before routing (e.g. a body too large): find the route the router would have chosen.
+        app = scope.get("app")
+        for candidate in getattr(app, "routes", ()):
+            match, _ = candidate.matches(scope)
+            if match is not Match.NONE:
+                route = candidate
+                break
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) and path else UNMATCHED_ROUTE
+
+
+def method_label(scope: Scope) -> str:
+    method = scope.get("method", "")
+    return method if method in KNOWN_METHODS else OTHER_METHOD
 
 
 class RequestContextMiddleware:
@@ -53,12 +89,20 @@ class RequestContextMiddleware:
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
             await send(message)
 
-        route = scope.get("path", "")
         try:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(scope["method"], route).observe(elapsed)
-            self.log.info("request", method=scope["method"], path=route, status=status, ms=round(elapsed * 1000, 1))
+            # The router records the matched route in the scope, which middlewares share.
+            route, method = route_label(scope), method_label(scope)
+            REQUESTS.labels(method, route, str(status)).inc()
+            LATENCY.labels(method, route).observe(elapsed)
+            self.log.info(
+                "request",
+                method=scope["method"][:16],
+                path=scope.get("path", "")[:256],
+                route=route,
+                status=status,
+                ms=round(elapsed * 1000, 1),
+            )
             structlog.contextvars.unbind_contextvars("request_id")
