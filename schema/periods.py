@@ -39,6 +39,25 @@ class PeriodErrors:
         return cls(errors=[PeriodError(field=error.field, message=error.message, code=error.code.value)])
 
 
+@strawberry.type(description="Why a close failed: a period keeps its last failure until a close succeeds.")
+class PeriodFailure:
+    code: CloseErrorCode
+    message: str
+    at: datetime
+
+    @classmethod
+    def parse(cls, text: str | None, at: datetime | None) -> PeriodFailure | None:
+        """From the stored "CODE: message" (a period's `failure`, a job's `error`)."""
+        if not text or at is None:
+            return None
+        code, _, message = text.partition(": ")
+        try:
+            known = CloseErrorCode(code)
+        except ValueError:  # written by a version that had another code: still a failure, and the text says why
+            return cls(code=CloseErrorCode.CLOSE_FAILED, message=text, at=at)
+        return cls(code=known, message=message, at=at)
+
+
 @strawberry.type
 class Job:
     id: strawberry.ID
@@ -47,7 +66,8 @@ class Job:
     stage: str
     done: int
     total: int
-    error: str | None
+    error: str | None = strawberry.field(description='"CODE: message" of a failure; see `failure`')
+    failure: PeriodFailure | None
     result: str | None
 
     @classmethod
@@ -60,6 +80,7 @@ class Job:
             done=status.done,
             total=status.total,
             error=status.error,
+            failure=PeriodFailure.parse(status.error, status.failed_at) if status.status == "failed" else None,
             result=status.result,
         )
 
@@ -79,6 +100,10 @@ class Period:
     scheme_version_id: strawberry.ID | None
     closed_at: datetime | None
     provisional_at: datetime | None
+    failure: PeriodFailure | None = strawberry.field(
+        description="The last close failed for a reason a retry cannot fix; the cron leaves the period alone until "
+        "it is closed by hand or a version of the scheme is published. Cleared by a successful close."
+    )
 
 
 @strawberry.type
@@ -204,6 +229,7 @@ class PeriodsQuery:
                 scheme_version_id=strawberry.ID(str(p.scheme_version_id)) if p.scheme_version_id else None,
                 closed_at=p.closed_at,
                 provisional_at=p.provisional_at,
+                failure=PeriodFailure.parse(p.failure, p.failed_at),
             )
             for p in await queries.list_periods(info.context.tenant_id, scheme)
         ]
@@ -295,7 +321,8 @@ class PeriodsQuery:
 class PeriodsMutation:
     @strawberry.mutation(extensions=tenant_access(Role.MANAGER))
     async def refresh_scorecards(self, info: Info, scheme_id: strawberry.ID, period: str) -> ClosePeriodResult:
-        """Recompute an open period's provisional scorecards now (no money is posted); follow it with job(id)."""
+        """Recompute an open period's provisional scorecards soon (no money is posted); follow it with job(id). While a
+        refresh of the period is pending, asking again returns that job."""
         tenant_id = info.context.tenant_id
         try:
             scheme = _scheme_id(scheme_id)

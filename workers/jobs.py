@@ -1,17 +1,42 @@
-"""Thin job functions: ids in, a tenants/ service call, status out."""
+"""Thin job functions: ids in, a tenants/ service call, status out.
+
+Failures of a close (see tenants/periods/close.py):
+- permanent (config, data): recorded on the period by the close itself; the job fails once and is not retried;
+- transient (connection lost, deadlock): arq runs the job again after a short delay, up to CLOSE_MAX_TRIES times;
+  after that the job fails and the cron enqueues the period again later (it has no failure recorded);
+- never finishing (the worker killed, the job timed out: nothing ran our error handling): counted per period; a close
+  that started CLOSE_MAX_STARTS times without finishing is recorded as CLOSE_INTERRUPTED instead of being run again.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
+from arq import Retry
 from redis.asyncio import Redis
 
+from server.settings import Settings
 from tenants.periods import scheduling
-from tenants.periods.close import CloseError, close_period, mark_closing, refresh_provisional
-from tenants.periods.jobs import update_job
+from tenants.periods.close import (
+    CloseError,
+    CloseErrorCode,
+    close_period,
+    mark_closing,
+    record_close_failure,
+    refresh_provisional,
+)
+from tenants.periods.jobs import fail_job, update_job
 from tenants.tenancy.identity import tenant_id_for_system
-from workers.queue import arq_pool, enqueue_close
+from workers.keys import job_keys
+from workers.queue import claim_refresh, enqueue_close, enqueue_refresh
+
+CLOSE_MAX_TRIES = 5
+REFRESH_MAX_TRIES = 3
+# Seconds before the next try after a transient failure, by try (1-based); the last applies to later tries.
+RETRY_DELAYS = (1, 5, 30, 120)
+CLOSE_MAX_STARTS = 5
+CLOSE_STARTS_TTL_SECONDS = 24 * 3600
 
 
 def _redis(ctx: dict[str, Any]) -> Redis:
@@ -19,54 +44,107 @@ def _redis(ctx: dict[str, Any]) -> Redis:
     return redis
 
 
+def _settings(ctx: dict[str, Any]) -> Settings:
+    settings: Settings = ctx["settings"]
+    return settings
+
+
+def _retry_delay(job_try: int) -> int:
+    return RETRY_DELAYS[min(job_try, len(RETRY_DELAYS)) - 1]
+
+
 async def close_period_job(
     ctx: dict[str, Any], tenant_id: int, scheme_id: int, period_key: str, job_id: str, force: bool = False
 ) -> str:
     redis = _redis(ctx)
+    keys = job_keys(_settings(ctx))
     tenant = tenant_id_for_system(tenant_id)
+    arq_id = keys.close_job_id(tenant_id, scheme_id, period_key)
+    starts_key = keys.close_attempts(arq_id)
+    job_try = int(ctx.get("job_try", 1))
 
     async def progress(stage: str, done: int, total: int) -> None:
         await update_job(redis, job_id, status="running", stage=stage, done=done, total=total)
 
+    async def finished() -> None:
+        await redis.delete(keys.close_in_flight(arq_id), starts_key)
+
+    starts = int(await redis.incr(starts_key))
+    await redis.expire(starts_key, CLOSE_STARTS_TTL_SECONDS)
+    if starts > CLOSE_MAX_STARTS:
+        interrupted = CloseError(
+            CloseErrorCode.CLOSE_INTERRUPTED,
+            f"The close started {starts - 1} times without finishing (the worker stopped or the close timed out); "
+            "it is not retried automatically. Close the period again by hand.",
+        )
+        await record_close_failure(tenant, scheme_id, period_key, interrupted)
+        await fail_job(redis, job_id, interrupted)
+        await finished()
+        return "failed"
     await update_job(redis, job_id, status="running", stage="starting")
     try:
         await mark_closing(tenant, scheme_id, period_key)
         outcome = await close_period(tenant, scheme_id, period_key, progress=progress, force=force)
     except CloseError as error:
-        await update_job(redis, job_id, status="failed", stage="failed", error=f"{error.code}: {error.message}")
+        # Permanent: the close recorded it on the period (when it is about the period); a retry would fail alike.
+        await fail_job(redis, job_id, error)
+        await finished()
         return "failed"
     except Exception as error:
-        await update_job(redis, job_id, status="failed", stage="failed", error=type(error).__name__)
+        # Transient (close_period raises nothing else): our handling ran, so this start does not count as lost.
+        await redis.delete(starts_key)
+        if job_try < CLOSE_MAX_TRIES:
+            await update_job(redis, job_id, status="queued", stage="retrying", error=type(error).__name__)
+            raise Retry(defer=_retry_delay(job_try)) from error
+        await fail_job(redis, job_id, _unavailable(error, job_try))
+        await finished()
         raise
-    finally:
-        await redis.delete(f"kaohe:inflight:close:{tenant_id}:{scheme_id}:{period_key}")
     summary = f"revision {outcome.revision}, {outcome.lines_posted} lines posted"
-    await update_job(redis, job_id, status="complete", stage="done", result=summary)
+    await update_job(redis, job_id, status="complete", stage="done", result=summary, error=None)
+    await finished()
     return summary
 
 
+def _unavailable(error: Exception, tries: int) -> CloseError:
+    return CloseError(
+        CloseErrorCode.CLOSE_UNAVAILABLE,
+        f"The close failed {tries} times for a temporary reason ({type(error).__name__}); it will be tried again.",
+    )
+
+
 async def refresh_provisional_job(
-    ctx: dict[str, Any], tenant_id: int, scheme_id: int, period_key: str, job_id: str | None = None
+    ctx: dict[str, Any], tenant_id: int, scheme_id: int, period_key: str, token: str
 ) -> int:
-    """Provisional scorecards of an open period; `job_id` when someone asked for it and follows it."""
+    """Provisional scorecards of an open period; its status is kept when someone asked for it and follows it."""
     redis = _redis(ctx)
-    if job_id:
-        await update_job(redis, job_id, status="running", stage="scoring")
+    job_try = int(ctx.get("job_try", 1))
+    tracked = await claim_refresh(redis, _settings(ctx), tenant_id, scheme_id, period_key, token)
+    if tracked:
+        await update_job(redis, token, status="running", stage="scoring")
     try:
         count = await refresh_provisional(tenant_id_for_system(tenant_id), scheme_id, period_key)
     except CloseError as error:
-        if job_id:
-            await update_job(redis, job_id, status="failed", stage="failed", error=f"{error.code}: {error.message}")
+        if tracked:
+            await fail_job(redis, token, error)
         return 0
-    if job_id:
+    except Exception as error:
+        if job_try < REFRESH_MAX_TRIES:
+            if tracked:
+                await update_job(redis, token, status="queued", stage="retrying", error=type(error).__name__)
+            raise Retry(defer=_retry_delay(job_try)) from error
+        if tracked:
+            await fail_job(redis, token, _unavailable(error, job_try))
+        raise
+    if tracked:
         await update_job(
             redis,
-            job_id,
+            token,
             status="complete",
             stage="done",
             done=count,
             total=count,
             result=f"{count} provisional scorecards",
+            error=None,
         )
     return count
 
@@ -74,22 +152,15 @@ async def refresh_provisional_job(
 async def close_due_periods(ctx: dict[str, Any]) -> int:
     """Cron: close periods whose end plus the tenant's grace passed, re-close stale ones, refresh provisional cards."""
     redis = _redis(ctx)
-    now = datetime.now(UTC)
-    work = await scheduling.due_work(now)
-    settings = ctx["settings"]
-    pool = await arq_pool(settings)
-    minute = now.replace(second=0, microsecond=0).isoformat()
+    settings = _settings(ctx)
+    work = await scheduling.due_work(datetime.now(UTC))
     for item in work.to_close:
         await enqueue_close(
             redis, settings, tenant_id_for_system(item.tenant_id), item.scheme_id, item.period_key, force=False
         )
     for item in work.to_refresh:
-        await pool.enqueue_job(
-            "refresh_provisional_job",
-            item.tenant_id,
-            item.scheme_id,
-            item.period_key,
-            # One refresh per period and minute, however many cron runs overlap.
-            _job_id=f"provisional:{item.tenant_id}:{item.scheme_id}:{item.period_key}:{minute}",
+        # Joins the pending refresh of the period, if any (a manager's, or an earlier cron run's).
+        await enqueue_refresh(
+            redis, settings, tenant_id_for_system(item.tenant_id), item.scheme_id, item.period_key, tracked=False
         )
     return len(work.to_close) + len(work.to_refresh)

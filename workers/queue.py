@@ -1,20 +1,33 @@
-"""Enqueueing jobs: the API calls these; nothing outside workers/ touches arq.
+"""Enqueueing jobs: the API and the cron call these; nothing outside workers/ touches arq.
 
-Jobs take ids only and are enqueued after the request's work committed. A close job's arq id is derived from
-tenant, scheme and period, so a second request while one is queued or running joins it instead of starting another.
+Jobs take ids only and are enqueued after the request's work committed. Ids and keys come from workers/keys.py.
+
+- Close: the arq id is derived from tenant, scheme and period, so a second request while one is queued or running
+  joins it (its tracking id is kept under the in-flight key) instead of starting another.
+- Provisional refresh: at most one pending (queued, not started) per tenant, scheme and period. A request while one is
+  pending gets its tracking id; once it has started (it may have read the data already), the next request queues a
+  new one. Refreshes go to a queue of their own (`JobKeys.refresh_queue`), served by a worker of their own with few
+  slots (workers/settings.py), so closes never wait behind them, however many refreshes one tenant asks for.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from server.settings import Settings
 from tenants.periods.jobs import create_job, job_key, new_job_id
 from tenants.tenancy.identity import TenantId
+from workers.keys import job_keys
+
+# A pending refresh whose job was lost (enqueue failed half way) stops blocking new ones after this.
+PENDING_REFRESH_SECONDS = 15 * 60
+CLOSE_IN_FLIGHT_SECONDS = 24 * 3600
 
 _pools: dict[tuple[str, str], ArqRedis] = {}
 
@@ -27,19 +40,17 @@ async def arq_pool(settings: Settings) -> ArqRedis:
     return _pools[key]
 
 
-def close_job_arq_id(tenant_id: int, scheme_id: int, period_key: str) -> str:
-    return f"close:{tenant_id}:{scheme_id}:{period_key}"
-
-
-def _inflight_key(arq_id: str) -> str:
-    return f"kaohe:inflight:{arq_id}"
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 async def enqueue_close(
     redis: Redis, settings: Settings, tenant_id: TenantId, scheme_id: int, period_key: str, *, force: bool
 ) -> str:
     """Returns the tracking id of the close job for this period: a new one, or the one already queued/running."""
-    arq_id = close_job_arq_id(tenant_id, scheme_id, period_key)
+    keys = job_keys(settings)
+    arq_id = keys.close_job_id(tenant_id, scheme_id, period_key)
+    in_flight = keys.close_in_flight(arq_id)
     job_id = new_job_id()
     await create_job(redis, job_id, tenant_id, "close", scheme_id=scheme_id, period=period_key)
     pool = await arq_pool(settings)
@@ -50,22 +61,94 @@ async def enqueue_close(
             "close_period_job", int(tenant_id), scheme_id, period_key, job_id, force, _job_id=arq_id
         )
         if queued is not None:
-            await redis.set(_inflight_key(arq_id), job_id, ex=24 * 3600)
+            await redis.set(in_flight, job_id, ex=CLOSE_IN_FLIGHT_SECONDS)
             return job_id
-        existing = await redis.get(_inflight_key(arq_id))
+        existing = await redis.get(in_flight)
         if existing:
             await redis.delete(job_key(job_id))
-            return existing.decode() if isinstance(existing, bytes) else str(existing)
+            return _text(existing)
         await asyncio.sleep(0.05)
     raise RuntimeError(f"could not enqueue {arq_id}: arq holds the id but no job is in flight")
 
 
 async def enqueue_refresh(
-    redis: Redis, settings: Settings, tenant_id: TenantId, scheme_id: int, period_key: str
+    redis: Redis,
+    settings: Settings,
+    tenant_id: TenantId,
+    scheme_id: int,
+    period_key: str,
+    *,
+    tracked: bool = True,
 ) -> str:
-    """On-demand refresh of an open period's provisional scorecards (the cron does it every few minutes anyway)."""
-    job_id = new_job_id()
-    await create_job(redis, job_id, tenant_id, "refresh", scheme_id=scheme_id, period=period_key)
+    """Refresh of an open period's provisional scorecards: the tracking id of the pending one, or of a new one.
+
+    `tracked` (someone follows it with job(id)) makes sure the id has a status to read; the cron's refreshes are not
+    tracked (nobody reads them, and a status per period every few minutes would fill Redis) until someone joins one.
+    """
+    keys = job_keys(settings)
+    pending = keys.pending_refresh(tenant_id, scheme_id, period_key)
+    fields: dict[str, Any] = {"scheme_id": scheme_id, "period": period_key}
+    while True:
+        token = new_job_id()
+        async with redis.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(pending)
+                existing = await pipe.get(pending)
+                if existing is not None:
+                    joined = _text(existing)
+                    # The job reads "tracked" once it claims the pending slot; make the status exist before that,
+                    # atomically with the slot still being this job's (else the job has started: queue a new one).
+                    if tracked and not await pipe.exists(job_key(joined)):
+                        pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+                        await create_job(pipe, joined, tenant_id, "refresh", **fields)
+                        await pipe.execute()
+                    return joined
+                pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+                pipe.set(pending, token, ex=PENDING_REFRESH_SECONDS)
+                if tracked:
+                    await create_job(pipe, token, tenant_id, "refresh", **fields)
+                await pipe.execute()
+            except WatchError:
+                continue  # the pending refresh started or was replaced meanwhile: look again
+        break
     pool = await arq_pool(settings)
-    await pool.enqueue_job("refresh_provisional_job", int(tenant_id), scheme_id, period_key, job_id)
-    return job_id
+    try:
+        await pool.enqueue_job(
+            "refresh_provisional_job",
+            int(tenant_id),
+            scheme_id,
+            period_key,
+            token,
+            _job_id=keys.refresh_job_id(token),
+            _queue_name=keys.refresh_queue,
+        )
+    except BaseException:
+        await _release_pending(redis, pending, token)
+        raise
+    return token
+
+
+async def claim_refresh(
+    redis: Redis, settings: Settings, tenant_id: int, scheme_id: int, period_key: str, token: str
+) -> bool:
+    """The refresh job `token` starts: from now on a request queues a new refresh instead of joining this one.
+    Returns whether someone follows this job (its status exists; nobody can join it any more)."""
+    await _release_pending(redis, job_keys(settings).pending_refresh(tenant_id, scheme_id, period_key), token)
+    return bool(await redis.exists(job_key(token)))
+
+
+async def _release_pending(redis: Redis, pending: str, token: str) -> None:
+    """Clear the pending slot if it still holds `token` (an expired slot may hold a newer refresh's)."""
+    while True:
+        async with redis.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(pending)
+                current = await pipe.get(pending)
+                if current is None or _text(current) != token:
+                    return
+                pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+                pipe.delete(pending)
+                await pipe.execute()
+                return
+            except WatchError:
+                continue

@@ -8,6 +8,12 @@
   the aggregation and the state change without marking the period stale afterwards.
 - Re-close (stale or forced): revision n+1; posts only adjustment lines (new minus everything already posted, per
   staff and rule). Nothing changed: no new revision, nothing posted.
+- A close fails in one of two ways. Transient (connection lost, deadlock, serialization, resources): the original
+  error is raised and the caller may retry. Permanent (the config or the data, which a retry cannot fix: a number out
+  of range, a database limit, a config that no longer validates): after the failed transaction rolled back, the
+  failure is recorded on the period ("CODE: message" in `failure`, `failed_at`) in a transaction of its own, and a
+  coded `CloseError` is raised. The cron does not retry a failed period (see scheduling); the next successful close
+  clears the failure.
 """
 
 from __future__ import annotations
@@ -21,16 +27,20 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
+import asyncpg
+import redis.exceptions
+import structlog
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import DBConnectionError
 
 from tenants.locks import advisory_key, ingestion_lock_key
 from tenants.periods.aggregation import IncrementalNotPossible, State, aggregate_period, supports_incremental
 from tenants.periods.models import Period
-from tenants.schemes.config import DemotionPenalty, SchemeConfig, parse_scheme_config
+from tenants.schemes.config import DemotionPenalty, SchemeConfig, SchemeConfigInvalid, parse_scheme_config
 from tenants.schemes.models import Scheme, SchemeVersion
-from tenants.schemes.periods_calendar import parse_period_key, period_window
+from tenants.schemes.periods_calendar import parse_period_key, period_containing, period_window
 from tenants.schemes.service import pick_version_in_force
 from tenants.scoring.engine import ParticipantInput, PeriodResult, Scorecard, compute_period
 from tenants.tenancy.identity import TenantId
@@ -38,6 +48,7 @@ from tenants.tenancy.uow import tenant_unit_of_work
 
 Progress = Callable[[str, int, int], Awaitable[None]]
 ZERO = Decimal("0.00")
+log = structlog.get_logger("kaohe.close")
 
 
 class CloseErrorCode(StrEnum):
@@ -45,6 +56,14 @@ class CloseErrorCode(StrEnum):
     NO_VERSION = "NO_VERSION"
     BAD_PERIOD = "BAD_PERIOD"
     PERIOD_NOT_ENDED = "PERIOD_NOT_ENDED"
+    # Permanent failures of a close, recorded on the period: retrying cannot fix them, changing the config can.
+    CONFIG_INVALID = "CONFIG_INVALID"  # the published version no longer validates (rules tightened since)
+    CONFIG_OUT_OF_RANGE = "CONFIG_OUT_OF_RANGE"  # a number of the config or the data overflows in the close
+    CONFIG_TOO_LARGE = "CONFIG_TOO_LARGE"  # the config exceeds a database limit (columns, nesting)
+    CLOSE_FAILED = "CLOSE_FAILED"  # anything else that is not transient (the trace is in the worker's log)
+    CLOSE_INTERRUPTED = "CLOSE_INTERRUPTED"  # started again and again without finishing (worker killed, timed out)
+    # Transient failures that outlasted every retry of one job; not recorded on the period (the cron tries again).
+    CLOSE_UNAVAILABLE = "CLOSE_UNAVAILABLE"
 
 
 class CloseError(Exception):
@@ -53,6 +72,92 @@ class CloseError(Exception):
         self.code = code
         self.message = message
         self.field = field
+
+    def __str__(self) -> str:
+        """The period's `failure` text and the job's error: "CODE: message"."""
+        return f"{self.code.value}: {self.message}"
+
+
+# Errors of a close that are not recorded on the period: the request itself was wrong, or time will fix it.
+_NOT_RECORDED: Final = frozenset({CloseErrorCode.SCHEME_NOT_FOUND, CloseErrorCode.PERIOD_NOT_ENDED})
+# SQLSTATE classes that a retry can fix: connection (08), transaction rollback: deadlock and serialization (40),
+# insufficient resources (53), operator intervention: cancel, shutdown (57), system error (58); and lock timeouts.
+_TRANSIENT_SQLSTATE_CLASSES: Final = frozenset({"08", "40", "53", "57", "58"})
+_TRANSIENT_SQLSTATES: Final = frozenset({"55P03", "55006"})
+_TRANSIENT_TYPES: Final = (
+    ConnectionError,
+    TimeoutError,
+    OSError,
+    asyncpg.InterfaceError,
+    DBConnectionError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """The error and what it wraps (Tortoise wraps asyncpg's errors), outermost first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain and len(chain) < 16:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def permanent_failure(error: BaseException) -> CloseError | None:
+    """The coded failure that `error` means for a close, or None when it is transient (a retry may succeed).
+
+    Only known transient conditions are retried; anything else (a bug included) fails once, visibly, instead of
+    looping. Messages name the kind of problem, never the driver's text (that goes to the log with the trace)."""
+    chain = _causes(error)
+    for cause in chain:
+        if isinstance(cause, CloseError):
+            return cause
+        if isinstance(cause, SchemeConfigInvalid):
+            return config_invalid(cause)
+    for cause in chain:
+        sqlstate = getattr(cause, "sqlstate", None) if isinstance(cause, asyncpg.PostgresError) else None
+        if sqlstate is not None:
+            if sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES or sqlstate in _TRANSIENT_SQLSTATES:
+                return None
+            if sqlstate.startswith("22"):
+                return _out_of_range(f"SQLSTATE {sqlstate}")
+            if sqlstate.startswith("54"):
+                return CloseError(
+                    CloseErrorCode.CONFIG_TOO_LARGE,
+                    f"The scheme's config is too large for the close (SQLSTATE {sqlstate}): fewer metrics or rules.",
+                    "config",
+                )
+            return _unexpected(f"SQLSTATE {sqlstate}")
+        if isinstance(cause, _TRANSIENT_TYPES):
+            return None
+    for cause in chain:
+        if isinstance(cause, ArithmeticError):  # OverflowError, decimal overflow or invalid operation
+            return _out_of_range(type(cause).__name__)
+        if isinstance(cause, RecursionError | MemoryError):
+            return CloseError(
+                CloseErrorCode.CONFIG_TOO_LARGE,
+                f"The scheme's config is too large for the close ({type(cause).__name__}).",
+                "config",
+            )
+    return _unexpected(type(error).__name__)
+
+
+def _out_of_range(reason: str) -> CloseError:
+    return CloseError(
+        CloseErrorCode.CONFIG_OUT_OF_RANGE,
+        f"A number in the scheme's config or in the period's data is out of range for the close ({reason}); "
+        "correct the config and close the period again.",
+        "config",
+    )
+
+
+def _unexpected(reason: str) -> CloseError:
+    return CloseError(
+        CloseErrorCode.CLOSE_FAILED,
+        f"The close failed ({reason}) and will not be retried automatically; close the period again by hand.",
+    )
 
 
 @dataclass(frozen=True)
@@ -112,43 +217,113 @@ def published_config(version: SchemeVersion) -> SchemeConfig:
     return config
 
 
-async def resolve_period(
-    conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int, key: str, config_override: SchemeConfig | None = None
-) -> ResolvedPeriod:
-    scheme = await Scheme.filter(tenant_id=tenant_id, id=scheme_id).using_db(conn).first()
-    if scheme is None:
-        raise CloseError(CloseErrorCode.SCHEME_NOT_FOUND, "No such scheme.", "schemeId")
-    versions = await SchemeVersion.filter(tenant_id=tenant_id, scheme_id=scheme_id, status="published").using_db(conn)
-    if config_override is not None:
-        # A simulation of an unpublished config: its own calendar; the version in force there, if any, for reference.
-        local_start, local_end, starts_at, ends_at = _window(config_override, key)
-        version = pick_version_in_force(versions, starts_at)
-        return ResolvedPeriod(key, starts_at, ends_at, local_start, local_end, version, config_override)
+@dataclass(frozen=True)
+class Calendar:
+    cycle: str
+    timezone: str
+
+
+_DEFAULT_TIMEZONE: Final[str] = str(SchemeConfig.model_fields["timezone"].default)
+
+
+def version_calendar(version: SchemeVersion) -> Calendar | None:
+    """A published version's cycle and timezone. A version that no longer validates (the rules tightened after it was
+    published) keeps its calendar, so that its periods are still found, closed and fail visibly (CONFIG_INVALID);
+    None when even the calendar is unusable."""
+    try:
+        config = published_config(version)
+    except SchemeConfigInvalid:
+        pass
+    else:
+        return Calendar(config.cycle, config.timezone)
+    raw: Any = version.config
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return None
+    if not isinstance(raw, dict):
+        return None
+    cycle, timezone = raw.get("cycle"), raw.get("timezone", _DEFAULT_TIMEZONE)
+    if not isinstance(cycle, str) or not isinstance(timezone, str):
+        return None
+    try:
+        period_window(cycle, period_containing(cycle, datetime.now(UTC), timezone), timezone)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return Calendar(cycle, timezone)
+
+
+def config_invalid(invalid: SchemeConfigInvalid) -> CloseError:
+    first = invalid.problems[0] if invalid.problems else None
+    where = f" ({first.field}: {first.message})" if first is not None and first.field else ""
+    return CloseError(
+        CloseErrorCode.CONFIG_INVALID,
+        f"The scheme version in force no longer validates{where}; publish a corrected version.",
+        "config",
+    )
+
+
+Window = tuple[date, date, datetime, datetime]  # local start and end days, then the instants
+
+
+def _version_in_force(versions: Sequence[SchemeVersion], key: str) -> tuple[SchemeVersion, Window]:
+    """The version in force at the period's start governs the period, its calendar included (cycle and timezone):
+    try the versions newest first and keep the one that is in force at the start of the window it defines."""
     if not versions:
         raise CloseError(CloseErrorCode.NO_VERSION, "The scheme has no published version.", "schemeId")
-    # The version in force at the period's start governs the period, its calendar included (cycle and timezone):
-    # try the versions newest first and keep the one that is in force at the start of the window it defines.
     problem: CloseError | None = None
     for candidate in sorted(versions, key=lambda v: (v.effective_from or date.min, v.number), reverse=True):
-        config = published_config(candidate)
+        calendar = version_calendar(candidate)
+        if calendar is None:
+            problem = problem or CloseError(
+                CloseErrorCode.CONFIG_INVALID,
+                f"Version {candidate.number} of the scheme has no usable cycle and timezone.",
+                "config",
+            )
+            continue
         try:
-            local_start, local_end, starts_at, ends_at = _window(config, key)
+            window = _window(calendar.cycle, calendar.timezone, key)
         except CloseError as error:
             problem = problem or error
             continue
-        if pick_version_in_force(versions, starts_at) is candidate:
-            return ResolvedPeriod(key, starts_at, ends_at, local_start, local_end, candidate, config)
+        if pick_version_in_force(versions, window[2]) is candidate:
+            return candidate, window
         problem = problem or CloseError(
-            CloseErrorCode.NO_VERSION, f"No version of the scheme is in force on {local_start}.", "period"
+            CloseErrorCode.NO_VERSION, f"No version of the scheme is in force on {window[0]}.", "period"
         )
     assert problem is not None
     raise problem
 
 
-def _window(config: SchemeConfig, key: str) -> tuple[date, date, datetime, datetime]:
+async def _published_versions(conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int) -> list[SchemeVersion]:
+    scheme = await Scheme.filter(tenant_id=tenant_id, id=scheme_id).using_db(conn).first()
+    if scheme is None:
+        raise CloseError(CloseErrorCode.SCHEME_NOT_FOUND, "No such scheme.", "schemeId")
+    return list(await SchemeVersion.filter(tenant_id=tenant_id, scheme_id=scheme_id, status="published").using_db(conn))
+
+
+async def resolve_period(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int, key: str, config_override: SchemeConfig | None = None
+) -> ResolvedPeriod:
+    versions = await _published_versions(conn, tenant_id, scheme_id)
+    if config_override is not None:
+        # A simulation of an unpublished config: its own calendar; the version in force there, if any, for reference.
+        local_start, local_end, starts_at, ends_at = _window(config_override.cycle, config_override.timezone, key)
+        version = pick_version_in_force(versions, starts_at)
+        return ResolvedPeriod(key, starts_at, ends_at, local_start, local_end, version, config_override)
+    candidate, (local_start, local_end, starts_at, ends_at) = _version_in_force(versions, key)
     try:
-        local_start, local_end = parse_period_key(config.cycle, key)
-        starts_at, ends_at = period_window(config.cycle, key, config.timezone)
+        config = published_config(candidate)
+    except SchemeConfigInvalid as invalid:
+        raise config_invalid(invalid) from invalid
+    return ResolvedPeriod(key, starts_at, ends_at, local_start, local_end, candidate, config)
+
+
+def _window(cycle: str, timezone: str, key: str) -> Window:
+    try:
+        local_start, local_end = parse_period_key(cycle, key)
+        starts_at, ends_at = period_window(cycle, key, timezone)
     except ValueError as exc:
         raise CloseError(CloseErrorCode.BAD_PERIOD, str(exc), "period") from exc
     return local_start, local_end, starts_at, ends_at
@@ -462,7 +637,61 @@ async def close_period(
     force: bool = False,
     now: datetime | None = None,
 ) -> CloseOutcome:
-    """Close (or re-close) one period. `force` re-computes a closed period even when nothing marked it stale."""
+    """Close (or re-close) one period. `force` re-computes a closed period even when nothing marked it stale.
+
+    Raises `CloseError` for a permanent failure (recorded on the period unless the request itself was wrong) and the
+    original error for a transient one."""
+    try:
+        return await _close_period(tenant_id, scheme_id, key, progress=progress, force=force, now=now)
+    except Exception as error:
+        failure = permanent_failure(error)
+        if failure is None:
+            raise
+        if failure.code not in _NOT_RECORDED:
+            if not isinstance(error, CloseError):
+                log.error(
+                    "close failed permanently",
+                    tenant_id=int(tenant_id),
+                    scheme_id=scheme_id,
+                    period=key,
+                    failure=str(failure),
+                    exc_info=error,
+                )
+            await record_close_failure(tenant_id, scheme_id, key, failure)
+        if failure is error:
+            raise
+        raise failure from error
+
+
+async def record_close_failure(tenant_id: TenantId, scheme_id: int, key: str, failure: CloseError) -> None:
+    """Record a close that failed for good on its period, in a transaction of its own (the close's rolled back).
+
+    A period closed for the first time has no row yet (the failed close created it and rolled back): it is created,
+    so that the cron sees the failure. A period left 'closing' goes back to what it was before the close started."""
+    async with tenant_unit_of_work(tenant_id) as conn:
+        await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [advisory_key("close", tenant_id, scheme_id, key)])
+        try:
+            # The window only: the version's config may be what failed.
+            _, window = _version_in_force(await _published_versions(conn, tenant_id, scheme_id), key)
+        except CloseError:
+            window = None  # nothing to create a row from; a row that exists is still marked
+        if window is not None:
+            await conn.execute_query(
+                "INSERT INTO period (tenant_id, scheme_id, key, starts_at, ends_at, state, revision, created_at) "
+                "VALUES ($1, $2, $3, $4, $5, 'open', 0, now()) ON CONFLICT (tenant_id, scheme_id, key) DO NOTHING",
+                [tenant_id, scheme_id, key, window[2], window[3]],
+            )
+        await conn.execute_query(
+            "UPDATE period SET failed_at = now(), failure = $4, "
+            "state = CASE WHEN state <> 'closing' THEN state WHEN revision > 0 THEN 'stale' ELSE 'open' END "
+            "WHERE tenant_id = $1 AND scheme_id = $2 AND key = $3",
+            [tenant_id, scheme_id, key, str(failure)],
+        )
+
+
+async def _close_period(
+    tenant_id: TenantId, scheme_id: int, key: str, *, progress: Progress | None, force: bool, now: datetime | None
+) -> CloseOutcome:
     report = progress or _noop_progress
     async with tenant_unit_of_work(tenant_id) as conn:
         await conn.execute_query(
@@ -513,14 +742,16 @@ async def close_period(
             await conn.execute_query(
                 "WITH provisional AS (DELETE FROM scorecard WHERE tenant_id = $1 AND period_id = $2 AND revision = 0) "
                 "UPDATE period SET state = 'closed', revision = $3, scheme_version_id = $4, "
-                "watermark_event_id = (SELECT max(id) FROM event WHERE tenant_id = $1), closed_at = now() "
+                "watermark_event_id = (SELECT max(id) FROM event WHERE tenant_id = $1), closed_at = now(), "
+                "failed_at = NULL, failure = NULL "
                 "WHERE tenant_id = $1 AND id = $2",
                 [tenant_id, period.id, revision, resolved.version_id],
             )
         else:
             # The stored revision still describes the period exactly: its watermark and version stay as they are.
             await conn.execute_query(
-                "UPDATE period SET state = 'closed' WHERE tenant_id = $1 AND id = $2", [tenant_id, period.id]
+                "UPDATE period SET state = 'closed', failed_at = NULL, failure = NULL WHERE tenant_id = $1 AND id = $2",
+                [tenant_id, period.id],
             )
         await report("writing", len(cards), len(cards))
     await report("done", 1, 1)
@@ -530,7 +761,18 @@ async def close_period(
 
 
 async def refresh_provisional(tenant_id: TenantId, scheme_id: int, key: str) -> int:
-    """Provisional scorecards of an open period (revision 0): rewritten, never posting money."""
+    """Provisional scorecards of an open period (revision 0): rewritten, never posting money.
+    A permanent failure is a `CloseError` (not recorded: the period is still open); a transient one is raised as is."""
+    try:
+        return await _refresh_provisional(tenant_id, scheme_id, key)
+    except Exception as error:
+        failure = permanent_failure(error)
+        if failure is None or failure is error:
+            raise
+        raise failure from error
+
+
+async def _refresh_provisional(tenant_id: TenantId, scheme_id: int, key: str) -> int:
     async with tenant_unit_of_work(tenant_id) as conn:
         resolved = await resolve_period(conn, tenant_id, scheme_id, key)
         period = await get_or_create_period(conn, tenant_id, scheme_id, resolved)
@@ -559,7 +801,20 @@ async def refresh_provisional(tenant_id: TenantId, scheme_id: int, key: str) -> 
 async def simulate(
     tenant_id: TenantId, scheme_id: int, key: str, config: SchemeConfig | None = None, version_id: int | None = None
 ) -> tuple[ResolvedPeriod, PeriodResult]:
-    """What-if: the period's real events through a config (or a given version), storing nothing."""
+    """What-if: the period's real events through a config (or a given version), storing nothing.
+    A config that cannot be computed is a `CloseError` with its code, as it would be for a close."""
+    try:
+        return await _simulate(tenant_id, scheme_id, key, config, version_id)
+    except Exception as error:
+        failure = permanent_failure(error)
+        if failure is None or failure is error:
+            raise
+        raise failure from error
+
+
+async def _simulate(
+    tenant_id: TenantId, scheme_id: int, key: str, config: SchemeConfig | None, version_id: int | None
+) -> tuple[ResolvedPeriod, PeriodResult]:
     async with tenant_unit_of_work(tenant_id) as conn:
         override = config
         if version_id is not None:

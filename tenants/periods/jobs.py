@@ -9,10 +9,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from redis.asyncio import Redis
 
+from tenants.periods.close import CloseError
 from tenants.tenancy.identity import TenantId
 
 JOB_TTL_SECONDS = 7 * 24 * 3600
@@ -34,7 +36,9 @@ class JobStatus:
     stage: str
     done: int
     total: int
-    error: str | None
+    error: str | None  # "CODE: message"
+    error_code: str | None  # the CODE alone (a CloseErrorCode)
+    failed_at: datetime | None
     result: str | None
 
 
@@ -58,6 +62,18 @@ async def update_job(redis: Redis, job_id: str, **fields: Any) -> None:
     await _hset(redis, job_id, fields)
 
 
+async def fail_job(redis: Redis, job_id: str, error: CloseError) -> None:
+    await update_job(
+        redis,
+        job_id,
+        status="failed",
+        stage="failed",
+        error=str(error),
+        error_code=error.code.value,
+        failed_at=datetime.now(UTC).isoformat(),
+    )
+
+
 async def read_job(redis: Redis, tenant_id: TenantId, job_id: str) -> JobStatus | None:
     raw = await cast("Awaitable[dict[Any, Any]]", redis.hgetall(job_key(job_id)))
     data = {_text(key): _text(value) for key, value in raw.items()}
@@ -71,5 +87,7 @@ async def read_job(redis: Redis, tenant_id: TenantId, job_id: str) -> JobStatus 
         done=int(data.get("done") or 0),
         total=int(data.get("total") or 0),
         error=data.get("error") or None,
+        error_code=data.get("error_code") or None,
+        failed_at=datetime.fromisoformat(data["failed_at"]) if data.get("failed_at") else None,
         result=data.get("result") or None,
     )

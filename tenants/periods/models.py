@@ -9,7 +9,7 @@ while the period is open and never post money.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from tortoise import fields
 from tortoise.models import Model
@@ -30,10 +30,11 @@ class Period(Model):
     watermark_event_id = fields.BigIntField(null=True)
     closed_at = fields.DatetimeField(null=True)
     provisional_at = fields.DatetimeField(null=True)
-    # The last close failed for a config reason (retrying cannot fix it): when and why ("CODE: message"); the cron
-    # does not retry such a period until someone closes it again by hand.
+    # The last close failed for a reason that retrying cannot fix (the config, the data): when and why
+    # ("CODE: message", a CloseErrorCode). The cron does not retry such a period until someone closes it again by
+    # hand or a version of its scheme is published after the failure; a successful close clears both.
     failed_at = fields.DatetimeField(null=True)
-    failure = fields.TextField(null=True)
+    failure = cast("fields.Field[str | None]", fields.TextField(null=True))  # the stubs know no nullable text
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

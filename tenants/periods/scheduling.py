@@ -1,5 +1,11 @@
 """What the cron must do now: periods to close (end + the tenant's grace passed), stale periods to re-close (unless
-the tenant turned that off), open periods whose provisional scorecards are older than the refresh interval."""
+the tenant turned that off), open periods whose provisional scorecards are older than the refresh interval.
+
+A period whose last close failed for good (`failed_at`, see close.py) is not closed again by the cron: the same
+config would fail the same way every minute. It is tried again once a version of its scheme is published after the
+failure (the usual fix; a version that does not govern the period just fails once more and is recorded again), and
+any time someone closes it by hand (closePeriod, `kaohe close`); a successful close clears the failure.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import structlog
+
+from tenants.periods.close import permanent_failure, version_calendar
 from tenants.periods.models import Period
-from tenants.schemes.config import parse_scheme_config
 from tenants.schemes.models import Scheme, SchemeVersion
 from tenants.schemes.periods_calendar import period_containing, period_window, previous_period_key
 from tenants.schemes.service import pick_version_in_force
@@ -20,6 +28,7 @@ from tenants.tenancy.uow import platform_unit_of_work, tenant_unit_of_work
 DEFAULT_GRACE_HOURS = 6
 DEFAULT_REFRESH_MINUTES = 5
 MAX_CATCH_UP = 36
+log = structlog.get_logger("kaohe.cron")
 
 
 @dataclass(frozen=True)
@@ -40,9 +49,19 @@ async def due_work(now: datetime) -> DueWork:
         tenants = await Tenant.all().values("id", "settings")
     work = DueWork()
     for tenant in tenants:
-        settings = tenant["settings"]
-        settings = json.loads(settings) if isinstance(settings, str) else settings or {}
-        await _tenant_work(tenant["id"], settings, now, work)
+        # One tenant's unusable settings or data must not stop the other tenants' closes.
+        tenant_work = DueWork()
+        try:
+            settings = tenant["settings"]
+            settings = json.loads(settings) if isinstance(settings, str) else settings or {}
+            await _tenant_work(tenant["id"], settings, now, tenant_work)
+        except Exception as error:
+            if permanent_failure(error) is None:
+                raise  # the database is gone: no tenant's work can be known now
+            log.error("cron skipped a tenant", tenant_id=tenant["id"], exc_info=error)
+            continue
+        work.to_close.extend(tenant_work.to_close)
+        work.to_refresh.extend(tenant_work.to_refresh)
     return work
 
 
@@ -60,6 +79,8 @@ async def _tenant_work(raw_tenant_id: int, settings: dict[str, object], now: dat
         by_scheme[version.scheme_id].append(version)
     known = {(p.scheme_id, p.key): p for p in periods}
     for period in periods:
+        if _failed_for_good(period, by_scheme.get(period.scheme_id, [])):
+            continue
         if (period.state == "stale" and auto_reclose) or (
             period.state in ("open", "closing") and period.ends_at + grace <= now
         ):
@@ -68,19 +89,23 @@ async def _tenant_work(raw_tenant_id: int, settings: dict[str, object], now: dat
         published = by_scheme.get(scheme.id)
         if not published:
             continue
-        config = parse_scheme_config(max(published, key=lambda v: (v.effective_from, v.number)).config)
-        current = period_containing(config.cycle, now, config.timezone)
+        # A version that no longer validates still has a calendar: its periods get a close, which fails visibly.
+        calendar = version_calendar(max(published, key=lambda v: (v.effective_from, v.number)))
+        if calendar is None:
+            log.warning("scheme without a usable calendar", tenant_id=int(tenant_id), scheme_id=scheme.id)
+            continue
+        current = period_containing(calendar.cycle, now, calendar.timezone)
         # Every ended period since the scheme took effect gets closed (a worker down for a while catches up),
         # looking back at most MAX_CATCH_UP periods.
         key = current
         for _ in range(MAX_CATCH_UP):
-            key = previous_period_key(config.cycle, key)
-            starts, ends = period_window(config.cycle, key, config.timezone)
+            key = previous_period_key(calendar.cycle, key)
+            starts, ends = period_window(calendar.cycle, key, calendar.timezone)
             if pick_version_in_force(published, starts) is None:
                 break
             if (scheme.id, key) not in known and ends + grace <= now:
                 work.to_close.append(PeriodRef(tenant_id, scheme.id, key))
-        current_start, _ = period_window(config.cycle, current, config.timezone)
+        current_start, _ = period_window(calendar.cycle, current, calendar.timezone)
         existing = known.get((scheme.id, current))
         if pick_version_in_force(published, current_start) is not None and (
             existing is None
@@ -90,3 +115,10 @@ async def _tenant_work(raw_tenant_id: int, settings: dict[str, object], now: dat
             )
         ):
             work.to_refresh.append(PeriodRef(tenant_id, scheme.id, current))
+
+
+def _failed_for_good(period: Period, published: list[SchemeVersion]) -> bool:
+    """The period's last close failed and no version of its scheme was published since."""
+    if period.failed_at is None:
+        return False
+    return not any(v.published_at is not None and v.published_at > period.failed_at for v in published)

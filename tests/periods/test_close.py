@@ -29,7 +29,7 @@ from tenants.tenancy.identity import TenantId
 from tenants.tenancy.uow import tenant_unit_of_work
 from tests.conftest import GraphQL, TenantFactory
 from tests.factories import add_staff
-from workers.settings import FUNCTIONS
+from workers.settings import FUNCTIONS, refresh_worker
 
 CLOSE = """
 mutation($scheme: ID!, $period: String!) {
@@ -57,8 +57,9 @@ async def lines_of(tenant_id: TenantId) -> list[tuple[str, int, str, str, Decima
     return [(codes[line.staff_id], line.revision, line.rule_key, line.kind, line.amount) for line in lines]
 
 
-async def run_worker(settings: Settings) -> None:
-    """A real arq worker in burst mode, in this process (Tortoise is already initialised by the app fixture)."""
+async def run_worker(settings: Settings, *, refreshes: bool = True) -> None:
+    """Real arq workers in burst mode, in this process (Tortoise is already initialised by the app fixture): the
+    main queue's (closes), then, unless `refreshes` is off, the refresh queue's, as one `kaohe worker` serves both."""
     worker = Worker(
         functions=FUNCTIONS,
         # Its own pool: the worker closes it on exit, and the API's cached pool must stay open.
@@ -75,6 +76,14 @@ async def run_worker(settings: Settings) -> None:
         await worker.main()
     finally:
         await worker.close()
+    if refreshes:
+        refresher = refresh_worker(
+            settings, await create_pool(RedisSettings.from_dsn(settings.redis_url)), burst=True, poll_delay=0
+        )
+        try:
+            await refresher.main()
+        finally:
+            await refresher.close()
 
 
 async def test_close_through_graphql_and_worker(

@@ -20,7 +20,8 @@ from tenants.periods.models import LedgerLine, Period, Scorecard
 from tenants.tenancy.uow import tenant_unit_of_work
 from tests.conftest import TenantFactory
 from tests.periods.test_close import lines_of, run_worker
-from workers.queue import close_job_arq_id, enqueue_close
+from workers.keys import job_keys
+from workers.queue import enqueue_close
 
 
 def start_worker(settings: Settings, delay_seconds: float) -> subprocess.Popen[bytes]:
@@ -73,7 +74,8 @@ async def test_sigkill_mid_close_leaves_no_partial_result(
     assert (period.state, period.revision) == ("closing", 0)
 
     # arq retries a job whose worker died once its in-progress marker expires; expire it now and run a worker.
-    await redis.delete(f"arq:in-progress:{close_job_arq_id(victim.tenant_id, scheme_id, PERIOD)}")
+    keys = job_keys(database)
+    await redis.delete(keys.arq_in_progress(keys.close_job_id(victim.tenant_id, scheme_id, PERIOD)))
     await run_worker(database)
     status = await read_job(redis, victim.tenant_id, job_id)
     assert status is not None
