@@ -20,7 +20,7 @@ from tenants.tenancy.auth import Role, Scope
 _UPSERT_NOTE = (
     f"At most {MAX_BATCH:,} items: a larger batch is refused whole (TOO_MANY_ITEMS). Each item replaces the stored "
     "record with the same code (omitted optional fields take their defaults); refused items are reported in `errors` "
-    "and do not stop the valid ones."
+    "and do not stop the valid ones (text with a NUL or an unpaired surrogate, in any field, is INVALID_TEXT)."
 )
 
 
@@ -43,8 +43,12 @@ class StaffInput:
     )
     team: str | None = strawberry.field(default=None, description="The team's code.")
     active: bool = True
-    hired_on: str | None = strawberry.field(default=None, description="ISO date, e.g. 2026-10-05.")
-    left_on: str | None = strawberry.field(default=None, description="ISO date, not before hiredOn.")
+    hired_on: str | None = strawberry.field(
+        default=None, description="ISO date, e.g. 2026-10-05; from 1970-01-01 to 2199-12-31."
+    )
+    left_on: str | None = strawberry.field(
+        default=None, description="ISO date, not before hiredOn; from 1970-01-01 to 2199-12-31."
+    )
 
 
 @strawberry.input(description="A customer, optionally bound to an exclusive guide (专属导购).")
@@ -55,7 +59,8 @@ class CustomerInput:
     bound_since: str | None = strawberry.field(
         default=None,
         description=(
-            "ISO datetime with an offset. Default: kept while the guide is unchanged, else the time of the upsert."
+            "ISO datetime with an offset (below 16 hours), from 1970 to 2199 (UTC). Default: kept while the guide "
+            "is unchanged, else the time of the upsert."
         ),
     )
 

@@ -19,6 +19,9 @@ class MasterDataErrorCode(StrEnum):
     INVALID_NAME = "INVALID_NAME"
     INVALID_KIND = "INVALID_KIND"
     INVALID_ROLE = "INVALID_ROLE"
+    # Text Postgres cannot store in any string of an item (a NUL character, an unpaired UTF-16 surrogate); `field`
+    # names the input field. Reported instead of that field's own check.
+    INVALID_TEXT = "INVALID_TEXT"
     # Not an ISO 8601 date (hiredOn, leftOn) or datetime (boundSince). Dates travel as strings so one bad value
     # refuses its item, not the whole request (a GraphQL scalar would fail the request before any item is looked at).
     INVALID_DATE_FORMAT = "INVALID_DATE_FORMAT"
@@ -26,6 +29,11 @@ class MasterDataErrorCode(StrEnum):
     INVALID_DATES = "INVALID_DATES"
     # A datetime without a UTC offset: we will not guess the timezone of a binding.
     NAIVE_DATETIME = "NAIVE_DATETIME"
+    # A UTC offset of 16 hours or more (Python reads up to 23:59, Postgres and real time zones stop below 16:00).
+    INVALID_UTC_OFFSET = "INVALID_UTC_OFFSET"
+    # A date or datetime outside the range events may occur in (1970-01-01 .. 2200-01-01 UTC, end excluded): year
+    # 0001 or 9999 is a typo, and some such values cannot be stored at all.
+    DATE_OUT_OF_RANGE = "DATE_OUT_OF_RANGE"
     # boundSince given for a customer without a guide.
     BOUND_WITHOUT_GUIDE = "BOUND_WITHOUT_GUIDE"
     UNKNOWN_PARENT = "UNKNOWN_PARENT"

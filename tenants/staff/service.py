@@ -15,7 +15,15 @@ Semantics (documented in the GraphQL descriptions too):
   otherwise it keeps the stored value while the guide is unchanged and becomes now when the guide changes; it is
   cleared with the guide.
 - Dates arrive as ISO strings and are parsed per item, so one malformed date refuses one item, not the request.
+  Dates and datetimes must lie in the range events may occur in (EARLIEST_TIME .. LATEST_TIME, the end excluded),
+  and a UTC offset below 16 hours: outside, the item is refused (DATE_OUT_OF_RANGE, INVALID_UTC_OFFSET).
+- Every string of an item is checked for text Postgres cannot store (a NUL, an unpaired surrogate) before anything
+  else looks at it: such an item is refused alone (INVALID_TEXT, naming the field), and no unstorable or over-long
+  text is ever sent to the database (references are looked up only when they can be codes at all). Messages quote
+  input briefly (escaped, at most about 60 characters).
 - More than MAX_BATCH items: the whole batch is refused (one TOO_MANY_ITEMS problem) before the database is touched.
+- After a batch committed, the table's planner statistics are refreshed when the batch changed a large part of it
+  (tenants/statistics.py), outside the tenant's transaction: the close's plan must not assume an empty table.
 
 Every statement also filters on tenant_id although RLS would hide other tenants' rows anyway: the application scopes
 by tenant and RLS is the second wall (DESIGN: tenant isolation).
@@ -24,19 +32,23 @@ by tenant and RLS is the second wall (DESIGN: tenant isolation).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any, Generic, TypeVar
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final, Generic, TypeVar
 
+import structlog
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from tenants.audit import service as audit
 from tenants.audit.service import Actor
 from tenants.staff.errors import ItemProblem
 from tenants.staff.errors import MasterDataErrorCode as Code
+from tenants.statistics import AnalysedTable, refresh_statistics
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.uow import tenant_unit_of_work
+
+log = structlog.get_logger("kaohe.staff")
 
 MAX_BATCH = 1000
 CODE_MAX_LENGTH = 64  # team.code, staff.code, customer.code are varchar(64)
@@ -44,6 +56,13 @@ NAME_MAX_LENGTH = 200
 KIND_MAX_LENGTH = 32
 ROLE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 KNOWN_ROLES = ("guide", "customer_service", "operations", "sales", "agent")
+# The range events may occur in (server/settings.py event_time_min/max defaults): a binding or an employment outside
+# it is a typo (year 0001, 9999), and some such values cannot even be stored.
+EARLIEST_TIME: Final = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_TIME: Final = datetime(2200, 1, 1, tzinfo=UTC)  # excluded
+# Postgres reads offsets up to 15:59(:59); real time zones stop at 14:00. Python reads up to 23:59.
+MAX_UTC_OFFSET: Final = timedelta(hours=16)  # excluded
+SHOWN_MAX: Final = 60  # characters of input quoted in a message
 
 
 @dataclass(frozen=True)
@@ -151,6 +170,38 @@ class _Problems:
         return sorted(self.items, key=lambda p: p.index)
 
 
+def _is_storable(text: str) -> bool:
+    """False for text Postgres cannot store: a NUL character or an unpaired UTF-16 surrogate."""
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(value: object) -> str:
+    """Input quoted for a message: escaped (repr never carries a NUL or a surrogate) and cut short."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_MAX else f"{text[:SHOWN_MAX]}…"
+
+
+def _check_texts(index: int, texts: Mapping[str, str | date | datetime | None], problems: _Problems) -> set[str]:
+    """INVALID_TEXT for every string field that cannot be stored; returns their names (their own checks skip them)."""
+    unstorable = {name for name, text in texts.items() if isinstance(text, str) and not _is_storable(text)}
+    for name in sorted(unstorable, key=list(texts).index):
+        problems.add(
+            index,
+            Code.INVALID_TEXT,
+            f"{name} contains a NUL character or an unpaired surrogate; such text cannot be stored.",
+            name,
+        )
+    return unstorable
+
+
 def _is_valid_code(code: str) -> bool:
     # Codes are compared exactly (events refer to them); surrounding blanks or control characters are almost always
     # an export bug on the merchant's side, so refuse rather than silently strip.
@@ -158,20 +209,24 @@ def _is_valid_code(code: str) -> bool:
 
 
 def _code_message(code: str) -> str:
-    return f"A code has 1-{CODE_MAX_LENGTH} printable characters without surrounding blanks; got {code!r}."
+    return f"A code has 1-{CODE_MAX_LENGTH} printable characters without surrounding blanks; got {_shown(code)}."
 
 
 def _check_codes(codes: Sequence[str], problems: _Problems) -> None:
-    """INVALID_CODE and DUPLICATE_IN_BATCH (every copy: we cannot tell which one the merchant meant)."""
+    """INVALID_CODE and DUPLICATE_IN_BATCH (every copy: we cannot tell which one the merchant meant).
+
+    Codes that cannot be stored are skipped: INVALID_TEXT already refused their items."""
     indexes: dict[str, list[int]] = {}
     for index, code in enumerate(codes):
         indexes.setdefault(code, []).append(index)
     for index, code in enumerate(codes):
+        if not _is_storable(code):
+            continue
         if not _is_valid_code(code):
             problems.add(index, Code.INVALID_CODE, _code_message(code), "code")
         elif len(indexes[code]) > 1:
             where = ", ".join(str(i) for i in indexes[code])
-            problems.add(index, Code.DUPLICATE_IN_BATCH, f"The code {code!r} appears at indexes {where}.", "code")
+            problems.add(index, Code.DUPLICATE_IN_BATCH, f"The code {_shown(code)} appears at indexes {where}.", "code")
 
 
 def _check_name(index: int, name: str, problems: _Problems, *, required: bool = True) -> None:
@@ -240,15 +295,19 @@ async def _finish(
 
 
 def _check_team(index: int, item: TeamItem, problems: _Problems) -> None:
-    _check_name(index, item.name, problems)
+    unstorable = _check_texts(
+        index, {"code": item.code, "name": item.name, "parent": item.parent, "kind": item.kind}, problems
+    )
+    if "name" not in unstorable:
+        _check_name(index, item.name, problems)
     kind = item.kind.strip()
-    if not kind or len(kind) > KIND_MAX_LENGTH or kind != item.kind:
+    if "kind" not in unstorable and (not kind or len(kind) > KIND_MAX_LENGTH or kind != item.kind):
         problems.add(
             index, Code.INVALID_KIND, f"A kind has 1-{KIND_MAX_LENGTH} characters (e.g. region, store, group).", "kind"
         )
-    if item.parent is not None:
+    if item.parent is not None and "parent" not in unstorable:
         if not _is_valid_code(item.parent):
-            problems.add(index, Code.UNKNOWN_PARENT, f"No team can have the code {item.parent!r}.", "parent")
+            problems.add(index, Code.UNKNOWN_PARENT, f"No team can have the code {_shown(item.parent)}.", "parent")
         elif item.parent == item.code:
             problems.add(index, Code.TEAM_CYCLE, "A team cannot be its own parent.", "parent")
 
@@ -344,7 +403,9 @@ async def upsert_teams(tenant_id: TenantId, actor: Actor, items: Sequence[TeamIt
                 """,
                 [int(tenant_id), [item.code for item in accepted], [item.parent for item in accepted]],
             )
-        return await _finish(conn, tenant_id, actor, "team", rows, problems, [item.code for item in items])
+        outcome = await _finish(conn, tenant_id, actor, "team", rows, problems, [item.code for item in items])
+    await _refresh_statistics("team", outcome)
+    return outcome
 
 
 def _settle_team_references(
@@ -362,7 +423,7 @@ def _settle_team_references(
             problems.add(
                 index,
                 Code.UNKNOWN_PARENT,
-                f"No team {item.parent!r}: neither stored nor a valid item of this batch.",
+                f"No team {_shown(item.parent)}: neither stored nor a valid item of this batch.",
                 "parent",
             )
         if unknown:
@@ -375,7 +436,10 @@ def _settle_team_references(
         for code in cycle:
             index, item = candidates.pop(code)
             problems.add(
-                index, Code.TEAM_CYCLE, f"Making {item.parent!r} the parent of {code!r} closes a cycle.", "parent"
+                index,
+                Code.TEAM_CYCLE,
+                f"Making {_shown(item.parent)} the parent of {_shown(code)} closes a cycle.",
+                "parent",
             )
 
 
@@ -384,42 +448,63 @@ def _settle_team_references(
 
 
 def _parse_date(index: int, value: date | str | None, field_name: str, problems: _Problems) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        problems.add(
-            index, Code.INVALID_DATE_FORMAT, f"{field_name} is not a date like 2026-10-05: {value!r}.", field_name
-        )
+    if value is None:
         return None
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            problems.add(
+                index,
+                Code.INVALID_DATE_FORMAT,
+                f"{field_name} is not a date like 2026-10-05: {_shown(value)}.",
+                field_name,
+            )
+            return None
+    if not EARLIEST_TIME.date() <= value < LATEST_TIME.date():
+        problems.add(index, Code.DATE_OUT_OF_RANGE, _out_of_range_message(field_name, value.isoformat()), field_name)
+        return None
+    return value
+
+
+def _out_of_range_message(field_name: str, value: str) -> str:
+    return (
+        f"{field_name} {value} is outside {EARLIEST_TIME.date().isoformat()} .. "
+        f"{(LATEST_TIME - timedelta(days=1)).date().isoformat()}."
+    )
 
 
 def _check_staff(index: int, item: StaffItem, problems: _Problems) -> tuple[date | None, date | None]:
     """Refuses what is wrong with the item; returns its parsed (hired_on, left_on)."""
-    _check_name(index, item.name, problems)
-    if not ROLE_PATTERN.match(item.role):
+    texts = {"code": item.code, "name": item.name, "role": item.role, "team": item.team}
+    unstorable = _check_texts(index, {**texts, "hiredOn": item.hired_on, "leftOn": item.left_on}, problems)
+    if "name" not in unstorable:
+        _check_name(index, item.name, problems)
+    if "role" not in unstorable and not ROLE_PATTERN.match(item.role):
         problems.add(
             index,
             Code.INVALID_ROLE,
-            f"A role is a lower-case identifier (e.g. {', '.join(KNOWN_ROLES)}); got {item.role!r}.",
+            f"A role is a lower-case identifier (e.g. {', '.join(KNOWN_ROLES)}); got {_shown(item.role)}.",
             "role",
         )
-    hired_on = _parse_date(index, item.hired_on, "hiredOn", problems)
-    left_on = _parse_date(index, item.left_on, "leftOn", problems)
+    hired_on = None if "hiredOn" in unstorable else _parse_date(index, item.hired_on, "hiredOn", problems)
+    left_on = None if "leftOn" in unstorable else _parse_date(index, item.left_on, "leftOn", problems)
     if hired_on is not None and left_on is not None and left_on < hired_on:
         problems.add(index, Code.INVALID_DATES, "leftOn is before hiredOn.", "leftOn")
     return hired_on, left_on
 
 
 async def _ids_by_code(conn: BaseDBAsyncClient, table: str, tenant_id: TenantId, codes: set[str]) -> dict[str, int]:
+    """Ids of the stored rows with these codes; what cannot be a code is not looked up (nor sent: it may not even be
+    storable text)."""
     # `table` is one of our literals, never input.
-    if not codes:
+    lookup = sorted(code for code in codes if _is_storable(code) and _is_valid_code(code))
+    if not lookup:
         return {}
     rows = await _rows(
         conn,
         f"SELECT id, code FROM {table} WHERE tenant_id = $1 AND code = ANY($2::text[])",
-        [int(tenant_id), sorted(codes)],
+        [int(tenant_id), lookup],
     )
     return {row["code"]: row["id"] for row in rows}
 
@@ -435,8 +520,9 @@ def _check_references(
 ) -> None:
     for index, item in enumerate(items):
         ref = reference(item)
-        if ref is not None and ref not in known:
-            problems.add(index, code, f"No {noun} with the code {ref!r}.", field_name)
+        # an unstorable reference was refused as INVALID_TEXT already
+        if ref is not None and ref not in known and _is_storable(ref):
+            problems.add(index, code, f"No {noun} with the code {_shown(ref)}.", field_name)
 
 
 async def upsert_staff(tenant_id: TenantId, actor: Actor, items: Sequence[StaffItem]) -> UpsertOutcome:
@@ -477,7 +563,9 @@ async def upsert_staff(tenant_id: TenantId, actor: Actor, items: Sequence[StaffI
                     [left_on for _, (_, left_on) in accepted],
                 ],
             )
-        return await _finish(conn, tenant_id, actor, "staff", rows, problems, [item.code for item in items])
+        outcome = await _finish(conn, tenant_id, actor, "staff", rows, problems, [item.code for item in items])
+    await _refresh_statistics("staff", outcome)
+    return outcome
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -486,8 +574,13 @@ async def upsert_staff(tenant_id: TenantId, actor: Actor, items: Sequence[StaffI
 
 def _check_customer(index: int, item: CustomerItem, problems: _Problems) -> datetime | None:
     """Refuses what is wrong with the item; returns its parsed bound_since."""
-    _check_name(index, item.name, problems, required=False)
+    texts = {"code": item.code, "name": item.name, "guide": item.guide, "boundSince": item.bound_since}
+    unstorable = _check_texts(index, texts, problems)
+    if "name" not in unstorable:
+        _check_name(index, item.name, problems, required=False)
     bound_since = item.bound_since
+    if "boundSince" in unstorable:
+        return None
     if isinstance(bound_since, str):
         try:
             bound_since = datetime.fromisoformat(bound_since)
@@ -495,15 +588,34 @@ def _check_customer(index: int, item: CustomerItem, problems: _Problems) -> date
             problems.add(
                 index,
                 Code.INVALID_DATE_FORMAT,
-                f"boundSince is not a datetime like 2026-10-05T10:00:00+08:00: {item.bound_since!r}.",
+                f"boundSince is not a datetime like 2026-10-05T10:00:00+08:00: {_shown(item.bound_since)}.",
                 "boundSince",
             )
             return None
     if bound_since is None:
         return None
-    if bound_since.utcoffset() is None:
+    offset = bound_since.utcoffset()
+    if offset is None:
         problems.add(
             index, Code.NAIVE_DATETIME, "boundSince needs a UTC offset, e.g. 2026-10-05T10:00:00+08:00.", "boundSince"
+        )
+        return None
+    if abs(offset) >= MAX_UTC_OFFSET:
+        problems.add(
+            index,
+            Code.INVALID_UTC_OFFSET,
+            f"boundSince has the UTC offset {_offset_text(offset)}; offsets lie between -15:59 and +15:59.",
+            "boundSince",
+        )
+        return None
+    # compared as instants: no conversion that could overflow at year 1 or 9999
+    if not EARLIEST_TIME <= bound_since < LATEST_TIME:
+        problems.add(
+            index,
+            Code.DATE_OUT_OF_RANGE,
+            f"boundSince {bound_since.isoformat()} is outside {EARLIEST_TIME.isoformat()} .. "
+            f"{LATEST_TIME.isoformat()} (excluded).",
+            "boundSince",
         )
         return None
     if item.guide is None:
@@ -552,7 +664,26 @@ async def upsert_customers(tenant_id: TenantId, actor: Actor, items: Sequence[Cu
                     [bound_since for _, bound_since in accepted],
                 ],
             )
-        return await _finish(conn, tenant_id, actor, "customer", rows, problems, [item.code for item in items])
+        outcome = await _finish(conn, tenant_id, actor, "customer", rows, problems, [item.code for item in items])
+    await _refresh_statistics("customer", outcome)
+    return outcome
+
+
+def _offset_text(offset: timedelta) -> str:
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = int(abs(offset).total_seconds()) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+async def _refresh_statistics(table: AnalysedTable, outcome: UpsertOutcome) -> None:
+    """After the batch committed: refresh the table's planner statistics if the batch changed a large part of it.
+
+    The batch is stored whatever happens here, so a failure is logged (with its trace) rather than reported as a
+    failed upsert: statistics only steer plans, and the next large batch (or autovacuum) refreshes them."""
+    try:
+        await refresh_statistics(table, outcome.created + outcome.updated)
+    except Exception:
+        log.warning("planner statistics not refreshed after a bulk upsert", table=table, exc_info=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
