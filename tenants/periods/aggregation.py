@@ -2,8 +2,20 @@
 
 One statement per close: the participants (staff matching the scheme, active during the window), one scan of the
 window's events grouped by the acting staff (every `credit: actor` metric and per-event penalty as a FILTERed
-aggregate), one scan of the credited share rows (`credit: credited` metrics: each credited staff gets amount x share),
-and one scan of team-pool credits. Events are never loaded into Python; the result has one row per participant.
+aggregate), one scan of the credited share rows (`credit: credited` metrics: each credited staff gets amount x share)
+and, when a filter uses customer grades, one scan of the previous month's orders; a second statement scans the
+team-pool credits. Events are never loaded into Python; the result has one row per participant.
+
+Plans that cannot collapse: the planner's row estimates come from statistics that may be missing (a table filled by
+API upserts or an import with autovacuum off or late) or stale (analysed before this tenant's rows arrived). A join
+chosen on such estimates, e.g. a nested loop over "one participant", re-runs its inner side once per outer row: with
+the event aggregate inside, a full aggregation of the period per staff member (83.7 s instead of 0.1 s for 1,000
+staff and 100,000 events). So no event aggregate is ever joined: each runs once over the window, and their rows are
+merged with the participants by UNION ALL and GROUP BY staff_id (a hash or a sort, whatever the estimates). What is
+read per row is a lookup in a map built once per statement (jsonb: team id -> code, customer id -> grade), never a
+join or subquery whose plan follows the estimates; the only per-row subquery left is the re-close's "customer already
+counted" probe, one index lookup per late event. tests/periods/test_plan_stability.py holds every scan of `event` to
+one loop, on a tenant the statistics have not seen and with nested loops as the only join method.
 """
 
 from __future__ import annotations
@@ -53,10 +65,11 @@ def _filter_sql(params: _Params, events: Sequence[str], filters: dict[str, Any],
     for key, expected in sorted(filters.items()):
         if key == "customer_grade":
             # Grade of the customer in the calendar month before the event (known when the event happened).
+            # A lookup in the map built once (see _customer_grades_cte), not a correlated subquery per event.
             grades = [expected] if isinstance(expected, str) else list(expected)
             parts.append(
-                f"EXISTS (SELECT 1 FROM customer_grades g WHERE g.customer_id = {alias}.customer_id "
-                f"AND g.grade = ANY({params.add(grades)}::text[]))"
+                f"(SELECT grades FROM customer_grade_map) ->> {alias}.customer_id::text "
+                f"= ANY({params.add(grades)}::text[])"
             )
         elif isinstance(expected, list):
             parts.append(
@@ -68,23 +81,40 @@ def _filter_sql(params: _Params, events: Sequence[str], filters: dict[str, Any],
     return " AND ".join(parts)
 
 
-def _metric_columns(metric: Metric, condition: str, share: str | None, column: str) -> list[str]:
+@dataclass(frozen=True)
+class _Column:
+    """One aggregate column: its SQL expression, name and type (the NULL placeholders of the combining UNION ALL
+    need the type: an untyped NULL in a set operation resolves to text)."""
+
+    expression: str
+    name: str
+    sql_type: str
+
+    def select(self) -> str:
+        return f"{self.expression} AS {self.name}"
+
+
+def _metric_columns(metric: Metric, condition: str, share: str | None, column: str) -> list[_Column]:
     """Exact, additive aggregates (sums unrounded, averages as sum and count) so late events can be added later."""
     weighted = (lambda c: f"{c} * {share}") if share else (lambda c: c)
     match metric.aggregate:
         case "count":
-            return [f"count(*) FILTER (WHERE {condition}) AS {column}"]
+            return [_Column(f"count(*) FILTER (WHERE {condition})", column, "bigint")]
         case "sum_amount":
-            return [f"coalesce(sum({weighted('e.amount')}) FILTER (WHERE {condition}), 0) AS {column}"]
+            return [_Column(f"coalesce(sum({weighted('e.amount')}) FILTER (WHERE {condition}), 0)", column, "numeric")]
         case "sum_value":
-            return [f"coalesce(sum({weighted('e.value')}) FILTER (WHERE {condition}), 0) AS {column}"]
+            return [_Column(f"coalesce(sum({weighted('e.value')}) FILTER (WHERE {condition}), 0)", column, "numeric")]
         case "avg_value":
             return [
-                f"coalesce(sum(e.value) FILTER (WHERE {condition} AND e.value IS NOT NULL), 0) AS {column}_s",
-                f"count(e.value) FILTER (WHERE {condition}) AS {column}_n",
+                _Column(
+                    f"coalesce(sum(e.value) FILTER (WHERE {condition} AND e.value IS NOT NULL), 0)",
+                    f"{column}_s",
+                    "numeric",
+                ),
+                _Column(f"count(e.value) FILTER (WHERE {condition})", f"{column}_n", "bigint"),
             ]
         case "count_distinct_customers":
-            return [f"count(DISTINCT e.customer_id) FILTER (WHERE {condition}) AS {column}"]
+            return [_Column(f"count(DISTINCT e.customer_id) FILTER (WHERE {condition})", column, "bigint")]
     raise ValueError(f"not an aggregate metric: {metric.key}")
 
 
@@ -133,8 +163,8 @@ def build_query(
     if since_event_id is not None:
         since = params.add(since_event_id)
         window += f" AND e.id > {since}"
-    actor_columns: list[str] = []
-    credited_columns: list[str] = []
+    actor_columns: list[_Column] = []
+    credited_columns: list[_Column] = []
     metric_columns: list[tuple[str, str]] = []
     penalty_columns: list[tuple[str, str]] = []
     for position, metric in enumerate(config.metrics):
@@ -153,7 +183,7 @@ def build_query(
         if isinstance(penalty, PerEventPenalty):
             column = _ident("p", position)
             condition = _filter_sql(params, penalty.events, penalty.filter)
-            actor_columns.append(f"count(*) FILTER (WHERE {condition}) AS {column}")
+            actor_columns.append(_Column(f"count(*) FILTER (WHERE {condition})", column, "bigint"))
             penalty_columns.append((column, penalty.key))
 
     roles = params.add(list(config.participants.roles))
@@ -171,107 +201,135 @@ def build_query(
             SELECT child.id FROM team child
             JOIN scoped_teams parent ON child.tenant_id = $3 AND child.parent_id = parent.id
         )""",
-        f"""participants AS (
-            SELECT s.id AS staff_id, s.code AS staff_code, t.code AS team_code
-            FROM staff s LEFT JOIN team t ON t.tenant_id = s.tenant_id AND t.id = s.team_id
+        TEAM_CODE_MAP,
+    ]
+    if uses_grades:
+        ctes.insert(0, _customer_grades_cte(params, config, window_start))
+    # The combining UNION ALL: one branch per source, each source's columns typed NULL in the other branches. Every
+    # branch runs once (an Append), whatever the planner believes about row counts; GROUP BY staff_id merges them.
+    aggregate_columns = actor_columns + credited_columns
+    branches = [
+        f"""SELECT s.id AS staff_id, s.code AS staff_code,
+                   (SELECT codes FROM team_code_map) ->> s.team_id::text AS team_code,
+                   true AS participant{_placeholders(aggregate_columns, [])}
+            FROM staff s
             WHERE s.tenant_id = $3 AND (cardinality({roles}::text[]) = 0 OR s.role = ANY({roles}::text[]))
               AND (cardinality({teams}::text[]) = 0 OR s.team_id IN (SELECT id FROM scoped_teams))
               AND (s.hired_on IS NULL OR s.hired_on < {end_day}::date)
               AND (s.left_on IS NULL OR s.left_on >= {start_day}::date)
-              AND (s.active OR s.left_on IS NOT NULL)
-        )""",
+              AND (s.active OR s.left_on IS NOT NULL)"""
     ]
-    if uses_grades:
-        ctes.insert(0, _customer_grades_cte(params, config, window_start))
-    select_columns = ["p.staff_id", "p.staff_code", "p.team_code"]
-    joins: list[str] = []
     if actor_columns:
-        ctes.append(
-            f"""actor AS (
-                SELECT e.staff_id, {", ".join(actor_columns)}
-                FROM event e WHERE {window} AND e.staff_id IS NOT NULL GROUP BY e.staff_id
-            )"""
+        branches.append(
+            f"""SELECT e.staff_id, NULL, NULL, NULL{_placeholders(aggregate_columns, actor_columns)}
+            FROM event e WHERE {window} AND e.staff_id IS NOT NULL GROUP BY e.staff_id"""
         )
-        joins.append("LEFT JOIN actor a ON a.staff_id = p.staff_id")
     if credited_columns:
-        ctes.append(
-            f"""credited AS (
-                SELECT c.staff_id, {", ".join(credited_columns)}
-                FROM event e CROSS JOIN LATERAL unnest(e.credit_staff_ids, e.credit_shares) AS c(staff_id, share)
-                WHERE {window} GROUP BY c.staff_id
-            )"""
+        branches.append(
+            f"""SELECT c.staff_id, NULL, NULL, NULL{_placeholders(aggregate_columns, credited_columns)}
+            FROM event e CROSS JOIN LATERAL unnest(e.credit_staff_ids, e.credit_shares) AS c(staff_id, share)
+            WHERE {window} GROUP BY c.staff_id"""
         )
-        joins.append("LEFT JOIN credited cr ON cr.staff_id = p.staff_id")
-    by_key = {m.key: m for m in config.metrics}
-    for column, key in metric_columns:
-        source = "cr" if by_key[key].credit == "credited" else "a"
-        suffixes = ("_s", "_n") if by_key[key].aggregate == "avg_value" else ("",)
-        select_columns.extend(f"{source}.{column}{suffix} AS {column}{suffix}" for suffix in suffixes)
-    select_columns.extend(f"a.{column} AS {column}" for column, _ in penalty_columns)
+    # Each staff member has at most one row per branch: max() of a column is that row's value, exactly.
+    select_columns = ["staff_id", "max(staff_code) AS staff_code", "max(team_code) AS team_code"]
+    select_columns.extend(f"max({c.name}) AS {c.name}" for c in aggregate_columns)
     sql = (
         "WITH RECURSIVE "
         + ",\n".join(ctes)
-        + f"\nSELECT {', '.join(select_columns)} FROM participants p {' '.join(joins)} ORDER BY p.staff_code"
+        + f"\nSELECT {', '.join(select_columns)} FROM (\n"
+        + "\nUNION ALL\n".join(branches)
+        + "\n) AS sources GROUP BY staff_id HAVING bool_or(participant) ORDER BY staff_code"
     )
     return sql, params.values, metric_columns, penalty_columns
 
 
+def _placeholders(columns: list[_Column], present: list[_Column]) -> str:
+    """Every column, each after a comma: the aggregate itself where this branch computes it, else a typed NULL."""
+    computed = {c.name for c in present}
+    return "".join(f", {c.select()}" if c.name in computed else f", NULL::{c.sql_type} AS {c.name}" for c in columns)
+
+
+# A lookup map (team id -> code) built once per statement: a staff member's or a pool's team code is read from it,
+# never by a join or a subquery per row whose plan would follow the estimates.
+TEAM_CODE_MAP = """team_code_map AS MATERIALIZED (
+            SELECT coalesce(jsonb_object_agg(t.id::text, t.code), '{}'::jsonb) AS codes
+            FROM team t WHERE t.tenant_id = $3
+        )"""
+
+
 def _customer_grades_cte(params: _Params, config: SchemeConfig, window_start: datetime) -> str:
     """DESIGN.md grading of the calendar month before the period (in the scheme's timezone): A while less than 20%
-    of the total ranks above, B below 60%, else C; known customers without positive contribution are D."""
+    of the total ranks above, B below 60%, else C; known customers without positive contribution are D.
+
+    Each customer's contribution comes from one GROUP BY over the customers and their month's events together (no
+    join whose method depends on estimates), and the grades end in one jsonb map (customer id -> grade) that the
+    metric filters read per event: a lookup, never a rescan of the grades per event."""
     previous = period_containing("month", window_start - timedelta(seconds=1), config.timezone)
     starts, ends = period_window("month", previous, config.timezone)
-    return f"""month AS (
-            SELECT {params.add(starts)}::timestamptz AS starts, {params.add(ends)}::timestamptz AS ends
-        ),
-        contributions AS (
-            SELECT e.customer_id, sum(e.amount) AS amount FROM event e, month
-            WHERE e.tenant_id = $3 AND e.customer_id IS NOT NULL AND e.type IN ('order', 'refund')
-              AND e.status = 'counted'
-              AND e.occurred_at >= month.starts AND e.occurred_at < month.ends
-            GROUP BY e.customer_id HAVING sum(e.amount) > 0
+    return f"""customer_totals AS MATERIALIZED (
+            SELECT customer_id, max(code) AS code, sum(amount) AS amount FROM (
+                SELECT cu.id AS customer_id, cu.code, NULL::numeric AS amount FROM customer cu WHERE cu.tenant_id = $3
+                UNION ALL
+                SELECT e.customer_id, NULL, e.amount FROM event e
+                WHERE e.tenant_id = $3 AND e.customer_id IS NOT NULL AND e.type IN ('order', 'refund')
+                  AND e.status = 'counted' AND e.occurred_at >= {params.add(starts)}::timestamptz
+                  AND e.occurred_at < {params.add(ends)}::timestamptz
+            ) AS month_rows
+            GROUP BY customer_id
         ),
         ranked AS (
-            SELECT c.customer_id, coalesce(sum(c.amount) OVER (ORDER BY c.amount DESC, cu.code
+            SELECT customer_id, coalesce(sum(amount) OVER (ORDER BY amount DESC, code
                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before,
-                   sum(c.amount) OVER () AS total
-            FROM contributions c JOIN customer cu ON cu.tenant_id = $3 AND cu.id = c.customer_id
+                   sum(amount) OVER () AS total
+            FROM customer_totals WHERE code IS NOT NULL AND amount > 0
         ),
         customer_grades AS (
             SELECT customer_id, CASE WHEN before < total * 0.2 THEN 'A' WHEN before < total * 0.6 THEN 'B' ELSE 'C' END
                    AS grade FROM ranked
             UNION ALL
-            SELECT cu.id, 'D' FROM customer cu
-            WHERE cu.tenant_id = $3 AND cu.id NOT IN (SELECT customer_id FROM contributions)
+            SELECT customer_id, 'D' FROM customer_totals WHERE code IS NOT NULL AND (amount IS NULL OR amount <= 0)
+        ),
+        customer_grade_map AS MATERIALIZED (
+            SELECT coalesce(jsonb_object_agg(customer_id::text, grade), '{{}}'::jsonb) AS grades FROM customer_grades
         )"""
 
 
-def _pool_query(tenant_id: int, config: SchemeConfig) -> tuple[str, list[Any], list[tuple[str, str]]] | None:
+def build_pool_query(
+    tenant_id: int, config: SchemeConfig, window_start: datetime, window_end: datetime
+) -> tuple[str, list[Any], list[tuple[str, str]]] | None:
+    """Team-pool credits per team: one aggregate of the window's pool events, grouped by the team's id (its code
+    unique per tenant, read from the team code map)."""
     pool_metrics = {r.metric for r in config.rewards if isinstance(r, TeamPoolReward)}
     if not pool_metrics:
         return None
-    params = _Params(tenant_id)
-    columns: list[str] = []
+    params = _Params(window_start, window_end, tenant_id)
+    columns: list[_Column] = []
     mapping: list[tuple[str, str]] = []
+    uses_grades = False
     for position, metric in enumerate(config.metrics):
         if metric.key in pool_metrics and metric.aggregate in ("count", "sum_amount", "sum_value"):
             column = _ident("m", position)
             condition = _filter_sql(params, metric.events, metric.filter)
+            uses_grades = uses_grades or "customer_grade" in metric.filter
             # An order split between staff and a team brings only the team's share into the pool.
             columns.extend(_metric_columns(metric, condition, "coalesce(e.pool_share, 1)", column))
             mapping.append((column, metric.key))
     if not columns:
         return None
-    return (
-        "SELECT t.code AS team_code, "
-        + ", ".join(columns)
-        + " FROM event e JOIN team t ON t.tenant_id = e.tenant_id AND t.id = e.pool_team_id "
-        f"WHERE e.tenant_id = $1 AND e.occurred_at >= ${len(params.values) + 1} "
-        f"AND e.occurred_at < ${len(params.values) + 2} "
-        "AND e.status = 'counted' AND e.pool_team_id IS NOT NULL GROUP BY t.code",
-        params.values,
-        mapping,
+    ctes = [_customer_grades_cte(params, config, window_start)] if uses_grades else []
+    ctes.append(TEAM_CODE_MAP)
+    ctes.append(
+        f"""pool AS (
+            SELECT (SELECT codes FROM team_code_map) ->> e.pool_team_id::text AS team_code,
+                   {", ".join(c.select() for c in columns)}
+            FROM event e
+            WHERE e.tenant_id = $3 AND e.occurred_at >= $1 AND e.occurred_at < $2 AND e.status = 'counted'
+              AND e.pool_team_id IS NOT NULL
+            GROUP BY e.pool_team_id
+        )"""
     )
+    sql = "WITH " + ",\n".join(ctes) + "\nSELECT * FROM pool WHERE team_code IS NOT NULL"
+    return sql, params.values, mapping
 
 
 CENT = Decimal("0.01")
@@ -366,10 +424,10 @@ async def aggregate_period(
             )
         )
     pools: dict[str, dict[str, Decimal]] = {}
-    pool = _pool_query(tenant_id, config)
+    pool = build_pool_query(tenant_id, config, window_start, window_end)
     if pool is not None:
         pool_sql, pool_params, mapping = pool
-        for row in await conn.execute_query_dict(pool_sql, [*pool_params, window_start, window_end]):
+        for row in await conn.execute_query_dict(pool_sql, pool_params):
             state = {"m": {key: str(row[column] or 0) for column, key in mapping}, "p": {}}
             pools[row["team_code"]] = {k: v or Decimal(0) for k, v in metric_values(config, state).items()}
     return PeriodAggregates(participants=participants, team_pool_credits=pools)

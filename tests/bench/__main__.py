@@ -1,4 +1,6 @@
-"""`make bench`: every benchmark, each printing its figures as ratios against references measured in the same run."""
+"""`make bench`: every benchmark, each printing its figures as ratios against references measured in the same run.
+
+`--small` divides every size by 10; `--scale N` divides the close benchmark's sizes by N."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from tests.bench import close, ingest
 def main() -> None:
     small = "--small" in sys.argv
     asyncio.run(ingest.run(5_000 if small else 50_000))
-    asyncio.run(close.run(10 if small else 1))
+    asyncio.run(close.run(close.scale_from(sys.argv)))
 
 
 if __name__ == "__main__":
