@@ -44,7 +44,7 @@ from tenants.audit import service as audit
 from tenants.audit.service import Actor
 from tenants.staff.errors import ItemProblem
 from tenants.staff.errors import MasterDataErrorCode as Code
-from tenants.statistics import AnalysedTable, refresh_statistics
+from tenants.statistics import MIN_CHANGED_ROWS, AnalysedTable, refresh_statistics
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.uow import tenant_unit_of_work
 
@@ -680,8 +680,11 @@ async def _refresh_statistics(table: AnalysedTable, outcome: UpsertOutcome) -> N
 
     The batch is stored whatever happens here, so a failure is logged (with its trace) rather than reported as a
     failed upsert: statistics only steer plans, and the next large batch (or autovacuum) refreshes them."""
+    written = outcome.created + outcome.updated
+    if written < MIN_CHANGED_ROWS:
+        return  # never enough to matter: spare the catalogue read
     try:
-        await refresh_statistics(table, outcome.created + outcome.updated)
+        await refresh_statistics(table, written)
     except Exception:
         log.warning("planner statistics not refreshed after a bulk upsert", table=table, exc_info=True)
 
