@@ -772,6 +772,8 @@ def maximal_config() -> dict[str, Any]:
             "aggregate": "avg_value" if index % 2 else "count_distinct_customers",
             "events": events,
             "filter": conditions,
+            # both sources of the close's aggregate statement (the actor's events, the credited shares) at full width
+            "credit": "credited" if index % 4 < 2 else "actor",
         }
         for index in range(bounds.MAX_METRICS - len(metrics))
     ]
