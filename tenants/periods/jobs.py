@@ -1,7 +1,8 @@
 """Status of background jobs (close, provisional refresh), kept in Redis so API and workers share it.
 
 arq has no progress API; each job writes a small hash that GraphQL `job(id)` reads. A job belongs to a tenant: another
-tenant asking for its id gets nothing, exactly as for an unknown id.
+tenant asking for its id gets nothing, exactly as for an unknown id. A failed job keeps its error as "CODE: message"
+(the same text a failed close records on its period), the code alone and when it failed.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def new_job_id() -> str:
 class JobStatus:
     id: str
     kind: str
-    status: str  # queued | running | complete | failed
+    status: str  # queued (also while waiting to be retried: stage 'retrying') | running | complete | failed
     stage: str
     done: int
     total: int
