@@ -1,11 +1,19 @@
-"""The Starlette application factory: /graphql, /healthz, /readyz, /metrics."""
+"""The Starlette application factory: /graphql, /healthz, /readyz, /metrics.
+
+Every refusal answers JSON with a code: GraphQL errors (schema/request_errors.py), and the HTTP-level ones (a body too
+large, a body that is not JSON or nests deeper than the parser can go, a bad method) in the same
+`{"errors": [{"message", "extensions": {"code"}}]}` shape. The client address is the peer's, or the one a configured
+proxy (KAOHE_TRUSTED_PROXIES) forwarded.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from cross_web import HTTPException
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 from starlette.applications import Starlette
@@ -14,12 +22,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry import Schema
 from strawberry.asgi import GraphQL
 from tortoise.connection import get_connection
 from tortoise.contrib.starlette import RegisterTortoise
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from schema import build_schema
 from schema.context import Context
+from schema.request_errors import RequestErrorCode
 from server.db import app_tortoise_config
 from server.imports import import_events
 from server.observability import RequestContextMiddleware, configure_logging
@@ -27,11 +38,55 @@ from server.settings import Settings, get_settings
 from tenants.tenancy.auth import AuthService
 from tenants.tenancy.errors import AuthError
 
+_HTTP_CODES = {
+    400: RequestErrorCode.BAD_REQUEST,
+    404: RequestErrorCode.NOT_FOUND,
+    405: RequestErrorCode.METHOD_NOT_ALLOWED,
+    413: RequestErrorCode.BODY_TOO_LARGE,
+}
+
+
+class RequestRefused(HTTPException):
+    """An HTTP request refused before GraphQL runs, with its code (strawberry's own refusals have none)."""
+
+    def __init__(self, status_code: int, code: RequestErrorCode, reason: str) -> None:
+        super().__init__(status_code, reason)
+        self.code = code
+
+
+def refusal(status: int, code: RequestErrorCode, message: str) -> JSONResponse:
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code.value}}]}, status_code=status)
+
+
+def decode_json_body(data: str | bytes) -> Any:
+    """json.loads for request bodies: what it cannot read is a coded 400, never a 500."""
+    try:
+        return json.loads(data)
+    except RecursionError as exc:  # the C parser recurses once per nesting level
+        raise RequestRefused(400, RequestErrorCode.JSON_TOO_DEEP, "The JSON body nests too deeply.") from exc
+    except ValueError as exc:  # JSONDecodeError, and UnicodeDecodeError for bytes that are not UTF-8
+        raise RequestRefused(400, RequestErrorCode.INVALID_JSON, "The body is not valid JSON.") from exc
+
 
 class KaoheGraphQL(GraphQL[Context, None]):
-    def __init__(self, settings: Settings, **kwargs: Any) -> None:
-        super().__init__(build_schema(settings), **kwargs)
+    def __init__(self, settings: Settings, schema: Schema | None = None, **kwargs: Any) -> None:
+        super().__init__(schema or build_schema(settings), **kwargs)
         self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        # strawberry's HTTP branch, answering its refusals in the API's JSON error shape instead of plain text.
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as exc:
+            code = exc.code if isinstance(exc, RequestRefused) else _HTTP_CODES.get(exc.status_code)
+            response = refusal(exc.status_code, code or RequestErrorCode.BAD_REQUEST, exc.reason)
+        await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return decode_json_body(data)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.app.state
@@ -85,10 +140,7 @@ class _BodyTooLarge(Exception):
 
 
 def _too_large(max_bytes: int) -> JSONResponse:
-    return JSONResponse(
-        {"errors": [{"message": f"Request body over {max_bytes} bytes.", "extensions": {"code": "BODY_TOO_LARGE"}}]},
-        status_code=413,
-    )
+    return refusal(413, RequestErrorCode.BODY_TOO_LARGE, f"Request body over {max_bytes} bytes.")
 
 
 async def healthz(request: Request) -> Response:
@@ -144,6 +196,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/import/events", import_events, methods=["POST"]),
         ],
         middleware=[
+            # The proxy's X-Forwarded-For is believed only from the configured addresses (`kaohe serve` leaves
+            # uvicorn's own handling off): otherwise any client names its own address, e.g. to escape login limits.
+            *(
+                [Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)]
+                if settings.trusted_proxies
+                else []
+            ),
             Middleware(RequestContextMiddleware),
             Middleware(BodySizeLimit, max_bytes=settings.graphql_max_body_bytes),
         ],

@@ -88,29 +88,85 @@ def tenant_create(
 @user_app.command("create")
 def user_create(
     email: str,
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
-    tenant: Annotated[str | None, typer.Option(help="Tenant slug to join.")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="The password (prompted for a new user, or with --reset-password).")
+    ] = None,
+    reset_password: Annotated[
+        bool, typer.Option("--reset-password", help="The user may exist: replace its password.")
+    ] = False,
+    tenant: Annotated[str | None, typer.Option(help="Tenant slug to join (or to change the role in).")] = None,
     role: Annotated[str, typer.Option(help="owner, admin, manager or staff")] = "admin",
-    platform_operator: Annotated[bool, typer.Option()] = False,
+    platform_operator: Annotated[
+        bool | None, typer.Option("--platform-operator/--no-platform-operator", help="Grant or withdraw.")
+    ] = None,
 ) -> None:
-    """Create a user (or reuse it) and optionally add it to a tenant."""
+    """Create a user, or change an existing one as asked; optionally add it to a tenant.
+
+    An existing user keeps its password unless --reset-password is given: a password for an existing user without
+    it is refused (exit 1), so a typo in an email never silently leaves someone else's account as it was.
+    """
     from tenants.tenancy import service
     from tenants.tenancy.auth import Role
+    from tenants.tenancy.errors import TenancyError
     from tenants.tenancy.identity import tenant_id_for_system
 
-    async def work() -> int:
-        user = await service.user_by_email(email) or await service.create_user(
-            email, password, platform_operator=platform_operator
-        )
-        if tenant:
-            found = await service.tenant_by_slug(tenant)
-            if found is None:
-                raise typer.BadParameter(f"no tenant {tenant}")
-            await service.add_membership(tenant_id_for_system(found.id), user.id, Role(role))
-        return int(user.id)
+    try:
+        member_role = Role(role)
+    except ValueError as exc:
+        raise typer.BadParameter(f"no role {role}; use owner, admin, manager or staff", param_hint="--role") from exc
 
-    user_id = _run(lambda: _with_orm(get_settings(), work))
-    console.print(f"user {email} id={user_id}")
+    async def work() -> list[str]:
+        found = await service.tenant_by_slug(tenant) if tenant else None
+        if tenant and found is None:
+            raise typer.BadParameter(f"no tenant {tenant}", param_hint="--tenant")
+        existing = await service.user_by_email(email)
+        done: list[str] = []
+        if existing is None:
+            secret = password or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+            user = await service.create_user(email, secret, platform_operator=bool(platform_operator))
+            done.append(
+                f"user {user.email} created, id={user.id}" + (", platform operator" if platform_operator else "")
+            )
+        else:
+            user = existing
+            if password is not None and not reset_password:
+                raise _Refused(
+                    f"user {user.email} exists (id={user.id}); its password was not changed. Pass "
+                    "--reset-password to replace it."
+                )
+            if reset_password:
+                secret = password or typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+                await service.set_password(user.id, secret)
+                done.append(f"user {user.email} (id={user.id}): password replaced")
+            if platform_operator is not None and platform_operator != user.is_platform_operator:
+                await service.set_platform_operator(user.id, platform_operator)
+                done.append(
+                    f"user {user.email} (id={user.id}): platform operator "
+                    + ("granted" if platform_operator else "withdrawn")
+                )
+        if found is not None:
+            await service.add_membership(tenant_id_for_system(found.id), user.id, member_role)
+            done.append(f"user {user.email} (id={user.id}): {member_role.value} of tenant {found.slug}")
+        if not done:
+            done.append(
+                f"user {user.email} exists (id={user.id}); nothing was asked to change (see --reset-password, "
+                "--tenant, --platform-operator)"
+            )
+        return done
+
+    try:
+        for line in _run(lambda: _with_orm(get_settings(), work)):
+            console.print(line)
+    except _Refused as refused:
+        console.print(f"[red]{refused}[/red]")
+        raise typer.Exit(1) from refused
+    except TenancyError as error:
+        console.print(f"[red]{error.code}: {error.message}[/red]")
+        raise typer.Exit(1) from error
+
+
+class _Refused(Exception):
+    """The command refuses what was asked; nothing was changed."""
 
 
 @app.command()
@@ -127,7 +183,9 @@ def serve(
         port=port,
         workers=workers,
         reload=reload,
-        proxy_headers=True,
+        # The app believes X-Forwarded-For only from KAOHE_TRUSTED_PROXIES; uvicorn's own handling would trust
+        # 127.0.0.1 by default, letting any local client (or a proxy forwarding the client's header) pick its address.
+        proxy_headers=False,
     )
 
 

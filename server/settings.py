@@ -1,20 +1,26 @@
 """Process settings, read from KAOHE_* environment variables.
 
 Defaults work on a developer machine with the local Postgres (trust auth) and Redis, so `make demo` and `make test`
-need no variables at all. Production must set KAOHE_ENV=production and a real KAOHE_SECRET_KEY.
+need no variables at all. Production (KAOHE_ENV=production) refuses to start without a KAOHE_SECRET_KEY of at least
+32 bytes (the development secret is public), and turns GraphiQL, introspection and "Did you mean" suggestions off.
+X-Forwarded-For is believed only from KAOHE_TRUSTED_PROXIES (none by default): a client could otherwise name any
+address it likes and escape the per-address login limit.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "kaohe-development-secret-change-me-in-production"
+# HS256 keys shorter than the hash output (32 bytes) are guessable offline from one token (RFC 7518, section 3.2).
+MIN_PRODUCTION_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -36,6 +42,9 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = 5
     login_max_failures_per_address: int = 20
     login_failure_window_seconds: int = 15 * 60
+    # Addresses or networks of the reverse proxies whose X-Forwarded-For names the client (comma-separated in the
+    # environment, e.g. "10.0.0.5,10.1.0.0/16"). Empty: the header is ignored and the peer address counts.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     db_pool_max_size: int = 10
     graphql_max_depth: int = 12
@@ -52,11 +61,38 @@ class Settings(BaseSettings):
     event_time_min: datetime = datetime(1970, 1, 1, tzinfo=UTC)
     event_time_max: datetime = datetime(2200, 1, 1, tzinfo=UTC)
 
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
+        # Explicit addresses or networks only: a wildcard would trust every client with its own claim.
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"KAOHE_TRUSTED_PROXIES: {entry!r} is not an IP address or network") from exc
+        return value
+
     @model_validator(mode="after")
-    def _refuse_development_secret_in_production(self) -> Settings:
-        if self.env == "production" and self.secret_key.get_secret_value() == DEVELOPMENT_SECRET:
+    def _refuse_weak_secret_in_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        secret = self.secret_key.get_secret_value()
+        if secret == DEVELOPMENT_SECRET:
             raise ValueError("KAOHE_SECRET_KEY must be set in production")
+        if len(secret.encode()) < MIN_PRODUCTION_SECRET_BYTES:
+            raise ValueError(f"KAOHE_SECRET_KEY must be at least {MIN_PRODUCTION_SECRET_BYTES} bytes in production")
         return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
 
     @property
     def database_name(self) -> str:

@@ -52,14 +52,18 @@ async def get_tenant(tenant_id: TenantId) -> Tenant:
         return await Tenant.get(id=tenant_id)
 
 
-async def create_user(email: str, password: str, display_name: str = "", *, platform_operator: bool = False) -> User:
-    email = email.strip().lower()
-    if "@" not in email or len(email) > 320:
-        raise TenancyError(TenancyErrorCode.INVALID, "Not an email address.", "email")
+def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise TenancyError(
             TenancyErrorCode.INVALID, f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.", "password"
         )
+
+
+async def create_user(email: str, password: str, display_name: str = "", *, platform_operator: bool = False) -> User:
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 320:
+        raise TenancyError(TenancyErrorCode.INVALID, "Not an email address.", "email")
+    _check_password(password)
     async with global_unit_of_work():
         if await User.exists(email=email):
             raise TenancyError(TenancyErrorCode.DUPLICATE, f"A user {email} exists already.", "email")
@@ -74,6 +78,21 @@ async def create_user(email: str, password: str, display_name: str = "", *, plat
 async def user_by_email(email: str) -> User | None:
     async with global_unit_of_work():
         return await User.get_or_none(email=email.strip().lower())
+
+
+async def set_password(user_id: int, password: str) -> None:
+    _check_password(password)
+    async with global_unit_of_work():
+        updated = await User.filter(id=user_id).update(password_hash=hash_password(password))
+    if not updated:
+        raise TenancyError(TenancyErrorCode.NOT_FOUND, "No such user.", "email")
+
+
+async def set_platform_operator(user_id: int, platform_operator: bool) -> None:
+    async with global_unit_of_work():
+        updated = await User.filter(id=user_id).update(is_platform_operator=platform_operator)
+    if not updated:
+        raise TenancyError(TenancyErrorCode.NOT_FOUND, "No such user.", "email")
 
 
 async def add_membership(tenant_id: TenantId, user_id: int, role: Role) -> Membership:
