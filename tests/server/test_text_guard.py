@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import strawberry
+from strawberry.schema.name_converter import NameConverter
 
 from schema import KaoheSchema
 from schema.text_guard import MAX_TEXT_LENGTH, InputNames, find_unstorable_text
@@ -200,9 +201,9 @@ def test_the_walk_takes_no_stack_whatever_the_depth() -> None:
     nested: Any = "fine"
     for _ in range(100_000):
         nested = [{"a": nested}]
-    assert find_unstorable_text([("config", nested)], InputNames(strawberry.schema.config.NameConverter())) is None
+    assert find_unstorable_text([("config", nested)], InputNames(NameConverter())) is None
     deep_bad: Any = "bad\x00"
     for _ in range(100_000):
         deep_bad = [deep_bad]
-    error = find_unstorable_text([("config", deep_bad)], InputNames(strawberry.schema.config.NameConverter()))
+    error = find_unstorable_text([("config", deep_bad)], InputNames(NameConverter()))
     assert error is not None and error.extensions == {"code": "INVALID_TEXT", "field": "config" + "[0]" * 100_000}

@@ -13,7 +13,7 @@ import pytest
 
 from server.settings import Settings
 from tenants.tenancy import service
-from tenants.tenancy.auth import verify_password
+from tenants.tenancy.auth import memberships_of, verify_password
 from tenants.tenancy.models import User
 from tests.conftest import TenantFactory, unique
 
@@ -97,7 +97,7 @@ async def test_platform_operator_and_membership_of_an_existing_user_are_applied_
     user = await stored(email)
     assert user.is_platform_operator
     assert verify_password(user.password_hash, "first password")
-    assert [(m.tenant_slug, m.role.value) for m in await service_memberships(user.id)] == [(tenant.slug, "manager")]
+    assert [(m.tenant_slug, m.role.value) for m in await memberships_of(user.id)] == [(tenant.slug, "manager")]
 
     done = kaohe(database, "user", "create", email)
     assert done.returncode == 0
@@ -111,9 +111,3 @@ async def test_an_unknown_tenant_or_role_changes_nothing(database: Settings, ema
     done = kaohe(database, "user", "create", email, "--password", "first password", "--role", "boss")
     assert done.returncode != 0
     assert await service.user_by_email(email) is None
-
-
-async def service_memberships(user_id: int) -> list[object]:
-    from tenants.tenancy.auth import memberships_of
-
-    return list(await memberships_of(user_id))
