@@ -1,28 +1,35 @@
 """POST /import/events: NDJSON, streamed, any size; the same checks and answer as GraphQL recordEvents.
 
 The body is read as it arrives and ingested in chunks (one transaction each), so memory stays bounded whatever the
-file's size; a chunk's valid items are stored even when others are rejected. Item indexes count the non-empty lines.
-Lines are checked as they arrive while earlier chunks are being stored: at most two chunks in the database at a time,
-the later one resolving its codes and staging its rows while the earlier one inserts; inserts go one chunk after the
-other, in file order, so duplicates across chunks and refunds of an earlier chunk's orders resolve as if sequential.
+file's size: the answer keeps complete counts but only the first REPORT_LIMIT duplicates and problems (each chunk too),
+and a line is at most MAX_LINE_BYTES. A chunk's valid items are stored even when others are rejected. Item indexes
+count the non-empty lines. Lines are checked as they arrive while earlier chunks are being stored: at most two chunks
+in the database at a time, the later one resolving its codes and staging its rows while the earlier one inserts;
+inserts go one chunk after the other, in file order, so duplicates across chunks and refunds of an earlier chunk's
+orders resolve as if sequential. The import gives the event loop a turn every YIELD_EVERY lines, whatever they hold
+(a body that is already buffered never makes reading it wait), so other requests are answered during any import.
+Once the import is done, the planner statistics of `event` are refreshed if it grew by much.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import AsyncIterable
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from tenants.events.contract import MAX_BATCH, EventErrorCode
-from tenants.events.service import Batch, IngestResult, store
+from tenants.events.contract import EVENT_TIME_MAX, EVENT_TIME_MIN, MAX_BATCH, EventErrorCode
+from tenants.events.service import Batch, IngestResult, refresh_event_statistics, store
 from tenants.tenancy.auth import Role, Scope, check_tenant_access
 from tenants.tenancy.errors import AuthError, AuthErrorCode
+from tenants.tenancy.identity import TenantId
 
 CHUNK_ITEMS = MAX_BATCH
-YIELD_EVERY = 128  # lines checked between two turns of the store running in the background
+YIELD_EVERY = 128  # lines checked between two turns of the event loop (the store running in the background, others)
 MAX_LINE_BYTES = 1024 * 1024
 REPORT_LIMIT = 1_000  # listed duplicates/rejections; the counts are always complete
 
@@ -51,11 +58,33 @@ async def import_events(request: Request) -> JSONResponse:
         tenant_id = check_tenant_access(principal, Role.ADMIN, Scope.EVENTS_WRITE)
     except AuthError as error:
         return _error(error)
+    settings = request.app.state.settings
+    result, items = await import_lines(
+        tenant_id,
+        request.stream(),
+        event_time_min=settings.event_time_min,
+        event_time_max=settings.event_time_max,
+    )
+    return JSONResponse(_answer(result, items))
 
-    total = IngestResult()
-    batch = Batch()
+
+async def import_lines(
+    tenant_id: TenantId,
+    body: AsyncIterable[bytes],
+    *,
+    event_time_min: datetime = EVENT_TIME_MIN,
+    event_time_max: datetime = EVENT_TIME_MAX,
+) -> tuple[IngestResult, int]:
+    """Ingest an NDJSON body as it arrives; the result (first REPORT_LIMIT duplicates and problems) and the items."""
+
+    def new_batch() -> Batch:
+        return Batch(report_limit=REPORT_LIMIT, event_time_min=event_time_min, event_time_max=event_time_max)
+
+    total = IngestResult(REPORT_LIMIT)
+    batch = new_batch()
     storing: deque[asyncio.Task[IngestResult]] = deque()  # at most two chunks: one being written, the next staged
     index = 0
+    since_turn = 0  # lines (blank ones too) since the event loop last had a turn
     pending = b""
 
     async def hand_over() -> None:
@@ -67,11 +96,11 @@ async def import_events(request: Request) -> JSONResponse:
                 total.merge(await storing.popleft())
             previous = storing[-1] if storing else None
             storing.append(asyncio.create_task(store(tenant_id, batch, after=previous)))
-        batch = Batch()
+        batch = new_batch()
 
     skipping = False  # inside a line that is too long: its bytes are dropped up to the next newline
     try:
-        async for data in request.stream():
+        async for data in body:
             pending += data
             *lines, pending = pending.split(b"\n")
             if skipping and lines:
@@ -84,6 +113,10 @@ async def import_events(request: Request) -> JSONResponse:
             elif skipping:
                 pending = b""
             for line in lines:
+                since_turn += 1
+                if since_turn >= YIELD_EVERY:
+                    since_turn = 0
+                    await asyncio.sleep(0)  # the batch being stored takes its next step, other requests are served
                 if len(line) > MAX_LINE_BYTES:
                     batch.reject(
                         index, EventErrorCode.LINE_TOO_LONG, f"A line may hold at most {MAX_LINE_BYTES} bytes."
@@ -94,8 +127,6 @@ async def import_events(request: Request) -> JSONResponse:
                     index += 1
                     if len(batch) >= CHUNK_ITEMS:
                         await hand_over()
-                    elif storing and not index % YIELD_EVERY:
-                        await asyncio.sleep(0)  # let the batch being stored take its next step
         if pending and not pending.isspace() and not skipping:
             batch.add_json(index, pending)
             index += 1
@@ -106,19 +137,21 @@ async def import_events(request: Request) -> JSONResponse:
         if storing:
             # The client went away, or storing failed: what was handed over is stored or not, never half-done.
             await asyncio.gather(*storing, return_exceptions=True)
-    return JSONResponse(_answer(total, index))
+    # Once per import, after every chunk committed (ANALYZE outside the tenant's transactions).
+    await refresh_event_statistics(total.accepted)
+    return total, index
 
 
 def _answer(result: IngestResult, items: int) -> dict[str, Any]:
     return {
         "items": items,
         "accepted": result.accepted,
-        "duplicateCount": len(result.duplicates),
-        "rejectedCount": len(result.rejected),
+        "duplicateCount": result.duplicate_count,
+        "rejectedCount": result.rejected_count,
         "duplicates": [{"index": d.index, "externalId": d.external_id} for d in result.duplicates[:REPORT_LIMIT]],
         "rejected": [
             {"index": p.index, "code": p.code.value, "message": p.message, "field": p.field}
             for p in result.rejected[:REPORT_LIMIT]
         ],
-        "truncated": len(result.duplicates) > REPORT_LIMIT or len(result.rejected) > REPORT_LIMIT,
+        "truncated": result.truncated,
     }

@@ -7,6 +7,13 @@ The pydantic model `EventIn` is the contract's reference check and the only sour
 at bulk rates, so the common shape (strings for codes, money and time, an object of attributes) is first checked by
 `check_fast`, a plain-Python check that accepts only items `EventIn` accepts, with the very same values
 (tests/events/test_contract_fast.py holds it to that); anything else, valid or not, goes through `EventIn`.
+
+An item the contract accepts can always be stored: no single item may fail the batch it came in. So the shape also
+refuses what Postgres cannot hold although Python can: offsets beyond +-15:59 (`timestamptz`), lone surrogates in any
+text (UTF-8), NUL characters, NaN and Infinity (`jsonb`), shares and values with more decimals than their columns
+keep (`numeric(9,6)`, `numeric(20,6)`: refused, never rounded, so an order's credits add up to exactly its amount),
+and attributes nested deeper than MAX_ATTRIBUTES_DEPTH (checked without recursion). The range of `occurredAt` is a
+deployment setting: `check_semantics` takes it, with EVENT_TIME_MIN and EVENT_TIME_MAX as defaults.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from json.scanner import make_scanner
@@ -37,7 +44,16 @@ MAX_BATCH = 5_000
 TYPE_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 CODE_MAX = 64
 MONEY_LIMIT = Decimal("100000000000000")  # numeric(16,2)
+VALUE_LIMIT = Decimal("100000000000000")  # numeric(20,6)
+SHARE_DECIMALS = 6  # numeric(9,6)
+VALUE_DECIMALS = 6  # numeric(20,6)
 SHARE_TOTAL = Decimal(1)
+# Postgres reads offsets up to 15:59 (Python and pydantic up to 23:59).
+MAX_OFFSET = timedelta(hours=15, minutes=59)
+MAX_ATTRIBUTES_DEPTH = 64  # the attributes object itself is level 1
+# The defaults of server.settings' event_time_min / event_time_max (tenants/ does not read the settings).
+EVENT_TIME_MIN = datetime(1970, 1, 1, tzinfo=UTC)
+EVENT_TIME_MAX = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 class EventErrorCode(StrEnum):
@@ -63,6 +79,13 @@ class EventErrorCode(StrEnum):
     UNKNOWN_ORDER = "UNKNOWN_ORDER"
     TOO_MANY_ITEMS = "TOO_MANY_ITEMS"
     LINE_TOO_LONG = "LINE_TOO_LONG"
+    OFFSET_OUT_OF_RANGE = "OFFSET_OUT_OF_RANGE"
+    OCCURRED_AT_OUT_OF_RANGE = "OCCURRED_AT_OUT_OF_RANGE"
+    INVALID_UNICODE = "INVALID_UNICODE"
+    NESTED_TOO_DEEP = "NESTED_TOO_DEEP"
+    SHARE_TOO_PRECISE = "SHARE_TOO_PRECISE"
+    VALUE_TOO_PRECISE = "VALUE_TOO_PRECISE"
+    EXTERNAL_ID_CONFLICT = "EXTERNAL_ID_CONFLICT"
 
 
 def _without_nul(text: str) -> str:
@@ -70,6 +93,20 @@ def _without_nul(text: str) -> str:
     if "\x00" in text:
         raise ValueError("nul_character")
     return text
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]").search  # UTF-8 (and so Postgres text) cannot encode them
+
+
+def has_lone_surrogate(text: str) -> bool:
+    return not text.isascii() and _LONE_SURROGATE(text) is not None
+
+
+def _storable_offset(moment: datetime) -> datetime:
+    offset = moment.utcoffset()
+    if offset is not None and abs(offset) > MAX_OFFSET:
+        raise ValueError("offset_out_of_range")
+    return moment
 
 
 Code = Annotated[str, Field(min_length=1, max_length=CODE_MAX), AfterValidator(_without_nul)]
@@ -87,6 +124,8 @@ class CreditIn(BaseModel):
             raise ValueError("credit_target")
         if not (Decimal(0) < self.share <= SHARE_TOTAL):
             raise ValueError("bad_share")
+        if self.share.as_tuple().exponent < -SHARE_DECIMALS:  # type: ignore[operator]  # finite: checked above
+            raise ValueError("share_too_precise")
         return self
 
 
@@ -94,7 +133,7 @@ class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     external_id: str = Field(alias="externalId", min_length=1, max_length=128)
     type: str = Field(pattern=TYPE_PATTERN)
-    occurred_at: AwareDatetime = Field(alias="occurredAt")
+    occurred_at: Annotated[AwareDatetime, AfterValidator(_storable_offset)] = Field(alias="occurredAt")
     staff: Code | None = None
     customer: Code | None = None
     team: Code | None = None
@@ -115,22 +154,28 @@ class EventIn(BaseModel):
     @field_validator("value")
     @classmethod
     def _finite(cls, value: Decimal | None) -> Decimal | None:
-        if value is not None and (not value.is_finite() or abs(value) >= Decimal("1e14")):
-            raise ValueError("bad_value")
+        if value is not None:
+            if not value.is_finite() or abs(value) >= VALUE_LIMIT:
+                raise ValueError("bad_value")
+            if value.as_tuple().exponent < -VALUE_DECIMALS:  # type: ignore[operator]  # finite: checked above
+                raise ValueError("value_too_precise")
         return value
 
     @field_validator("attributes")
     @classmethod
     def _storable(cls, attributes: dict[str, Any]) -> dict[str, Any]:
         # What Postgres jsonb cannot hold must reject this item alone, not fail the batch it came in.
-        if not _storable_json(attributes):
-            raise ValueError("unstorable_attributes")
+        problem = attributes_problem(attributes)
+        if problem is not None:
+            raise ValueError(problem)
         return attributes
 
     @field_validator("external_id")
     @classmethod
     def _no_nul(cls, text: str) -> str:
         return _without_nul(text)
+
+    # Other strings: pydantic's own str validation refuses lone surrogates ("string_unicode").
 
     @property
     def is_refund(self) -> bool:
@@ -141,16 +186,41 @@ class EventIn(BaseModel):
         return _order_reference(self.attributes)
 
 
-def _storable_json(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, str):
-        return "\x00" not in value
-    if isinstance(value, dict):
-        return all("\x00" not in key and _storable_json(item) for key, item in value.items())
-    if isinstance(value, list):
-        return all(_storable_json(item) for item in value)
-    return True
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "unstorable_attributes"
+    if not text.isascii() and _LONE_SURROGATE(text) is not None:
+        return "lone_surrogate"
+    return None
+
+
+def attributes_problem(attributes: dict[str, Any]) -> str | None:
+    """Why Postgres jsonb (or UTF-8) cannot hold these attributes, as a marker of _VALUE_ERROR_CODES; None: it can.
+
+    A loop over an explicit stack, not recursion: nesting is bounded here, whatever depth the JSON reader allowed.
+    """
+    pending: list[tuple[Any, int]] = [(attributes, 1)]
+    while pending:
+        container, depth = pending.pop()
+        if isinstance(container, dict):
+            for key in container:
+                if isinstance(key, str) and (problem := _text_problem(key)) is not None:
+                    return problem
+            items: Any = container.values()
+        else:
+            items = container
+        for item in items:
+            if isinstance(item, str):
+                if (problem := _text_problem(item)) is not None:
+                    return problem
+            elif isinstance(item, float):
+                if not math.isfinite(item):
+                    return "unstorable_attributes"
+            elif isinstance(item, dict | list | tuple):
+                if depth >= MAX_ATTRIBUTES_DEPTH:
+                    return "nested_too_deep"
+                pending.append((item, depth + 1))
+    return None
 
 
 @dataclass(frozen=True)
@@ -171,8 +241,33 @@ _VALUE_ERROR_CODES = {
         "attributes may not contain NaN, Infinity or NUL characters.",
     ),
     "nul_character": (EventErrorCode.INVALID_VALUE, "Text may not contain NUL characters."),
+    "offset_out_of_range": (
+        EventErrorCode.OFFSET_OUT_OF_RANGE,
+        "occurredAt's offset must be between -15:59 and +15:59, e.g. +08:00.",
+    ),
+    "lone_surrogate": (
+        EventErrorCode.INVALID_UNICODE,
+        "Text may not contain lone surrogates (\\ud800 to \\udfff without their pair).",
+    ),
+    "nested_too_deep": (
+        EventErrorCode.NESTED_TOO_DEEP,
+        f"attributes may nest at most {MAX_ATTRIBUTES_DEPTH} levels deep.",
+    ),
+    "share_too_precise": (
+        EventErrorCode.SHARE_TOO_PRECISE,
+        f"A share has at most {SHARE_DECIMALS} decimals, e.g. 0.333334 (shares are stored exactly, never rounded).",
+    ),
+    "value_too_precise": (
+        EventErrorCode.VALUE_TOO_PRECISE,
+        f"value has at most {VALUE_DECIMALS} decimals (values are stored exactly, never rounded).",
+    ),
 }
 _FIELD_NAMES = {"external_id": "externalId", "occurred_at": "occurredAt"}
+
+
+def _printable(text: str) -> str:
+    # A name echoed back (an unknown field) must be encodable in the answer, whatever the item held.
+    return text.encode("utf-8", "backslashreplace").decode() if has_lone_surrogate(text) else text
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
@@ -181,7 +276,7 @@ def _path(loc: tuple[int | str, ...]) -> str:
         if isinstance(part, int):
             parts.append(f"[{part}]")
         else:
-            parts.append(("." if parts else "") + _FIELD_NAMES.get(part, part))
+            parts.append(("." if parts else "") + _FIELD_NAMES.get(part, _printable(part)))
     return "".join(parts)
 
 
@@ -189,6 +284,18 @@ def problem_from_validation(index: int, error: ValidationError) -> ItemProblem:
     """The first problem of an item, as a stable code (pydantic's own wording never reaches integrators)."""
     first = error.errors(include_url=False)[0]
     kind, field, message = first["type"], _path(first["loc"]), str(first.get("msg", ""))
+    given = first.get("input")
+    if kind == "string_unicode" or (isinstance(given, str) and has_lone_surrogate(given)):
+        code, text = _VALUE_ERROR_CODES["lone_surrogate"]
+        return ItemProblem(index, code, text, field or None)
+    if kind == "json_invalid" and "recursion limit exceeded" in message:
+        # pydantic's JSON reader stops at 200 levels: deeper than attributes may nest anyway.
+        return ItemProblem(
+            index,
+            EventErrorCode.NESTED_TOO_DEEP,
+            f"The item nests too deep (attributes may nest at most {MAX_ATTRIBUTES_DEPTH} levels).",
+            None,
+        )
     if kind == "missing":
         return ItemProblem(index, EventErrorCode.MISSING_FIELD, f"{field} is required.", field)
     if kind == "extra_forbidden":
@@ -196,6 +303,9 @@ def problem_from_validation(index: int, error: ValidationError) -> ItemProblem:
     if kind == "json_invalid":
         return ItemProblem(index, EventErrorCode.INVALID_JSON, "Not valid JSON.", None)
     if field == "occurredAt":
+        if "offset_out_of_range" in message:
+            code, text = _VALUE_ERROR_CODES["offset_out_of_range"]
+            return ItemProblem(index, code, text, field)
         if kind == "timezone_aware":
             return ItemProblem(
                 index, EventErrorCode.NAIVE_TIMESTAMP, "occurredAt needs a timezone offset, e.g. +08:00.", field
@@ -326,12 +436,16 @@ _TIMESTAMP = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})"
 )
 _MONEY = re.compile(r"-?[0-9]{1,14}(?:\.[0-9]{1,2})?").fullmatch  # |amount| < MONEY_LIMIT, at most 2 decimals
-_NUMBER = re.compile(r"-?[0-9]{1,14}(?:\.[0-9]{1,30})?").fullmatch  # finite, |value| < 1e14
-_SHARE = re.compile(r"[0-9](?:\.[0-9]{1,30})?").fullmatch
+_NUMBER = re.compile(r"-?[0-9]{1,14}(?:\.[0-9]{1,6})?").fullmatch  # |value| < VALUE_LIMIT, VALUE_DECIMALS at most
+_SHARE = re.compile(r"[0-9](?:\.[0-9]{1,6})?").fullmatch  # SHARE_DECIMALS at most
 _ZERO = Decimal(0)
 
 
 _KNOWN_TYPES: set[str] = set()  # type names seen valid (a tenant has a handful): no regex for them
+
+
+def _storable_text(text: str) -> bool:
+    return "\x00" not in text and (text.isascii() or _LONE_SURROGATE(text) is None)
 
 
 def _code(value: object) -> bool:
@@ -373,6 +487,9 @@ def check_fast(raw: dict[str, Any], attributes_json: str | None = None) -> Check
         occurred_at = datetime.fromisoformat(occurred)
     except ValueError:
         return None
+    offset = occurred_at.utcoffset()
+    if offset is not None and (offset > MAX_OFFSET or offset < -MAX_OFFSET):
+        return None
     staff = get("staff")
     customer = get("customer")
     team = get("team")
@@ -399,9 +516,13 @@ def check_fast(raw: dict[str, Any], attributes_json: str | None = None) -> Check
         if "attributes" in raw:
             return None
         attributes = {}
-    elif type(attributes) is not dict or not _storable_json(attributes):
+    elif type(attributes) is not dict or (attributes and attributes_problem(attributes) is not None):
         return None
-    if "\x00" in external_id or any(code is not None and "\x00" in code for code in (staff, customer, team)):
+    if not _storable_text(external_id) or not (
+        (staff is None or _storable_text(staff))
+        and (customer is None or _storable_text(customer))
+        and (team is None or _storable_text(team))
+    ):
         return None
     credits_raw = get("credits")
     credits: tuple[CheckedCredit, ...] | None = None
@@ -417,8 +538,8 @@ def check_fast(raw: dict[str, Any], attributes_json: str | None = None) -> Check
             share_text = credit.get("share")
             if (
                 not (_code(credit_staff) and _code(credit_team))
-                or "\x00" in (credit_staff or credit_team or "")
                 or (credit_staff is None) == (credit_team is None)
+                or not _storable_text(credit_staff or credit_team or "")
                 or type(share_text) is not str
                 or _SHARE(share_text) is None
             ):
@@ -451,6 +572,7 @@ def _no_constant(name: str) -> Any:
 
 
 _scan_json = make_scanner(json.JSONDecoder(parse_constant=_no_constant))  # type: ignore[arg-type]  # the C scanner: (text, index) -> (value, end)
+_scan_python_json = make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # as json.loads reads GraphQL variables
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]").search
 _JSON_WHITESPACE = " \t\r\n"
 _COLON = re.compile(r"[ \t\r\n]*:[ \t\r\n]*")
@@ -484,6 +606,22 @@ def check_fast_json(line: bytes | str) -> CheckedEvent | None:
     return check_fast(raw, attributes_json)
 
 
+def _read_as_graphql_does(line: bytes | str) -> dict[str, Any] | None:
+    """The object of a JSON text as Python's json reads it (GraphQL variables are read so); None if it is none.
+
+    pydantic's JSON reader refuses lone surrogate escapes ("\\ud800") and nesting beyond 200 levels as invalid
+    JSON; read as GraphQL reads them, such items get the codes the same item gets through GraphQL.
+    """
+    try:
+        text = line.decode() if isinstance(line, bytes) else line
+        raw, end = _scan_python_json(text, 0)
+    except (UnicodeDecodeError, StopIteration, ValueError, RecursionError):
+        return None
+    if (end != len(text) and text[end:].strip(_JSON_WHITESPACE)) or type(raw) is not dict:
+        return None
+    return raw
+
+
 def check_item(raw: Mapping[str, Any] | bytes | str) -> CheckedEvent | ValidationError:
     """One item's shape: the fast check, else the contract's model (JSON text, or a mapping as from GraphQL)."""
     if isinstance(raw, bytes | str):
@@ -493,6 +631,10 @@ def check_item(raw: Mapping[str, Any] | bytes | str) -> CheckedEvent | Validatio
         try:
             return CheckedEvent.of(EventIn.model_validate_json(raw))
         except ValidationError as error:
+            if error.errors(include_url=False)[0]["type"] == "json_invalid":
+                mapping = _read_as_graphql_does(raw)
+                if mapping is not None:
+                    return check_item(mapping)
             return error
     if type(raw) is dict:
         checked = check_fast(raw)
@@ -504,8 +646,22 @@ def check_item(raw: Mapping[str, Any] | bytes | str) -> CheckedEvent | Validatio
         return error
 
 
-def check_semantics(index: int, event: CheckedEvent) -> ItemProblem | None:
-    """Rules across fields that need no database."""
+def check_semantics(
+    index: int,
+    event: CheckedEvent,
+    *,
+    event_time_min: datetime = EVENT_TIME_MIN,
+    event_time_max: datetime = EVENT_TIME_MAX,
+) -> ItemProblem | None:
+    """Rules across fields that need no database; `occurredAt` must fall in [event_time_min, event_time_max)."""
+    if not event_time_min <= event.occurred_at < event_time_max:
+        # Year 0001 or 9999 is a mistake, and Postgres cannot even read some of them back in UTC.
+        return ItemProblem(
+            index,
+            EventErrorCode.OCCURRED_AT_OUT_OF_RANGE,
+            f"occurredAt must be at or after {event_time_min.isoformat()} and before {event_time_max.isoformat()}.",
+            "occurredAt",
+        )
     if event.credits:
         total = sum((credit.share for credit in event.credits), Decimal(0))
         if total != SHARE_TOTAL:
@@ -525,6 +681,62 @@ def check_semantics(index: int, event: CheckedEvent) -> ItemProblem | None:
     elif event.amount is not None and event.amount < 0:
         return ItemProblem(index, EventErrorCode.NEGATIVE_AMOUNT, "Only refunds have negative amounts.", "amount")
     return None
+
+
+def _same_json(first: Any, second: Any) -> bool:
+    """Equal as jsonb compares: numbers by value (1 and 1.0 alike), but true is not 1; depth is bounded (checked)."""
+    if isinstance(first, bool) or isinstance(second, bool) or first is None or second is None:
+        return type(first) is type(second) and first == second
+    if isinstance(first, int | float) and isinstance(second, int | float):
+        return first == second
+    if isinstance(first, dict):
+        return (
+            isinstance(second, dict)
+            and first.keys() == second.keys()
+            and all(_same_json(value, second[key]) for key, value in first.items())
+        )
+    if isinstance(first, list | tuple):
+        return (
+            isinstance(second, list | tuple)
+            and len(first) == len(second)
+            and all(_same_json(a, b) for a, b in zip(first, second, strict=True))
+        )
+    return type(first) is type(second) and bool(first == second)
+
+
+def _sent_credits(event: CheckedEvent) -> list[tuple[str, str, Decimal]]:
+    # A set: the same credits in another order are the same credits.
+    return sorted((credit.staff or "", credit.team or "", credit.share) for credit in event.credits or ())
+
+
+def sent_difference(first: CheckedEvent, resent: CheckedEvent) -> str | None:
+    """The first field (its contract name) in which a resend of an externalId differs from what was sent first.
+
+    What was sent counts, not how it was written: the same instant at another offset, 7.5 and 7.50, attributes in
+    another key order are the same content. An empty credit list is no credits (both leave them to the rules).
+    """
+    if first.type != resent.type:
+        return "type"
+    if first.occurred_at != resent.occurred_at:
+        return "occurredAt"
+    for name in ("staff", "customer", "team", "amount", "value"):
+        if getattr(first, name) != getattr(resent, name):
+            return name
+    if not _same_json(first.attributes, resent.attributes):
+        return "attributes"
+    if _sent_credits(first) != _sent_credits(resent):
+        return "credits"
+    return None
+
+
+def conflict_problem(index: int, external_id: str, difference: str) -> ItemProblem:
+    return ItemProblem(
+        index,
+        EventErrorCode.EXTERNAL_ID_CONFLICT,
+        f"externalId {external_id!r} was already sent with a different {difference}: a resend must repeat the "
+        "event unchanged (a new event needs a new externalId).",
+        difference,
+    )
 
 
 def occurred_utc(event: EventIn | CheckedEvent) -> datetime:

@@ -37,6 +37,9 @@ class Event(Model):
     pool_share: fields.Field[Decimal | None] = fields.DecimalField(max_digits=9, decimal_places=6, null=True)
     # counted | pending (large orders wait for a manager's confirmation before they count)
     status = fields.CharField(max_length=16, default="counted")
+    # Whether the sender sent credits (else the rules resolved them): a resend of the externalId must send the same.
+    # NULL for events stored before this was recorded.
+    credits_sent = fields.BooleanField(null=True)
 
     class Meta:
         table = "event"

@@ -13,6 +13,15 @@ is a duplicate, and the unique index still refuses any); when the unique index r
 back and the batch is stored again with ON CONFLICT DO NOTHING, which sorts accepted from duplicates exactly, also
 against concurrent retries. A stream of batches (the NDJSON import) passes each batch's `store` the previous one
 (`after`): resolving and staging overlap the previous batch's insert, the inserts stay one after the other.
+
+An externalId is an idempotency key: a resend of what was sent before is a duplicate; a resend with other content
+(type, occurredAt's instant, codes, amount, value, attributes, credits as sent) is a conflict, rejected and nothing
+changed. Credits resolved by the tenant's rules were not sent: only whether credits were sent (`credits_sent`) and,
+when they were, the credits themselves take part. Within a batch the items are compared as checked; against stored
+events, only on the path that found some already stored (the common path pays nothing).
+
+Answers keep complete counts; a `report_limit` (the NDJSON import's) keeps only the first duplicates and problems, so
+an import of any size holds a bounded answer.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Awaitable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
@@ -31,15 +40,20 @@ from pydantic import ValidationError
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from tenants.events.contract import (
+    EVENT_TIME_MAX,
+    EVENT_TIME_MIN,
     CheckedEvent,
     EventErrorCode,
     ItemProblem,
     check_fast_json,
     check_item,
     check_semantics,
+    conflict_problem,
     problem_from_validation,
+    sent_difference,
 )
 from tenants.locks import ingestion_lock_key
+from tenants.statistics import MIN_CHANGED_ROWS, refresh_statistics
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.uow import tenant_unit_of_work
 
@@ -52,16 +66,36 @@ class Duplicate:
     external_id: str
 
 
-@dataclass
 class IngestResult:
-    accepted: int = 0
-    duplicates: list[Duplicate] = field(default_factory=list)
-    rejected: list[ItemProblem] = field(default_factory=list)
+    """What ingestion did: complete counts, and the duplicates and problems in index order (with a `report_limit`,
+    only the first that many of each)."""
 
-    def merge(self, other: IngestResult) -> None:
-        self.accepted += other.accepted
-        self.duplicates.extend(other.duplicates)
-        self.rejected.extend(other.rejected)
+    __slots__ = ("accepted", "duplicate_count", "duplicates", "rejected", "rejected_count", "report_limit")
+
+    def __init__(self, report_limit: int | None = None) -> None:
+        self.accepted = 0
+        self.duplicate_count = 0
+        self.rejected_count = 0
+        self.duplicates: list[Duplicate] = []
+        self.rejected: list[ItemProblem] = []
+        self.report_limit = report_limit
+
+    @property
+    def truncated(self) -> bool:
+        return self.duplicate_count > len(self.duplicates) or self.rejected_count > len(self.rejected)
+
+    def merge(self, later: IngestResult) -> None:
+        """Adds the result of a later batch (all its indexes after this one's)."""
+        self.accepted += later.accepted
+        self.duplicate_count += later.duplicate_count
+        self.rejected_count += later.rejected_count
+        limit = self.report_limit
+        if limit is None:
+            self.duplicates.extend(later.duplicates)
+            self.rejected.extend(later.rejected)
+        else:
+            self.duplicates.extend(later.duplicates[: max(limit - len(self.duplicates), 0)])
+            self.rejected.extend(later.rejected[: max(limit - len(self.rejected), 0)])
 
 
 @dataclass(frozen=True)
@@ -124,24 +158,47 @@ class _Customer:
 class Batch:
     """One batch's items checked on their own (no database yet), in the caller's indexes; filled as items arrive.
 
-    Valid items are kept once per externalId (the first); later ones are duplicates of the batch. They are kept as
-    plain tuples, which the garbage collector stops tracking (it does not for tuple subclasses such as CheckedEvent):
-    an import holds thousands of them at a time, and tracking them made the collector scan the whole heap repeatedly.
+    Valid items are kept once per externalId (the first); later ones are duplicates of the batch, or conflicts when
+    their content differs. They are kept as plain tuples, which the garbage collector stops tracking (it does not for
+    tuple subclasses such as CheckedEvent): an import holds thousands of them at a time, and tracking them made the
+    collector scan the whole heap repeatedly. Duplicates and problems are counted; with a `report_limit`, only the
+    first that many of each are kept. `occurredAt` must fall in [event_time_min, event_time_max).
     """
 
-    __slots__ = ("_kept", "_seen", "duplicates", "rejected")
+    __slots__ = (
+        "_kept",
+        "_seen",
+        "duplicate_count",
+        "duplicates",
+        "event_time_max",
+        "event_time_min",
+        "rejected",
+        "rejected_count",
+        "report_limit",
+    )
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        report_limit: int | None = None,
+        event_time_min: datetime = EVENT_TIME_MIN,
+        event_time_max: datetime = EVENT_TIME_MAX,
+    ) -> None:
         self._kept: list[tuple[int, tuple[Any, ...]]] = []
         self.duplicates: list[Duplicate] = []
         self.rejected: list[ItemProblem] = []
-        self._seen: set[str] = set()
+        self.duplicate_count = 0
+        self.rejected_count = 0
+        self.report_limit = report_limit
+        self.event_time_min = event_time_min
+        self.event_time_max = event_time_max
+        self._seen: dict[str, int] = {}  # externalId -> its position in _kept
 
     def __len__(self) -> int:
-        return len(self._kept) + len(self.duplicates) + len(self.rejected)
+        return len(self._kept) + self.duplicate_count + self.rejected_count
 
     def __bool__(self) -> bool:
-        return bool(self._kept or self.duplicates or self.rejected)
+        return bool(self._kept or self.duplicate_count or self.rejected_count)
 
     @property
     def valid(self) -> int:
@@ -151,12 +208,22 @@ class Batch:
         """An item as a mapping (GraphQL, the JSON contract's names) or as JSON text (an NDJSON line)."""
         checked = check_item(raw)
         if isinstance(checked, ValidationError):
-            self.rejected.append(problem_from_validation(index, checked))
+            self._reject(problem_from_validation(index, checked))
         else:
             self._keep(index, checked)
 
     def reject(self, index: int, code: EventErrorCode, message: str) -> None:
-        self.rejected.append(ItemProblem(index, code, message, None))
+        self._reject(ItemProblem(index, code, message, None))
+
+    def _reject(self, problem: ItemProblem) -> None:
+        self.rejected_count += 1
+        if self.report_limit is None or len(self.rejected) < self.report_limit:
+            self.rejected.append(problem)
+
+    def _duplicate(self, index: int, external_id: str) -> None:
+        self.duplicate_count += 1
+        if self.report_limit is None or len(self.duplicates) < self.report_limit:
+            self.duplicates.append(Duplicate(index, external_id))
 
     def add_json(self, index: int, line: bytes) -> None:
         checked = check_fast_json(line)
@@ -166,14 +233,24 @@ class Batch:
             self._keep(index, checked)
 
     def _keep(self, index: int, event: CheckedEvent) -> None:
-        problem = check_semantics(index, event)
+        problem = check_semantics(index, event, event_time_min=self.event_time_min, event_time_max=self.event_time_max)
         if problem is not None:
-            self.rejected.append(problem)
-        elif event.external_id in self._seen:
-            self.duplicates.append(Duplicate(index, event.external_id))
-        else:
-            self._seen.add(event.external_id)
+            self._reject(problem)
+            return
+        external_id = event.external_id
+        first = self._seen.get(external_id)
+        if first is None:
+            self._seen[external_id] = len(self._kept)
             self._kept.append((index, tuple(event)))
+            return
+        kept = self._kept[first][1]
+        # The same line sent twice is the same tuple (attributes as the same JSON text): no need to compare content.
+        same_line = event.attributes_value is None and event == kept
+        difference = None if same_line else sent_difference(_event(kept), event)
+        if difference is None:
+            self._duplicate(index, external_id)
+        else:
+            self._reject(conflict_problem(index, external_id, difference))
 
 
 def _event(values: tuple[Any, ...]) -> CheckedEvent:
@@ -185,12 +262,25 @@ async def ingest(
     items: Iterable[tuple[int, Mapping[str, Any] | bytes | str]],
     *,
     received_at: datetime | None = None,
+    event_time_min: datetime = EVENT_TIME_MIN,
+    event_time_max: datetime = EVENT_TIME_MAX,
 ) -> IngestResult:
-    """Store the valid items of one batch (indexes are the caller's: position in the request or the file)."""
-    batch = Batch()
+    """Store the valid items of one batch (indexes are the caller's: position in the request or the file).
+
+    `occurredAt` must fall in [event_time_min, event_time_max) (the deployment's settings; defaults: theirs).
+    """
+    batch = Batch(event_time_min=event_time_min, event_time_max=event_time_max)
     for index, raw in items:
         batch.add(index, raw)
-    return await store(tenant_id, batch, received_at=received_at)
+    result = await store(tenant_id, batch, received_at=received_at)
+    await refresh_event_statistics(result.accepted)
+    return result
+
+
+async def refresh_event_statistics(accepted: int) -> None:
+    """After a batch or an import committed: the close's planner must see the new events (tenants/statistics.py)."""
+    if accepted >= MIN_CHANGED_ROWS:
+        await refresh_statistics("event", accepted)
 
 
 async def store(
@@ -236,11 +326,21 @@ async def store(
 
 
 def _answer(batch: Batch, written: IngestResult | None) -> IngestResult:
-    result = IngestResult(duplicates=list(batch.duplicates), rejected=list(batch.rejected))
+    """The batch's own duplicates and problems with those of the database, in index order (the first ones only,
+    with a limit: the first of each kind are among the first of each side)."""
+    result = IngestResult(batch.report_limit)
+    result.duplicate_count = batch.duplicate_count
+    result.rejected_count = batch.rejected_count
+    duplicates, rejected = batch.duplicates, batch.rejected
     if written is not None:
-        result.merge(written)
-    result.rejected.sort(key=lambda problem: problem.index)
-    result.duplicates.sort(key=lambda duplicate: duplicate.index)
+        result.accepted = written.accepted
+        result.duplicate_count += written.duplicate_count
+        result.rejected_count += written.rejected_count
+        duplicates = sorted(duplicates + written.duplicates, key=lambda duplicate: duplicate.index)
+        rejected = sorted(rejected + written.rejected, key=lambda problem: problem.index)
+    limit = batch.report_limit
+    result.duplicates = duplicates[:limit] if limit is not None else list(duplicates)
+    result.rejected = rejected[:limit] if limit is not None else list(rejected)
     return result
 
 
@@ -348,7 +448,8 @@ async def _write(
     """Insert the staged rows, after the refunds of orders from outside the batch (their rows are staged here)."""
     # Shared: ingestions run side by side; a running close (exclusive) holds them until it committed.
     await connection.execute("SELECT pg_advisory_xact_lock_shared($1)", ingestion_lock_key(tenant_id))
-    result = IngestResult(rejected=list(rows.rejected))
+    result = IngestResult()  # complete lists: a batch's (one chunk's) at most
+    result.rejected = list(rows.rejected)
     lines, stored = rows.lines, rows.stored
     if rows.refunds:
         # Their orders were stored by earlier batches (committed before this transaction) or do not exist.
@@ -382,19 +483,31 @@ async def _write(
             await _stage(connection, late.lines[len(lines) :])
         stored = late.stored
     if not stored:
+        result.rejected_count = len(result.rejected)
         return result
     if only_new:
         inserted = {row[0] for row in await connection.fetch(INSERT_NEW_SQL, tenant_id, received_at)}
-        for index, external_id in stored:
-            if external_id in inserted:
-                result.accepted += 1
-            else:
-                result.duplicates.append(Duplicate(index, external_id))
+        already = [(index, external_id) for index, external_id in stored if external_id not in inserted]
+        result.accepted = len(stored) - len(already)
+        if already:
+            # Read after the insert: a concurrent retry's rows, which the insert waited for, are committed by now.
+            differences = dict(
+                await connection.fetch(CONFLICTS_SQL, tenant_id, [external_id for _, external_id in already])
+            )
+            for index, external_id in already:
+                difference = differences.get(external_id)
+                if difference is None:
+                    result.duplicates.append(Duplicate(index, external_id))
+                else:
+                    result.rejected.append(conflict_problem(index, external_id, difference))
+        result.rejected.sort(key=lambda problem: problem.index)
     else:
         count = await connection.fetchval(INSERT_ALL_SQL, tenant_id, received_at)
         if count != len(stored):
             raise RuntimeError(f"stored {count} events of {len(stored)}")
         result.accepted = len(stored)
+    result.duplicate_count = len(result.duplicates)
+    result.rejected_count = len(result.rejected)
     return result
 
 
@@ -471,7 +584,7 @@ class _Resolver:
             f"{_NULL if team_id is None else team_id}\t{event.amount_text or _NULL}\t{event.value_text or _NULL}\t"
             f"{_attributes_text(event)}\t"
             f"{_NULL if event.order_external_id is None else _copy_text(event.order_external_id)}\t"
-            f"{credits.copy_text}\t{'pending' if pending else 'counted'}\n"
+            f"{credits.copy_text}\t{'pending' if pending else 'counted'}\t{'t' if event.credits else 'f'}\n"
         )
         rows.stored.append((index, event.external_id))
 
@@ -569,14 +682,14 @@ def _attributes_text(event: CheckedEvent) -> str:
 
 _COLUMNS = (
     "external_id, type, occurred_at, staff_id, customer_id, team_id, amount, value, attributes, order_external_id, "
-    "credit_staff_ids, credit_shares, pool_team_id, pool_share, status"
+    "credit_staff_ids, credit_shares, pool_team_id, pool_share, status, credits_sent"
 )
 # Per connection, emptied at each commit; temporary tables have no RLS, `event` keeps its policy on the INSERT.
 STAGE_SQL = """
 CREATE TEMP TABLE IF NOT EXISTS event_stage (
     external_id text, type text, occurred_at timestamptz, staff_id bigint, customer_id bigint, team_id bigint,
     amount numeric, value numeric, attributes jsonb, order_external_id text, credit_staff_ids bigint[],
-    credit_shares numeric[], pool_team_id bigint, pool_share numeric, status text
+    credit_shares numeric[], pool_team_id bigint, pool_share numeric, status text, credits_sent boolean
 ) ON COMMIT DELETE ROWS
 """
 _INSERT = f"""
@@ -599,3 +712,38 @@ INSERT_ALL_SQL = _INSERT.format(conflict="") + "SELECT count(*) FROM inserted"
 INSERT_NEW_SQL = (
     _INSERT.format(conflict="ON CONFLICT (tenant_id, external_id) DO NOTHING") + "SELECT external_id FROM inserted"
 )
+
+
+def _credit_pairs(row: str) -> str:
+    # Explicit credits as a set: the same staff and shares in another order are the same credits.
+    return (
+        f"ARRAY(SELECT ROW(c.staff_id, c.share) FROM unnest({row}.credit_staff_ids, {row}.credit_shares) "
+        "AS c(staff_id, share) ORDER BY c.staff_id, c.share)"
+    )
+
+
+# The staged resends of stored events, with the first field (its contract name) whose content differs. Numbers
+# compare as numbers, instants as instants, attributes as jsonb (key order and 1.0 vs 1 do not matter). Credits
+# resolved by the tenant's rules were not sent: events stored before `credits_sent` existed (NULL) compare credits
+# only when the resend sends some.
+CONFLICTS_SQL = f"""
+SELECT external_id, difference FROM (
+    SELECT s.external_id, CASE
+        WHEN e.type IS DISTINCT FROM s.type THEN 'type'
+        WHEN e.occurred_at IS DISTINCT FROM s.occurred_at THEN 'occurredAt'
+        WHEN e.staff_id IS DISTINCT FROM s.staff_id THEN 'staff'
+        WHEN e.customer_id IS DISTINCT FROM s.customer_id THEN 'customer'
+        WHEN e.team_id IS DISTINCT FROM s.team_id THEN 'team'
+        WHEN e.amount IS DISTINCT FROM s.amount THEN 'amount'
+        WHEN e.value IS DISTINCT FROM s.value THEN 'value'
+        WHEN e.attributes IS DISTINCT FROM s.attributes THEN 'attributes'
+        WHEN e.credits_sent IS NOT NULL AND e.credits_sent IS DISTINCT FROM s.credits_sent THEN 'credits'
+        WHEN s.credits_sent AND (
+            e.pool_team_id IS DISTINCT FROM s.pool_team_id OR e.pool_share IS DISTINCT FROM s.pool_share
+            OR {_credit_pairs("e")} IS DISTINCT FROM {_credit_pairs("s")}
+        ) THEN 'credits'
+    END AS difference
+    FROM pg_temp.event_stage s JOIN event e ON e.tenant_id = $1 AND e.external_id = s.external_id
+    WHERE s.external_id = ANY($2::text[])
+) resent WHERE difference IS NOT NULL
+"""

@@ -2,6 +2,9 @@
 the rate of a raw asyncpg copy_records_to_table of the same rows into the same table, measured in the same run.
 
 Run: `make bench-ingest` (or `uv run python -m tests.bench.ingest [events]`). Targets: GraphQL >= 0.10, NDJSON >= 0.50.
+`python -m tests.bench.ingest --bounded [lines]` measures what an import of junk or duplicate lines costs the API
+process instead: its resident memory (VmRSS, and the peak VmHWM, from /proc) before and after, and the latency of
+/healthz polled while the import runs (the loop must keep answering).
 The reference COPY runs as a superuser: Postgres refuses COPY FROM into a table with row level security for every
 other role, which is why the app copies each batch into a temporary staging table (no RLS) and moves it into
 `event` with one INSERT ... SELECT, which the table's policy checks.
@@ -11,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -144,5 +149,90 @@ async def run(count: int) -> None:
     )
 
 
+def _api_pid() -> int:
+    """The uvicorn child process `api_server` started (the only child of this process running uvicorn)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read()
+        except OSError:
+            continue
+        if parent == os.getpid() and b"uvicorn" in command:
+            return int(entry)
+    raise RuntimeError("no API process")
+
+
+def _memory_mb(pid: int) -> tuple[float, float]:
+    """(VmRSS, VmHWM) of a process in MB."""
+    values: dict[str, float] = {}
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            name, _, rest = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                values[name] = int(rest.split()[0]) / 1024
+    return values["VmRSS"], values["VmHWM"]
+
+
+async def _import_while_polling(
+    client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]
+) -> tuple[dict[str, Any], float, float, int]:
+    """The import's answer, its seconds, and the worst /healthz latency seen while it ran (and how many polls)."""
+    worst = 0.0
+    polls = 0
+    started = time.perf_counter()
+    task = asyncio.create_task(client.post("/import/events", content=body, headers=headers))
+    async with httpx.AsyncClient(base_url=url, timeout=60) as probe:
+        while not task.done():
+            sent = time.perf_counter()
+            await probe.get("/healthz")
+            worst = max(worst, time.perf_counter() - sent)
+            polls += 1
+            await asyncio.sleep(0.02)
+    response = await task
+    return response.json(), time.perf_counter() - started, worst, polls
+
+
+async def run_bounded(lines: int) -> None:
+    settings = bench_settings()
+    async with bench_database(settings):
+        tenant = await service.create_tenant("bench", "Bench")
+        tenant_id = tenant_id_for_system(tenant.id)
+        for i in range(STAFF):
+            await add_staff(tenant_id, f"g{i}")
+        key = (await service.create_api_key(tenant_id, "bench", [Scope.EVENTS_WRITE], None)).plaintext
+        headers = {"authorization": f"Bearer {key}"}
+        with api_server(settings) as url:
+            pid = _api_pid()
+            async with httpx.AsyncClient(base_url=url, timeout=600) as client:
+                warm = "\n".join(json.dumps(e) for e in make_events("w", 1000)).encode()
+                assert (await client.post("/import/events", content=warm, headers=headers)).json()["accepted"] == 1000
+                print(f"lines per import: {lines}")
+                print(f"API RSS after warm-up:      {_memory_mb(pid)[0]:7.1f} MB (peak {_memory_mb(pid)[1]:.1f} MB)")
+                junk = b"".join(b'{"junk": %d}\n' % i for i in range(lines))
+                answer, seconds, worst, polls = await _import_while_polling(client, url, junk, headers)
+                assert answer["rejectedCount"] == lines, answer
+                rss, peak = _memory_mb(pid)
+                print(
+                    f"junk import:      {seconds:6.2f} s  API RSS after {rss:7.1f} MB (peak {peak:.1f} MB)  "
+                    f"worst /healthz {worst * 1000:7.1f} ms ({polls} polls)"
+                )
+                duplicate = json.dumps(make_events("w", 1)[0]).encode() + b"\n"
+                answer, seconds, worst, polls = await _import_while_polling(client, url, duplicate * lines, headers)
+                assert answer["duplicateCount"] == lines, {k: v for k, v in answer.items() if k != "duplicates"}
+                rss, peak = _memory_mb(pid)
+                print(
+                    f"duplicate import: {seconds:6.2f} s  API RSS after {rss:7.1f} MB (peak {peak:.1f} MB)  "
+                    f"worst /healthz {worst * 1000:7.1f} ms ({polls} polls)"
+                )
+
+
 if __name__ == "__main__":
-    asyncio.run(run(int(sys.argv[1]) if len(sys.argv) > 1 else 50_000))
+    if "--bounded" in sys.argv:
+        sizes = [int(arg) for arg in sys.argv[1:] if arg.isdigit()]
+        asyncio.run(run_bounded(sizes[0] if sizes else 1_000_000))
+    else:
+        asyncio.run(run(int(sys.argv[1]) if len(sys.argv) > 1 else 50_000))

@@ -89,7 +89,7 @@ LINES = [
     json.dumps(event("c1")),
     json.dumps(event("n1", staff=None)),
     json.dumps(event("big", amount="-5.00")),
-    # chunk 6: nothing valid; chunk 7: a refund of chunk 5's order
+    # chunk 6: nothing valid, and a2 resent with other content (a conflict); chunk 7: a refund of chunk 5's order
     "[]",
     json.dumps(event("a2")),
     json.dumps(event("bad", occurredAt="2026-10-05T10:00:00")),
@@ -153,7 +153,7 @@ async def test_pipelined_import_answers_and_stores_as_chunks_one_after_the_other
     answer = await import_ndjson(client, await key_of(pipelined), "\n".join(LINES).encode())
     assert answer == expected
     assert answer["accepted"] == 8
-    assert [(d["index"], d["externalId"]) for d in answer["duplicates"]] == [(3, "a1"), (11, "p1"), (16, "a2")]
+    assert [(d["index"], d["externalId"]) for d in answer["duplicates"]] == [(3, "a1"), (11, "p1")]
     assert [(p["index"], p["code"]) for p in answer["rejected"]] == [
         (2, "INVALID_JSON"),
         (5, "UNKNOWN_STAFF"),
@@ -162,6 +162,7 @@ async def test_pipelined_import_answers_and_stores_as_chunks_one_after_the_other
         (13, "NO_ATTRIBUTION"),
         (14, "NEGATIVE_AMOUNT"),
         (15, "INVALID_VALUE"),
+        (16, "EXTERNAL_ID_CONFLICT"),
         (17, "NAIVE_TIMESTAMP"),
     ]
     rows = await stored(pipelined.tenant_id)
