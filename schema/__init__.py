@@ -62,6 +62,16 @@ ITEM_CHECKED_ARGUMENTS: frozenset[tuple[str, str, str]] = frozenset(
 )
 
 
+strawberry.enum(
+    RequestErrorCode,
+    name="RequestErrorCode",
+    description=(
+        "Codes in errors[].extensions.code when a request is refused as a whole (limits, unreadable bodies, text "
+        "that cannot be stored, INTERNAL_ERROR); a domain's refusals use the domain's own enum."
+    ),
+)
+
+
 class KaoheSchema(strawberry.Schema):
     """A strawberry schema whose fields with arguments are text-guarded, and whose unexpected errors are logged."""
 
@@ -144,6 +154,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return KaoheSchema(
         query=query,
         mutation=mutation,
+        types=[RequestErrorCode],  # referenced by no field: listed so that the SDL documents the codes
         extensions=schema_extensions(settings),
         item_checked_arguments=ITEM_CHECKED_ARGUMENTS,
         hide_suggestions=settings.is_production,

@@ -10,8 +10,8 @@ from starlette.routing import Route
 from structlog.testing import capture_logs
 from tortoise.connection import get_connection
 
-from schema import KaoheSchema, schema_extensions
-from schema.request_errors import INTERNAL_ERROR_MESSAGE
+from schema import KaoheSchema, build_schema, schema_extensions
+from schema.request_errors import INTERNAL_ERROR_MESSAGE, RequestErrorCode
 from server.app import KaoheGraphQL
 from server.observability import RequestContextMiddleware
 from server.settings import Settings
@@ -65,6 +65,13 @@ async def test_documents_and_variables_that_do_not_fit_the_schema_carry_codes(cl
     for payload, code in cases:
         body = (await client.post("/graphql", json=payload)).json()
         assert [error["extensions"]["code"] for error in body["errors"]] == [code], payload
+
+
+def test_the_sdl_documents_the_request_error_codes(settings: Settings) -> None:
+    sdl = build_schema(settings).as_str()
+    block = sdl[sdl.index("enum RequestErrorCode {") :]
+    block = block[: block.index("}")]
+    assert set(block.split()[3:]) == {code.value for code in RequestErrorCode}
 
 
 # --- The unexpected -------------------------------------------------------------------------------------------------

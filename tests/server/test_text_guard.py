@@ -136,6 +136,23 @@ async def test_an_unauthenticated_caller_learns_about_its_permission_not_its_tex
     assert error["extensions"]["code"] == "UNAUTHENTICATED"
 
 
+UPSERT_TEAMS = "mutation($t: [TeamInput!]!) { upsertTeams(teams: $t) { created errors { index } } }"
+TEAMS = "{ teams { items { code } } }"
+
+
+async def test_a_batch_checked_item_by_item_is_not_refused_whole(
+    post: Post, make_tenant: TenantFactory, login: Callable[..., Awaitable[str]]
+) -> None:
+    tenant = await make_tenant(Role.ADMIN)
+    token = await login(tenant.admin_email, tenant=tenant.slug)
+    teams = [{"code": "good", "name": "Good"}, {"code": "nul", "name": "x\x00"}, {"code": "sur", "name": "y\ud800"}]
+    answer = await post(UPSERT_TEAMS, {"t": teams}, token)
+    assert "errors" not in answer, answer
+    assert answer["data"]["upsertTeams"]["created"] == 1
+    assert [error["index"] for error in answer["data"]["upsertTeams"]["errors"]] == [1, 2]
+    assert (await post(TEAMS, {}, token))["data"]["teams"]["items"] == [{"code": "good"}]
+
+
 # --- The mechanism, on a schema of its own -------------------------------------------------------------------------
 
 
