@@ -5,9 +5,10 @@ A GraphQL error that reaches a caller always has `extensions.code`:
   GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED (it, or its variables, does not fit the schema);
 - an argument holds text that cannot be stored: INVALID_TEXT, TEXT_TOO_LONG (schema/text_guard.py), with
   `extensions.field` naming the argument path;
-- domains and permissions raise their own codes (UNAUTHENTICATED, FORBIDDEN, TOO_MANY_ITEMS...), kept as they are;
-- anything else is unexpected: INTERNAL_ERROR, with `extensions.requestId`. Its text never reaches the caller (it
-  may hold SQL, driver or Python internals); the log has the message and the trace under the same request id.
+- permissions and resolvers raise GraphQLErrors with their own codes (UNAUTHENTICATED, FORBIDDEN, TOO_MANY_ITEMS...),
+  kept as they are (one raised without a code is kept too: a bug of its raiser, visible as such);
+- any other exception is unexpected: INTERNAL_ERROR, with `extensions.requestId`. Its text never reaches the caller
+  (it may hold SQL, driver or Python internals); the log has the message and the trace under the same request id.
 HTTP answers outside GraphQL execution use the same shape: BODY_TOO_LARGE, INVALID_JSON, JSON_TOO_DEEP, BAD_REQUEST.
 """
 

@@ -98,6 +98,8 @@ def test_trusted_proxies_are_addresses_or_networks(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("KAOHE_TRUSTED_PROXIES", "10.0.0.5, 10.1.0.0/16,::1")
     assert Settings().trusted_proxies == ["10.0.0.5", "10.1.0.0/16", "::1"]
     assert Settings(trusted_proxies=[]).trusted_proxies == []
+    monkeypatch.setenv("KAOHE_TRUSTED_PROXIES", "")  # as .env.example leaves it
+    assert Settings().trusted_proxies == []
     monkeypatch.delenv("KAOHE_TRUSTED_PROXIES")
     assert Settings().trusted_proxies == []
     with pytest.raises(ValidationError, match="not an IP address"):
