@@ -8,7 +8,8 @@ in the database at a time, the later one resolving its codes and staging its row
 inserts go one chunk after the other, in file order, so duplicates across chunks and refunds of an earlier chunk's
 orders resolve as if sequential. The import gives the event loop a turn every YIELD_EVERY lines, whatever they hold
 (a body that is already buffered never makes reading it wait), so other requests are answered during any import.
-Once the import is done, the planner statistics of `event` are refreshed if it grew by much.
+Once the import is done and answered, the planner statistics of `event` are refreshed if it grew by much (after the
+answer: the client need not wait for an ANALYZE).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import AsyncIterable
 from datetime import datetime
 from typing import Any
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -65,7 +67,8 @@ async def import_events(request: Request) -> JSONResponse:
         event_time_min=settings.event_time_min,
         event_time_max=settings.event_time_max,
     )
-    return JSONResponse(_answer(result, items))
+    # Once per import, after every chunk committed (ANALYZE outside the tenant's transactions).
+    return JSONResponse(_answer(result, items), background=BackgroundTask(refresh_event_statistics, result.accepted))
 
 
 async def import_lines(
@@ -137,8 +140,6 @@ async def import_lines(
         if storing:
             # The client went away, or storing failed: what was handed over is stored or not, never half-done.
             await asyncio.gather(*storing, return_exceptions=True)
-    # Once per import, after every chunk committed (ANALYZE outside the tenant's transactions).
-    await refresh_event_statistics(total.accepted)
     return total, index
 
 

@@ -274,7 +274,7 @@ async def test_shares_with_more_decimals_than_stored_are_refused_not_rounded(
 
 # Item 4: an externalId is an idempotency key.
 async def test_a_resend_with_other_content_is_a_conflict_and_changes_nothing(
-    shop: TenantFixture, client: httpx.AsyncClient
+    shop: TenantFixture, make_tenant: TenantFactory, client: httpx.AsyncClient
 ) -> None:
     key = await key_of(shop)
     original = order(
@@ -330,6 +330,12 @@ async def test_a_resend_with_other_content_is_a_conflict_and_changes_nothing(
     )
     assert [(d["index"], d["externalId"]) for d in answer["duplicates"]] == [(0, "o2"), (2, "o2")]
     assert [(r["index"], r["code"], r["field"]) for r in answer["rejected"]] == [(1, "EXTERNAL_ID_CONFLICT", "amount")]
+    # Another tenant's externalIds are its own: the same id with other content is a new event there.
+    other = await make_tenant()
+    await add_staff(other.tenant_id, "g1")
+    result = await record(client, await key_of(other), [order("o1", amount="5.00")])
+    assert (result["accepted"], result["rejected"]) == (1, [])
+    assert (await stored(shop.tenant_id, "o1")).amount == Decimal("100.00")
 
 
 async def test_conflicts_within_one_batch(
