@@ -2,6 +2,9 @@
 
 Related objects are exposed by their codes (parentCode, teamCode, guideCode), joined in the listing query itself,
 so a page costs one query however many rows it has (no N+1, no loader needed).
+
+Refused items of an upsert are `MasterDataItemError`s: the `Problem` interface (field, a message in the reader's
+language) with the item's `index` and a `code` from the `MasterDataErrorCode` enum (never a free string).
 """
 
 from __future__ import annotations
@@ -10,10 +13,12 @@ from datetime import date, datetime
 
 import strawberry
 
-from schema.common import ItemError, actor_of, page_args
+from schema.common import actor_of, page_args
 from schema.context import Info
+from schema.errors import ProblemInterface, problem_fields
 from schema.permissions import tenant_access
 from tenants.staff import service
+from tenants.staff.errors import ItemProblem, MasterDataErrorCode
 from tenants.staff.service import MAX_BATCH, UpsertOutcome
 from tenants.tenancy.auth import Role, Scope
 
@@ -65,11 +70,33 @@ class CustomerInput:
     )
 
 
+strawberry.enum(
+    MasterDataErrorCode,
+    name="MasterDataErrorCode",
+    description="Why an item of a master data batch (teams, staff, customers) was refused; stable, never renamed.",
+)
+
+
+@strawberry.type(
+    name="MasterDataItemError",
+    description="A refused item of a master data batch; the other items are unaffected.",
+)
+class MasterDataItemError(ProblemInterface):
+    index: int = strawberry.field(description="The item's position in the batch (0-based).")
+    code: MasterDataErrorCode
+
+    @classmethod
+    def of(cls, problem: ItemProblem) -> MasterDataItemError:
+        if problem.index is None:  # the service indexes every problem of a batch
+            raise ValueError(f"a master data problem without an index: {problem.code}")
+        return cls(index=problem.index, code=problem.code, **problem_fields(problem))
+
+
 @strawberry.type
 class UpsertResult:
     created: int
     updated: int
-    errors: list[ItemError]
+    errors: list[MasterDataItemError]
     codes: list[str] = strawberry.field(description="The codes stored (created or updated), in input order.")
 
     @classmethod
@@ -77,9 +104,7 @@ class UpsertResult:
         return cls(
             created=outcome.created,
             updated=outcome.updated,
-            errors=[
-                ItemError(index=p.index, code=p.code.value, message=p.message, field=p.field) for p in outcome.errors
-            ],
+            errors=[MasterDataItemError.of(problem) for problem in outcome.errors],
             codes=outcome.codes,
         )
 

@@ -1,12 +1,17 @@
 """Stable codes of per-item problems in master data batches (teams, staff, customers).
 
 Merchant integrations branch on these codes, so they never change meaning; add new ones rather than reuse.
+Batches do not raise: each refused item is answered as a `tenants.errors.Problem` with one of these codes, its
+`index` in the batch, the input `field` (camelCase) and a message for people (an i18n template, rendered in the
+reader's language at the edge; the Chinese catalogue is tenants/locale/zh_Hans/LC_MESSAGES/staff.po).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeAlias
+
+from tenants.errors import Problem
 
 
 class MasterDataErrorCode(StrEnum):
@@ -42,11 +47,5 @@ class MasterDataErrorCode(StrEnum):
     UNKNOWN_STAFF = "UNKNOWN_STAFF"
 
 
-@dataclass(frozen=True)
-class ItemProblem:
-    """One refused item of a batch. `field` is the GraphQL input field name (camelCase), None for the whole item."""
-
-    index: int
-    code: MasterDataErrorCode
-    message: str
-    field: str | None = None
+# One refused item of a batch: `index` is always set, `field` is the GraphQL input field (None for the whole item).
+ItemProblem: TypeAlias = Problem[MasterDataErrorCode]

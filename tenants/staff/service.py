@@ -3,7 +3,8 @@
 Upserts are set-based: a batch of up to MAX_BATCH items costs a handful of statements whatever its size (resolve the
 referenced codes in one query, write every valid item with one `INSERT ... SELECT FROM unnest(...) ON CONFLICT
 (tenant_id, code) DO UPDATE`). Validation is per item: valid items are stored even when others are refused, and each
-refusal names its index, a stable code (MasterDataErrorCode) and the input field.
+refusal is a `tenants.errors.Problem` naming its index, a stable code (MasterDataErrorCode), the input field and a
+message template (`tenants.i18n._`, rendered in the reader's language by schema/staff.py).
 
 Semantics (documented in the GraphQL descriptions too):
 - An upsert replaces every field it carries: an omitted optional field takes its default (no parent = a root team,
@@ -20,7 +21,7 @@ Semantics (documented in the GraphQL descriptions too):
 - Every string of an item is checked for text Postgres cannot store (a NUL, an unpaired surrogate) before anything
   else looks at it: such an item is refused alone (INVALID_TEXT, naming the field), and no unstorable or over-long
   text is ever sent to the database (references are looked up only when they can be codes at all). Messages quote
-  input briefly (escaped, at most about 60 characters).
+  input briefly (escaped, at most about 60 characters) as a parameter of the template, never in the template itself.
 - More than MAX_BATCH items: the whole batch is refused (one TOO_MANY_ITEMS problem) before the database is touched.
 - After a batch committed, the table's planner statistics are refreshed when the batch changed a large part of it
   (tenants/statistics.py), outside the tenant's transaction: the close's plan must not assume an empty table.
@@ -42,6 +43,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from tenants.audit import service as audit
 from tenants.audit.service import Actor
+from tenants.errors import Problem
+from tenants.i18n import Message, _
 from tenants.staff.errors import ItemProblem
 from tenants.staff.errors import MasterDataErrorCode as Code
 from tenants.statistics import MIN_CHANGED_ROWS, AnalysedTable, refresh_statistics
@@ -159,15 +162,16 @@ class _Problems:
     """Collects the problems of one batch; an item with any problem is refused."""
 
     def __init__(self) -> None:
-        self.items: list[ItemProblem] = []
+        self.items: list[tuple[int, ItemProblem]] = []
         self.refused: set[int] = set()
 
-    def add(self, index: int, code: Code, message: str, field_name: str | None = None) -> None:
-        self.items.append(ItemProblem(index, code, message, field_name))
+    def add(self, index: int, code: Code, message: Message, field_name: str | None = None) -> None:
+        self.items.append((index, Problem(code, message, field_name, index)))
         self.refused.add(index)
 
     def sorted(self) -> list[ItemProblem]:
-        return sorted(self.items, key=lambda p: p.index)
+        # stable: an item's problems keep the order they were found in
+        return [problem for _index, problem in sorted(self.items, key=lambda pair: pair[0])]
 
 
 def _is_storable(text: str) -> bool:
@@ -196,7 +200,7 @@ def _check_texts(index: int, texts: Mapping[str, str | date | datetime | None], 
         problems.add(
             index,
             Code.INVALID_TEXT,
-            f"{name} contains a NUL character or an unpaired surrogate; such text cannot be stored.",
+            _("{field} contains a NUL character or an unpaired surrogate; such text cannot be stored.", field=name),
             name,
         )
     return unstorable
@@ -208,8 +212,12 @@ def _is_valid_code(code: str) -> bool:
     return 0 < len(code) <= CODE_MAX_LENGTH and code == code.strip() and code.isprintable()
 
 
-def _code_message(code: str) -> str:
-    return f"A code has 1-{CODE_MAX_LENGTH} printable characters without surrounding blanks; got {_shown(code)}."
+def _code_message(code: str) -> Message:
+    return _(
+        "A code has 1-{max_length} printable characters without surrounding blanks; got {value}.",
+        max_length=CODE_MAX_LENGTH,
+        value=_shown(code),
+    )
 
 
 def _check_codes(codes: Sequence[str], problems: _Problems) -> None:
@@ -226,12 +234,19 @@ def _check_codes(codes: Sequence[str], problems: _Problems) -> None:
             problems.add(index, Code.INVALID_CODE, _code_message(code), "code")
         elif len(indexes[code]) > 1:
             where = ", ".join(str(i) for i in indexes[code])
-            problems.add(index, Code.DUPLICATE_IN_BATCH, f"The code {_shown(code)} appears at indexes {where}.", "code")
+            problems.add(
+                index,
+                Code.DUPLICATE_IN_BATCH,
+                _("The code {code} appears at indexes {indexes}.", code=_shown(code), indexes=where),
+                "code",
+            )
 
 
 def _check_name(index: int, name: str, problems: _Problems, *, required: bool = True) -> None:
     if (required and not name.strip()) or len(name.strip()) > NAME_MAX_LENGTH:
-        problems.add(index, Code.INVALID_NAME, f"A name has 1-{NAME_MAX_LENGTH} characters.", "name")
+        problems.add(
+            index, Code.INVALID_NAME, _("A name has 1-{max_length} characters.", max_length=NAME_MAX_LENGTH), "name"
+        )
 
 
 def _too_many(count: int) -> UpsertOutcome:
@@ -239,10 +254,14 @@ def _too_many(count: int) -> UpsertOutcome:
         created=0,
         updated=0,
         errors=[
-            ItemProblem(
-                MAX_BATCH,
+            Problem(
                 Code.TOO_MANY_ITEMS,
-                f"A batch holds at most {MAX_BATCH:,} items; got {count:,}. Nothing was stored.",
+                _(
+                    "A batch holds at most {limit:,} items; got {count:,}. Nothing was stored.",
+                    limit=MAX_BATCH,
+                    count=count,
+                ),
+                index=MAX_BATCH,
             )
         ],
     )
@@ -303,13 +322,18 @@ def _check_team(index: int, item: TeamItem, problems: _Problems) -> None:
     kind = item.kind.strip()
     if "kind" not in unstorable and (not kind or len(kind) > KIND_MAX_LENGTH or kind != item.kind):
         problems.add(
-            index, Code.INVALID_KIND, f"A kind has 1-{KIND_MAX_LENGTH} characters (e.g. region, store, group).", "kind"
+            index,
+            Code.INVALID_KIND,
+            _("A kind has 1-{max_length} characters (e.g. region, store, group).", max_length=KIND_MAX_LENGTH),
+            "kind",
         )
     if item.parent is not None and "parent" not in unstorable:
         if not _is_valid_code(item.parent):
-            problems.add(index, Code.UNKNOWN_PARENT, f"No team can have the code {_shown(item.parent)}.", "parent")
+            problems.add(
+                index, Code.UNKNOWN_PARENT, _("No team can have the code {code}.", code=_shown(item.parent)), "parent"
+            )
         elif item.parent == item.code:
-            problems.add(index, Code.TEAM_CYCLE, "A team cannot be its own parent.", "parent")
+            problems.add(index, Code.TEAM_CYCLE, _("A team cannot be its own parent."), "parent")
 
 
 def _cycle_members(parent_of: dict[str, str | None], starts: Sequence[str]) -> set[str]:
@@ -423,7 +447,7 @@ def _settle_team_references(
             problems.add(
                 index,
                 Code.UNKNOWN_PARENT,
-                f"No team {_shown(item.parent)}: neither stored nor a valid item of this batch.",
+                _("No team {code}: neither stored nor a valid item of this batch.", code=_shown(item.parent)),
                 "parent",
             )
         if unknown:
@@ -438,7 +462,11 @@ def _settle_team_references(
             problems.add(
                 index,
                 Code.TEAM_CYCLE,
-                f"Making {_shown(item.parent)} the parent of {_shown(code)} closes a cycle.",
+                _(
+                    "Making {parent} the parent of {code} closes a cycle.",
+                    parent=_shown(item.parent),
+                    code=_shown(code),
+                ),
                 "parent",
             )
 
@@ -457,7 +485,7 @@ def _parse_date(index: int, value: date | str | None, field_name: str, problems:
             problems.add(
                 index,
                 Code.INVALID_DATE_FORMAT,
-                f"{field_name} is not a date like 2026-10-05: {_shown(value)}.",
+                _("{field} is not a date like 2026-10-05: {value}.", field=field_name, value=_shown(value)),
                 field_name,
             )
             return None
@@ -467,10 +495,13 @@ def _parse_date(index: int, value: date | str | None, field_name: str, problems:
     return value
 
 
-def _out_of_range_message(field_name: str, value: str) -> str:
-    return (
-        f"{field_name} {value} is outside {EARLIEST_TIME.date().isoformat()} .. "
-        f"{(LATEST_TIME - timedelta(days=1)).date().isoformat()}."
+def _out_of_range_message(field_name: str, value: str) -> Message:
+    return _(
+        "{field} {value} is outside {earliest} .. {latest}.",
+        field=field_name,
+        value=value,
+        earliest=EARLIEST_TIME.date().isoformat(),
+        latest=(LATEST_TIME - timedelta(days=1)).date().isoformat(),
     )
 
 
@@ -484,13 +515,17 @@ def _check_staff(index: int, item: StaffItem, problems: _Problems) -> tuple[date
         problems.add(
             index,
             Code.INVALID_ROLE,
-            f"A role is a lower-case identifier (e.g. {', '.join(KNOWN_ROLES)}); got {_shown(item.role)}.",
+            _(
+                "A role is a lower-case identifier (e.g. {examples}); got {value}.",
+                examples=", ".join(KNOWN_ROLES),
+                value=_shown(item.role),
+            ),
             "role",
         )
     hired_on = None if "hiredOn" in unstorable else _parse_date(index, item.hired_on, "hiredOn", problems)
     left_on = None if "leftOn" in unstorable else _parse_date(index, item.left_on, "leftOn", problems)
     if hired_on is not None and left_on is not None and left_on < hired_on:
-        problems.add(index, Code.INVALID_DATES, "leftOn is before hiredOn.", "leftOn")
+        problems.add(index, Code.INVALID_DATES, _("leftOn is before hiredOn."), "leftOn")
     return hired_on, left_on
 
 
@@ -509,6 +544,14 @@ async def _ids_by_code(conn: BaseDBAsyncClient, table: str, tenant_id: TenantId,
     return {row["code"]: row["id"] for row in rows}
 
 
+def _unknown_team(code: str) -> Message:
+    return _("No team with the code {code}.", code=code)
+
+
+def _unknown_staff_member(code: str) -> Message:
+    return _("No staff member with the code {code}.", code=code)
+
+
 def _check_references(
     items: Sequence[T],
     reference: Callable[[T], str | None],
@@ -516,13 +559,13 @@ def _check_references(
     problems: _Problems,
     code: Code,
     field_name: str,
-    noun: str,
+    unknown: Callable[[str], Message],
 ) -> None:
     for index, item in enumerate(items):
         ref = reference(item)
         # an unstorable reference was refused as INVALID_TEXT already
         if ref is not None and ref not in known and _is_storable(ref):
-            problems.add(index, code, f"No {noun} with the code {_shown(ref)}.", field_name)
+            problems.add(index, code, unknown(_shown(ref)), field_name)
 
 
 async def upsert_staff(tenant_id: TenantId, actor: Actor, items: Sequence[StaffItem]) -> UpsertOutcome:
@@ -534,7 +577,7 @@ async def upsert_staff(tenant_id: TenantId, actor: Actor, items: Sequence[StaffI
 
     async with tenant_unit_of_work(tenant_id) as conn:
         teams = await _ids_by_code(conn, "team", tenant_id, {item.team for item in items if item.team is not None})
-        _check_references(items, lambda item: item.team, teams, problems, Code.UNKNOWN_TEAM, "team", "team")
+        _check_references(items, lambda item: item.team, teams, problems, Code.UNKNOWN_TEAM, "team", _unknown_team)
         accepted = [(item, dates[index]) for index, item in enumerate(items) if index not in problems.refused]
         rows: list[dict[str, Any]] = []
         if accepted:
@@ -588,7 +631,10 @@ def _check_customer(index: int, item: CustomerItem, problems: _Problems) -> date
             problems.add(
                 index,
                 Code.INVALID_DATE_FORMAT,
-                f"boundSince is not a datetime like 2026-10-05T10:00:00+08:00: {_shown(item.bound_since)}.",
+                _(
+                    "boundSince is not a datetime like 2026-10-05T10:00:00+08:00: {value}.",
+                    value=_shown(item.bound_since),
+                ),
                 "boundSince",
             )
             return None
@@ -597,14 +643,20 @@ def _check_customer(index: int, item: CustomerItem, problems: _Problems) -> date
     offset = bound_since.utcoffset()
     if offset is None:
         problems.add(
-            index, Code.NAIVE_DATETIME, "boundSince needs a UTC offset, e.g. 2026-10-05T10:00:00+08:00.", "boundSince"
+            index,
+            Code.NAIVE_DATETIME,
+            _("boundSince needs a UTC offset, e.g. 2026-10-05T10:00:00+08:00."),
+            "boundSince",
         )
         return None
     if abs(offset) >= MAX_UTC_OFFSET:
         problems.add(
             index,
             Code.INVALID_UTC_OFFSET,
-            f"boundSince has the UTC offset {_offset_text(offset)}; offsets lie between -15:59 and +15:59.",
+            _(
+                "boundSince has the UTC offset {offset}; offsets lie between -15:59 and +15:59.",
+                offset=_offset_text(offset),
+            ),
             "boundSince",
         )
         return None
@@ -613,13 +665,17 @@ def _check_customer(index: int, item: CustomerItem, problems: _Problems) -> date
         problems.add(
             index,
             Code.DATE_OUT_OF_RANGE,
-            f"boundSince {bound_since.isoformat()} is outside {EARLIEST_TIME.isoformat()} .. "
-            f"{LATEST_TIME.isoformat()} (excluded).",
+            _(
+                "boundSince {value} is outside {earliest} .. {latest} (excluded).",
+                value=bound_since.isoformat(),
+                earliest=EARLIEST_TIME.isoformat(),
+                latest=LATEST_TIME.isoformat(),
+            ),
             "boundSince",
         )
         return None
     if item.guide is None:
-        problems.add(index, Code.BOUND_WITHOUT_GUIDE, "boundSince needs a guide.", "boundSince")
+        problems.add(index, Code.BOUND_WITHOUT_GUIDE, _("boundSince needs a guide."), "boundSince")
     return bound_since
 
 
@@ -632,7 +688,9 @@ async def upsert_customers(tenant_id: TenantId, actor: Actor, items: Sequence[Cu
 
     async with tenant_unit_of_work(tenant_id) as conn:
         guides = await _ids_by_code(conn, "staff", tenant_id, {item.guide for item in items if item.guide is not None})
-        _check_references(items, lambda item: item.guide, guides, problems, Code.UNKNOWN_STAFF, "guide", "staff member")
+        _check_references(
+            items, lambda item: item.guide, guides, problems, Code.UNKNOWN_STAFF, "guide", _unknown_staff_member
+        )
         accepted = [(item, bound[index]) for index, item in enumerate(items) if index not in problems.refused]
         rows: list[dict[str, Any]] = []
         if accepted:

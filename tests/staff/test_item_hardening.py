@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tenants.audit.service import Actor
+from tenants.i18n import LOCALES
 from tenants.staff import service
 from tenants.staff.service import CustomerItem, StaffItem, TeamItem, UpsertOutcome
 from tests.conftest import GraphQL, TenantFactory, TenantFixture
@@ -24,7 +25,7 @@ NUL = "a\x00b"
 SURROGATE = "x\ud800"
 
 
-def problems_of(outcome: UpsertOutcome) -> list[tuple[int, str, str | None]]:
+def problems_of(outcome: UpsertOutcome) -> list[tuple[int | None, str, str | None]]:
     return [(p.index, p.code.value, p.field) for p in outcome.errors]
 
 
@@ -194,7 +195,8 @@ async def test_unstorable_text_in_any_string_of_an_item_costs_only_that_item(
     ]
     assert customers.codes == ["c4"]
     for outcome in (teams, staff, customers):
-        assert all("\x00" not in p.message and p.message.isprintable() for p in outcome.errors)
+        texts = [p.message.render(locale) for p in outcome.errors for locale in LOCALES]
+        assert all("\x00" not in text and text.isprintable() for text in texts)
 
     stored = await snapshot(tenant.tenant_id)
     assert [[row["code"] for row in rows] for rows in stored.values()] == [["t0", "t4"], ["g0", "s6"], ["c4"]]
@@ -250,7 +252,7 @@ async def test_over_long_strings_get_their_fields_code_and_a_short_message(make_
         (2, "UNKNOWN_STAFF", "guide"),
     ]
     for outcome in (teams, staff, customers):
-        assert all(len(p.message) < 200 for p in outcome.errors), outcome.errors
+        assert all(len(p.message.render(locale)) < 200 for p in outcome.errors for locale in LOCALES), outcome.errors
     assert await snapshot(tenant.tenant_id) == {"teams": [], "staff": [], "customers": []}
 
 
