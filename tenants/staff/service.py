@@ -220,6 +220,9 @@ def _code_message(code: str) -> Message:
     )
 
 
+DUPLICATE_INDEXES_SHOWN = 5
+
+
 def _check_codes(codes: Sequence[str], problems: _Problems) -> None:
     """INVALID_CODE and DUPLICATE_IN_BATCH (every copy: we cannot tell which one the merchant meant).
 
@@ -233,7 +236,10 @@ def _check_codes(codes: Sequence[str], problems: _Problems) -> None:
         if not _is_valid_code(code):
             problems.add(index, Code.INVALID_CODE, _code_message(code), "code")
         elif len(indexes[code]) > 1:
-            where = ", ".join(str(i) for i in indexes[code])
+            # The first few places only: a batch of 1,000 copies must not answer 1,000 lists of 1,000 indexes.
+            shown = indexes[code][:DUPLICATE_INDEXES_SHOWN]
+            more = len(indexes[code]) - len(shown)
+            where = ", ".join(str(i) for i in shown) + (f" (+{more})" if more else "")
             problems.add(
                 index,
                 Code.DUPLICATE_IN_BATCH,

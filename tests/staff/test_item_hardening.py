@@ -278,3 +278,14 @@ async def test_json_escapes_of_unstorable_text_through_graphql_cost_only_their_i
     result = response.json()["data"]["upsertCustomers"]
     assert errors_of(result) == [(0, "INVALID_TEXT", "name"), (1, "INVALID_TEXT", "name"), (2, "INVALID_TEXT", "guide")]
     assert result["codes"] == ["c3"]
+
+
+async def test_a_code_repeated_a_thousand_times_answers_short_messages(make_tenant: TenantFactory) -> None:
+    tenant = await make_tenant()
+    outcome = await service.upsert_teams(
+        tenant.tenant_id, actor(tenant), [TeamItem(code="same", name="Store") for _ in range(1_000)]
+    )
+    assert [p.code.value for p in outcome.errors] == ["DUPLICATE_IN_BATCH"] * 1_000
+    assert max(len(str(p.message)) for p in outcome.errors) < 100
+    assert str(outcome.errors[0].message) == "The code 'same' appears at indexes 0, 1, 2, 3, 4 (+995)."
+    assert outcome.created == 0
