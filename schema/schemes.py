@@ -1,11 +1,13 @@
 """GraphQL for schemes: schemes and versions, config validation, templates, drafts and publishing.
 
-Errors: mutations return ``XResult = Success | SchemeErrors``. Each ``SchemeError`` has ``field``, ``message`` and
-``code`` (``SchemeErrorCode``). An invalid config gives one error per problem with ``code: INVALID_CONFIG``,
-``configCode`` (``SchemeConfigErrorCode``, the same codes ``validateSchemeConfig`` returns) and ``field`` = the JSON
-path inside the config (``metrics[2].weight``; "" for the config itself). Two closed enums instead of one merged
-enum: a client can switch on the kind of failure without knowing every config rule, and the config codes stay owned
-by the config module.
+Errors: mutations return ``XResult = Success | SchemeErrors``. Each ``SchemeError`` implements the ``Problem``
+interface (schema/errors.py): ``field``, ``message`` (rendered in the reader's language: the tenant's, Simplified
+Chinese by default) and ``code`` (the ``SchemeErrorCode`` enum). An invalid config gives one error per problem with
+``code: INVALID_CONFIG``, ``configCode`` (``SchemeConfigErrorCode``, the same codes ``validateSchemeConfig`` returns)
+and ``field`` = the JSON path inside the config (``metrics[2].weight``; "" for the config itself). Two closed enums
+instead of one merged enum: a client can switch on the kind of failure without knowing every config rule, and the
+config codes stay owned by the config module. ``validateSchemeConfig`` answers ``SchemeConfigError``s, the same
+``Problem`` with its ``SchemeConfigErrorCode`` as ``code``. All are built from ``tenants.errors.Problem``s.
 
 Permissions: queries need a manager (or higher); changes need an admin. Another tenant's scheme is null / NOT_FOUND.
 The versions of every scheme in a response come from one query (a per-request DataLoader).
@@ -21,9 +23,11 @@ from strawberry.dataloader import DataLoader
 
 from schema.common import JSON, actor_of, parse_id
 from schema.context import Info
+from schema.errors import ProblemInterface, problem_fields
 from schema.permissions import tenant_access
+from tenants.errors import Problem
 from tenants.schemes import service
-from tenants.schemes.config import SchemeConfigErrorCode, validate_scheme_config
+from tenants.schemes.config import ConfigProblem, SchemeConfigErrorCode, validate_scheme_config
 from tenants.schemes.errors import SchemeError, SchemeErrorCode
 from tenants.schemes.models import Scheme as SchemeModel
 from tenants.schemes.models import SchemeVersion as SchemeVersionModel
@@ -58,13 +62,17 @@ def _versions_loader(info: Info) -> VersionsLoader:
 
 
 @strawberry.type(name="SchemeError")
-class SchemeErrorType:
-    field: str | None
-    message: str
+class SchemeErrorType(ProblemInterface):
     code: SchemeErrorCode
     config_code: SchemeConfigErrorCode | None = strawberry.field(
         default=None, description="Set when code is INVALID_CONFIG: which config rule failed; field is its JSON path."
     )
+
+    @classmethod
+    def of(cls, problem: Problem[SchemeErrorCode]) -> SchemeErrorType:
+        detail = problem.detail
+        config_code = SchemeConfigErrorCode(detail) if detail is not None else None
+        return cls(**problem_fields(problem), code=problem.code, config_code=config_code)
 
 
 @strawberry.type
@@ -73,19 +81,17 @@ class SchemeErrors:
 
     @classmethod
     def of(cls, error: SchemeError) -> SchemeErrors:
-        return cls(
-            errors=[
-                SchemeErrorType(field=p.field, message=p.message, code=p.code, config_code=p.config_code)
-                for p in error.problems
-            ]
-        )
+        return cls(errors=[SchemeErrorType.of(problem) for problem in error.problems])
 
 
 @strawberry.type
-class SchemeConfigError:
+class SchemeConfigError(ProblemInterface):
     field: str = strawberry.field(description='JSON path inside the config, e.g. "metrics[2].weight"; "" = the root.')
-    message: str
     code: SchemeConfigErrorCode
+
+    @classmethod
+    def of(cls, problem: ConfigProblem) -> SchemeConfigError:
+        return cls(**{**problem_fields(problem), "field": problem.field or ""}, code=problem.code)
 
 
 @strawberry.type
@@ -224,10 +230,7 @@ class SchemesQuery:
         description="Every problem of a config, without storing anything; [] when it is valid.",
     )
     def validate_scheme_config(self, config: JSON) -> list[SchemeConfigError]:
-        return [
-            SchemeConfigError(field=p.field, message=p.message, code=SchemeConfigErrorCode(p.code))
-            for p in validate_scheme_config(config)
-        ]
+        return [SchemeConfigError.of(problem) for problem in validate_scheme_config(config)]
 
     @strawberry.field(extensions=tenant_access(Role.MANAGER))
     def scheme_templates(self) -> list[SchemeTemplate]:
@@ -254,7 +257,7 @@ class SchemesMutation:
         parsed_id = parse_id(scheme_id)
         try:
             if parsed_id is None:
-                raise SchemeError.of(SchemeErrorCode.NOT_FOUND, "No such scheme.", "schemeId")
+                raise SchemeError.of(SchemeErrorCode.NOT_FOUND, service.NO_SUCH_SCHEME, "schemeId")
             version = await service.save_draft(info.context.tenant_id, actor_of(info), parsed_id, config)
         except SchemeError as error:
             return SchemeErrors.of(error)
@@ -267,7 +270,7 @@ class SchemesMutation:
         parsed_id = parse_id(version_id)
         try:
             if parsed_id is None:
-                raise SchemeError.of(SchemeErrorCode.NOT_FOUND, "No such scheme version.", "versionId")
+                raise SchemeError.of(SchemeErrorCode.NOT_FOUND, service.NO_SUCH_VERSION, "versionId")
             version = await service.publish_version(info.context.tenant_id, actor_of(info), parsed_id, effective_from)
         except SchemeError as error:
             return SchemeErrors.of(error)

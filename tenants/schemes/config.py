@@ -20,6 +20,11 @@ docs/config-contract.md): far beyond what a real merchant configures, and always
 (target lists, bind parameters), the ledger's NUMERIC columns and Python handle. So a config that validates can always
 be closed and simulated; and messages and JSON paths never carry unstorable or unbounded input text.
 
+Problems are ``tenants.errors.Problem``s (``ConfigProblem``): a ``SchemeConfigErrorCode``, a ``Message`` (an English
+template with named parameters, rendered in the reader's language at the edge; Chinese in
+tenants/locale/zh_Hans/LC_MESSAGES/schemes.po) and the JSON path as ``field``. ``SchemeConfigInvalid`` is the
+``DomainError`` carrying them.
+
 Identifier rule (metric, reward and penalty keys, event type names): ``^[a-z][a-z0-9_]*$``, at most 64 characters.
 They appear in ledger lines, GraphQL and event payloads, so they are kept lowercase ASCII, starting with a letter.
 """
@@ -28,14 +33,16 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+from tenants.errors import DomainError, Problem
+from tenants.i18n import Message, _
 
 
 class SchemeConfigErrorCode(StrEnum):
@@ -398,19 +405,22 @@ class SchemeConfig(_ConfigModel):
 
 # --- problems -------------------------------------------------------------------------------------------------------
 
-
-@dataclass(frozen=True, slots=True)
-class ConfigProblem:
-    field: str  # JSON path like "metrics[2].weight"; "" for the root
-    code: str  # a SchemeConfigErrorCode value
-    message: str
+# A config problem: code, message and, as field, the JSON path like "metrics[2].weight" ("" for the config itself).
+ConfigProblem = Problem[SchemeConfigErrorCode]
 
 
-class SchemeConfigInvalid(Exception):
-    def __init__(self, problems: list[ConfigProblem]) -> None:
-        self.problems = problems
-        summary = "; ".join(f"{problem.field or '<root>'}: {problem.code}: {problem.message}" for problem in problems)
-        super().__init__(f"invalid scheme config ({len(problems)} problem(s)): {summary}")
+def _problem(field: str, code: Code, message: Message) -> ConfigProblem:
+    return Problem(code, message, field)
+
+
+class SchemeConfigInvalid(DomainError[SchemeConfigErrorCode]):
+    """Every problem of a config that does not validate (``problems``, in the order found)."""
+
+    def __str__(self) -> str:
+        summary = "; ".join(
+            f"{problem.field or '<root>'}: {problem.code}: {problem.message}" for problem in self.problems
+        )
+        return f"invalid scheme config ({len(self.problems)} problem(s)): {summary}"
 
 
 def validate_scheme_config(raw: object) -> list[ConfigProblem]:
@@ -436,8 +446,16 @@ def _validate(raw: object) -> tuple[SchemeConfig | None, list[ConfigProblem]]:
             raw = json.loads(raw, parse_float=Decimal)
         except RecursionError:
             return None, [_too_deep()]
-        except ValueError as error:
-            return None, [ConfigProblem("", Code.INVALID_JSON, f"The config is not valid JSON: {error}")]
+        except json.JSONDecodeError as error:
+            message = _(
+                "The config is not valid JSON: {reason} (line {line}, column {column})",
+                reason=error.msg,
+                line=error.lineno,
+                column=error.colno,
+            )
+            return None, [_problem("", Code.INVALID_JSON, message)]
+        except ValueError:  # bytes that are not UTF-8 (or UTF-16/32) text
+            return None, [_problem("", Code.INVALID_JSON, _("The config is not JSON text in UTF-8"))]
     fatal, problems = _scan_raw(raw)
     if fatal is not None:
         return None, [fatal]
@@ -448,8 +466,20 @@ def _validate(raw: object) -> tuple[SchemeConfig | None, list[ConfigProblem]]:
         # pydantic cannot read an object key with a surrogate; INVALID_TEXT already names that key
         problems.extend(p for p in _structural_problems(error) if not (problems and p.code == Code.INVALID_TEXT))
     problems.extend(_SemanticChecker().check(raw))
-    unique = list(dict.fromkeys(problems))  # one problem may be reachable from two checks; keep the first, in order
+    unique = _first_of_each(problems)
     return (config if not unique else None), unique
+
+
+def _first_of_each(problems: list[ConfigProblem]) -> list[ConfigProblem]:
+    """One problem may be reachable from two checks: keep the first, in order."""
+    seen: set[tuple[str | None, Code, str]] = set()
+    unique: list[ConfigProblem] = []
+    for problem in problems:
+        identity = (problem.field, problem.code, str(problem.message))
+        if identity not in seen:
+            seen.add(identity)
+            unique.append(problem)
+    return unique
 
 
 # --- before the passes: size, depth and storable text --------------------------------------------------------------
@@ -475,19 +505,19 @@ def _shown(value: object, limit: int = 60) -> str:
 
 
 def _too_large() -> ConfigProblem:
-    return ConfigProblem("", Code.CONFIG_TOO_LARGE, f"The config is larger than {MAX_CONFIG_BYTES // 1024} KiB")
+    message = _("The config is larger than {size} KiB", size=MAX_CONFIG_BYTES // 1024)
+    return _problem("", Code.CONFIG_TOO_LARGE, message)
 
 
 def _too_deep() -> ConfigProblem:
-    return ConfigProblem("", Code.CONFIG_TOO_DEEP, f"The config nests more than {MAX_CONFIG_DEPTH} levels deep")
+    return _problem(
+        "", Code.CONFIG_TOO_DEEP, _("The config nests more than {depth} levels deep", depth=MAX_CONFIG_DEPTH)
+    )
 
 
 def _unstorable(loc: tuple[int | str, ...]) -> ConfigProblem:
-    return ConfigProblem(
-        json_path(loc),
-        Code.INVALID_TEXT,
-        "Text must not contain NUL characters or unpaired surrogates (they cannot be stored)",
-    )
+    message = _("Text must not contain NUL characters or unpaired surrogates (they cannot be stored)")
+    return _problem(json_path(loc), Code.INVALID_TEXT, message)
 
 
 def _scan_raw(raw: object) -> tuple[ConfigProblem | None, list[ConfigProblem]]:
@@ -581,20 +611,79 @@ def _structural_problems(error: ValidationError) -> list[ConfigProblem]:
         if error_type in ("union_tag_not_found", "union_tag_invalid"):
             # reported on the rule itself by pydantic; the offending field is "type"
             loc = (*loc, "type")
-        message = detail["msg"]
-        if error_type in ("missing", "union_tag_not_found"):
-            message = f"Field '{loc[-1]}' is required"
-        elif error_type == "extra_forbidden":
-            message = f"Unknown field {_shown(loc[-1])}"
-        elif error_type in _OBJECT_ERRORS:
-            message = "Expected a JSON object"  # pydantic's text would name our Python class
-        elif error_type == "union_tag_invalid":
-            ctx = detail.get("ctx") or {}
-            message = f"Unknown type {_shown(ctx.get('tag'))}; expected one of {ctx.get('expected_tags')}"
-        elif error_type == _UNREADABLE_TEXT:
-            code, message = Code.INVALID_TEXT, "Text must not contain unpaired surrogates (they cannot be stored)"
-        problems.append(ConfigProblem(json_path(loc), code, message))
+        if error_type == _UNREADABLE_TEXT:
+            code = Code.INVALID_TEXT
+        problems.append(_problem(json_path(loc), code, _structural_message(detail, loc, code)))
     return problems
+
+
+_QUOTED: Final = re.compile(r"'[^']*'")
+
+
+def _structural_message(detail: ErrorDetails, loc: tuple[int | str, ...], code: Code) -> Message:
+    """Our own template for each pydantic error (pydantic's English text cannot be translated, and names classes)."""
+    error_type = detail["type"]
+    ctx: dict[str, Any] = dict(detail.get("ctx") or {})
+    if error_type in ("missing", "union_tag_not_found"):
+        return _("Field '{name}' is required", name=loc[-1])
+    if error_type == "extra_forbidden":
+        return _("Unknown field {name}", name=_shown(loc[-1]))
+    if error_type in _OBJECT_ERRORS:
+        return _("Expected a JSON object")
+    if error_type == "union_tag_invalid":
+        return _(
+            "Unknown type {type}; expected one of {expected}",
+            type=_shown(ctx.get("tag")),
+            expected=ctx.get("expected_tags"),
+        )
+    if error_type == _UNREADABLE_TEXT:
+        return _("Text must not contain unpaired surrogates (they cannot be stored)")
+    if error_type == "literal_error":
+        # pydantic's "'week', 'month' or 'year'" carries an English "or"; the choices are our own plain literals
+        return _("Expected one of {expected}", expected=", ".join(_QUOTED.findall(str(ctx.get("expected", "")))))
+    if error_type == "too_long":
+        return _(
+            "At most {maximum} items are allowed, not {count}",
+            maximum=ctx.get("max_length"),
+            count=ctx.get("actual_length"),
+        )
+    if error_type == "string_too_long":
+        return _("Use at most {maximum} characters", maximum=ctx.get("max_length"))
+    if error_type == "greater_than_equal":
+        return _("Must be at least {minimum}", minimum=ctx.get("ge"))
+    if error_type == "greater_than":
+        return _("Must be above {minimum}", minimum=ctx.get("gt"))
+    if error_type == "less_than_equal":
+        return _("Must be at most {maximum}", maximum=ctx.get("le"))
+    if error_type == "less_than":
+        return _("Must be below {maximum}", maximum=ctx.get("lt"))
+    if error_type == "string_type":
+        return _("Expected a string")
+    if error_type in ("int_type", "int_parsing", "int_parsing_size"):
+        return _("Expected a whole number")
+    if error_type == "int_from_float":
+        return _("Expected a whole number, without a fraction")
+    if error_type in ("bool_type", "bool_parsing"):
+        return _("Expected true or false")
+    if error_type == "list_type":
+        return _("Expected a list")
+    decimal = _decimal_message(error_type)
+    if decimal is not None:
+        return decimal
+    return _("This value has the wrong type") if code == Code.INVALID_TYPE else _("This value is not allowed")
+
+
+def _decimal_message(error_type: str) -> Message | None:
+    """The message of one of parse_decimal's errors (by its type); None for any other error."""
+    if error_type in ("decimal_type", "decimal_parsing"):
+        return _("Expected a number or a numeric string")
+    if error_type == "decimal_not_finite":
+        return _("Expected a finite number (not NaN or Infinity)")
+    if error_type == "decimal_too_large":
+        return _("Number is too large (at most {digits} integer digits)", digits=MAX_ABS_DECIMAL.adjusted())
+    if error_type == "decimal_too_precise":
+        return _("Number has more than {places} decimal places", places=MAX_DECIMAL_PLACES)
+    return None
 
 
 def _strip_union_tags(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
@@ -657,8 +746,8 @@ class _SemanticChecker:
         # without a metrics list every reference would look unknown: one INVALID_TYPE says it all
         self.metrics_known = False
 
-    def add(self, field: str, code: Code, message: str) -> None:
-        self.problems.append(ConfigProblem(field, code, message))
+    def add(self, field: str, code: Code, message: Message) -> None:
+        self.problems.append(_problem(field, code, message))
 
     def check(self, raw: object) -> list[ConfigProblem]:
         config = _as_dict(raw)
@@ -673,14 +762,10 @@ class _SemanticChecker:
 
     # shared helpers
 
-    def check_identifier(self, value: object, field: str, what: str) -> None:
+    def check_identifier(self, value: object, field: str, invalid: Callable[[str], Message]) -> None:
+        """``invalid`` makes the message from the quoted value (one template per kind of identifier)."""
         if isinstance(value, str) and not IDENTIFIER_PATTERN.match(value):
-            self.add(
-                field,
-                Code.INVALID_KEY,
-                f"{what} {_shown(value)} must start with a lowercase letter and contain only a-z, 0-9 and _ "
-                "(at most 64 characters)",
-            )
+            self.add(field, Code.INVALID_KEY, invalid(_shown(value)))
 
     def check_money(self, value: object, field: str) -> None:
         """An amount paid or deducted: 0..MAX_MONEY, to the cent."""
@@ -688,51 +773,63 @@ class _SemanticChecker:
         if amount is None:
             return
         if amount < 0:
-            self.add(field, Code.NEGATIVE_AMOUNT, f"Amount {amount} must not be negative (penalties are positive too)")
-        elif amount > MAX_MONEY:
-            self.add(field, Code.VALUE_OUT_OF_RANGE, f"Amount {amount} is above the maximum of {MAX_MONEY:,}")
-        if _decimal_places(amount) > MONEY_DECIMAL_PLACES:
             self.add(
-                field, Code.TOO_MANY_DECIMALS, f"Amount {amount} has more than 2 decimal places (money is to the cent)"
+                field,
+                Code.NEGATIVE_AMOUNT,
+                _("Amount {amount} must not be negative (penalties are positive too)", amount=amount),
             )
+        elif amount > MAX_MONEY:
+            message = _("Amount {amount} is above the maximum of {maximum}", amount=amount, maximum=f"{MAX_MONEY:,}")
+            self.add(field, Code.VALUE_OUT_OF_RANGE, message)
+        if _decimal_places(amount) > MONEY_DECIMAL_PLACES:
+            message = _("Amount {amount} has more than 2 decimal places (money is to the cent)", amount=amount)
+            self.add(field, Code.TOO_MANY_DECIMALS, message)
 
-    def check_range(self, value: object, field: str, low: Decimal, high: Decimal, what: str) -> bool:
-        """VALUE_OUT_OF_RANGE outside [low, high]; True when the value is a number within it."""
+    def check_range(self, value: object, field: str, low: Decimal, high: Decimal) -> bool:
+        """VALUE_OUT_OF_RANGE outside [low, high]; True when the value is a number within it.
+
+        The message names the value by its JSON name (the last part of ``field``): language-neutral, and the full
+        path is in ``field``."""
         number = _try_decimal(value)
         if number is None:
             return False
         if low <= number <= high:
             return True
-        self.add(field, Code.VALUE_OUT_OF_RANGE, f"{what} {number} is outside the allowed range {low:,} to {high:,}")
+        message = _(
+            "{name} {value} is outside the allowed range {low} to {high}",
+            name=_field_name(field),
+            value=number,
+            low=f"{low:,}",
+            high=f"{high:,}",
+        )
+        self.add(field, Code.VALUE_OUT_OF_RANGE, message)
         return False
 
-    def check_threshold(self, value: object, field: str, what: str) -> bool:
+    def check_threshold(self, value: object, field: str) -> bool:
         """A number compared with a period's metric values (target, a band's, step's or tier's min)."""
-        return self.check_range(value, field, -MAX_METRIC_THRESHOLD, MAX_METRIC_THRESHOLD, what)
+        return self.check_range(value, field, -MAX_METRIC_THRESHOLD, MAX_METRIC_THRESHOLD)
 
-    def check_score(self, value: object, field: str, what: str) -> None:
+    def check_score(self, value: object, field: str) -> None:
         """A number on the score scale: band points, grade mins, gates, below_score."""
-        self.check_range(value, field, Decimal(0), MAX_SCORE, what)
+        self.check_range(value, field, Decimal(0), MAX_SCORE)
 
     def check_tier_start(self, value: object, field: str) -> None:
         start = _try_decimal(value)
         if start is not None and start < 0:
-            self.add(field, Code.NEGATIVE_AMOUNT, f"A tier's from {start} must not be negative")
+            self.add(field, Code.NEGATIVE_AMOUNT, _("A tier's from {value} must not be negative", value=start))
         elif start is not None:
-            self.check_threshold(start, field, "A tier's from")
+            self.check_threshold(start, field)
 
     def check_rate(self, value: object, field: str) -> None:
         rate = _try_decimal(value)
         if rate is None:
             return
         if rate < 0:
-            self.add(field, Code.NEGATIVE_RATE, f"Rate {rate} must not be negative")
+            self.add(field, Code.NEGATIVE_RATE, _("Rate {rate} must not be negative", rate=rate))
         elif rate > 1:
-            self.add(field, Code.RATE_TOO_HIGH, f"Rate {rate} is above 1; rates are fractions (0.05 = 5%)")
+            self.add(field, Code.RATE_TOO_HIGH, _("Rate {rate} is above 1; rates are fractions (0.05 = 5%)", rate=rate))
 
-    def check_order(
-        self, items: object, list_field: str, key: str, code: Code, what: str, *, descending: bool = False
-    ) -> None:
+    def check_order(self, items: object, list_field: str, key: str, code: Code, *, descending: bool = False) -> None:
         """Each item's ``key`` must be strictly beyond every earlier one (so an item out of place is always flagged)."""
         best: Decimal | None = None
         for index, item in _dict_items(items):
@@ -740,59 +837,57 @@ class _SemanticChecker:
             if value is None:
                 continue
             if best is not None and (value >= best if descending else value <= best):
-                relation = "below" if descending else "above"
-                self.add(
-                    f"{list_field}[{index}].{key}",
-                    code,
-                    f"{what} must be strictly {'descending' if descending else 'ascending'} by '{key}': "
-                    f"{value} is not {relation} {best}",
+                params = {"items": _field_name(list_field), "key": key, "value": value, "previous": best}
+                message = (
+                    _("{items} must be strictly descending by '{key}': {value} is not below {previous}", **params)
+                    if descending
+                    else _("{items} must be strictly ascending by '{key}': {value} is not above {previous}", **params)
                 )
+                self.add(f"{list_field}[{index}].{key}", code, message)
             best = value if best is None else (min(best, value) if descending else max(best, value))
 
     def check_events(self, events: object, field: str) -> None:
         if isinstance(events, list):
             for index, event_type in enumerate(events):
-                self.check_identifier(event_type, f"{field}[{index}]", "Event type")
+                self.check_identifier(event_type, f"{field}[{index}]", _invalid_event_type)
 
     def check_filter(self, value: object, field: str) -> None:
         conditions = _as_dict(value)
         if conditions is None:
             return
         if len(conditions) > MAX_FILTER_CONDITIONS:
-            self.add(
-                field,
-                Code.TOO_MANY_ITEMS,
-                f"A filter has at most {MAX_FILTER_CONDITIONS} conditions, not {len(conditions)}",
+            message = _(
+                "A filter has at most {maximum} conditions, not {count}",
+                maximum=MAX_FILTER_CONDITIONS,
+                count=len(conditions),
             )
+            self.add(field, Code.TOO_MANY_ITEMS, message)
         for name, expected in conditions.items():
             loc = (*_split_path(field), name)
             condition_field = json_path(loc)
             options = expected if isinstance(expected, list) else [expected]
             shown = _shown(name)
             if not name:
-                self.add(condition_field, Code.INVALID_FILTER, "Filter attribute names must not be empty")
+                self.add(condition_field, Code.INVALID_FILTER, _("Filter attribute names must not be empty"))
             elif len(name) > MAX_FILTER_NAME_LENGTH:
-                self.add(
-                    condition_field,
-                    Code.TEXT_TOO_LONG,
-                    f"Filter attribute names have at most {MAX_FILTER_NAME_LENGTH} characters",
-                )
+                message = _("Filter attribute names have at most {maximum} characters", maximum=MAX_FILTER_NAME_LENGTH)
+                self.add(condition_field, Code.TEXT_TOO_LONG, message)
             elif isinstance(expected, list) and not expected:
-                self.add(condition_field, Code.INVALID_FILTER, f"Filter on {shown} is an empty list: nothing matches")
+                message = _("Filter on {name} is an empty list: nothing matches", name=shown)
+                self.add(condition_field, Code.INVALID_FILTER, message)
             elif isinstance(expected, list) and len(expected) > MAX_FILTER_OPTIONS:
-                self.add(
-                    condition_field,
-                    Code.TOO_MANY_ITEMS,
-                    f"Filter on {shown} lists at most {MAX_FILTER_OPTIONS} values, not {len(expected)}",
+                message = _(
+                    "Filter on {name} lists at most {maximum} values, not {count}",
+                    name=shown,
+                    maximum=MAX_FILTER_OPTIONS,
+                    count=len(expected),
                 )
+                self.add(condition_field, Code.TOO_MANY_ITEMS, message)
             elif not all(_is_filter_scalar(option) for option in options):
-                self.add(
-                    condition_field,
-                    Code.INVALID_FILTER,
-                    f"Filter on {shown} must be a string, number or boolean, or a list of them",
-                )
+                message = _("Filter on {name} must be a string, number or boolean, or a list of them", name=shown)
+                self.add(condition_field, Code.INVALID_FILTER, message)
             elif name == "customer_grade" and not all(option in CUSTOMER_GRADES for option in options):
-                self.add(condition_field, Code.INVALID_FILTER, "customer_grade must be one of A, B, C, D")
+                self.add(condition_field, Code.INVALID_FILTER, _("customer_grade must be one of A, B, C, D"))
             else:
                 for index, option in enumerate(options):
                     option_loc = (*loc, index) if isinstance(expected, list) else loc
@@ -801,20 +896,22 @@ class _SemanticChecker:
     def check_filter_option(self, option: object, field: str) -> None:
         if isinstance(option, str):
             if len(option) > MAX_FILTER_TEXT_LENGTH:
-                self.add(field, Code.TEXT_TOO_LONG, f"Filter values have at most {MAX_FILTER_TEXT_LENGTH} characters")
+                message = _("Filter values have at most {maximum} characters", maximum=MAX_FILTER_TEXT_LENGTH)
+                self.add(field, Code.TEXT_TOO_LONG, message)
         elif not isinstance(option, bool):
             # the same bounds as every other number of the config (bool is an int, but no number)
             try:
                 parse_decimal(option)
             except PydanticCustomError as error:
-                self.add(field, _code_for_pydantic_error(error.type), str(error))
+                message = _decimal_message(error.type) or _("This value is not allowed")
+                self.add(field, _code_for_pydantic_error(error.type), message)
 
     def check_metric_reference(self, value: object, field: str) -> str | None:
         """The referenced metric's aggregate when the reference resolves (and the aggregate is well formed)."""
         if not isinstance(value, str) or not self.metrics_known:
             return None
         if value not in self.metric_aggregates:
-            self.add(field, Code.UNKNOWN_METRIC, f"No metric has the key {_shown(value)}")
+            self.add(field, Code.UNKNOWN_METRIC, _("No metric has the key {key}", key=_shown(value)))
             return None
         return self.metric_aggregates[value]
 
@@ -827,11 +924,8 @@ class _SemanticChecker:
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError, OSError):
-            self.add(
-                "timezone",
-                Code.INVALID_TIMEZONE,
-                f"Unknown time zone {_shown(value)}; use an IANA name like Asia/Shanghai",
-            )
+            message = _("Unknown time zone {zone}; use an IANA name like Asia/Shanghai", zone=_shown(value))
+            self.add("timezone", Code.INVALID_TIMEZONE, message)
 
     # metrics
 
@@ -842,13 +936,12 @@ class _SemanticChecker:
         metrics = list(_dict_items(value))
         for index, metric in metrics:
             key = metric.get("key")
-            self.check_identifier(key, f"metrics[{index}].key", "Metric key")
+            self.check_identifier(key, f"metrics[{index}].key", _invalid_metric_key)
             if not isinstance(key, str):
                 continue
             if key in self.metric_aggregates:
-                self.add(
-                    f"metrics[{index}].key", Code.DUPLICATE_KEY, f"Metric key {_shown(key)} is used more than once"
-                )
+                message = _("Metric key {key} is used more than once", key=_shown(key))
+                self.add(f"metrics[{index}].key", Code.DUPLICATE_KEY, message)
             else:
                 aggregate = metric.get("aggregate")
                 self.metric_aggregates[key] = (
@@ -868,25 +961,23 @@ class _SemanticChecker:
             for side in ("numerator", "denominator"):
                 reference = metric.get(side)
                 if reference is None:
-                    self.add(f"{path}.{side}", Code.RATIO_FIELDS, f"A ratio metric needs a {side} (a metric key)")
+                    message = _("A ratio metric needs a {side} (a metric key)", side=side)
+                    self.add(f"{path}.{side}", Code.RATIO_FIELDS, message)
                 else:
                     self.check_metric_reference(reference, f"{path}.{side}")
             if isinstance(events, list) and events:
-                self.add(
-                    f"{path}.events",
-                    Code.RATIO_FIELDS,
-                    "A ratio metric is computed from two metrics; it takes no events",
-                )
+                message = _("A ratio metric is computed from two metrics; it takes no events")
+                self.add(f"{path}.events", Code.RATIO_FIELDS, message)
             if isinstance(metric.get("filter"), dict) and metric.get("filter"):
-                self.add(
-                    f"{path}.filter", Code.RATIO_FIELDS, "A ratio metric takes no filter; filter its numerator instead"
-                )
+                message = _("A ratio metric takes no filter; filter its numerator instead")
+                self.add(f"{path}.filter", Code.RATIO_FIELDS, message)
         elif aggregate in EVENT_AGGREGATES:
             if events is None or (isinstance(events, list) and not events):
-                self.add(f"{path}.events", Code.MISSING_EVENTS, f"A {aggregate} metric needs at least one event type")
+                message = _("A {aggregate} metric needs at least one event type", aggregate=aggregate)
+                self.add(f"{path}.events", Code.MISSING_EVENTS, message)
             for side in ("numerator", "denominator"):
                 if metric.get(side) is not None:
-                    self.add(f"{path}.{side}", Code.RATIO_FIELDS, f"Only ratio metrics take a {side}")
+                    self.add(f"{path}.{side}", Code.RATIO_FIELDS, _("Only ratio metrics take a {side}", side=side))
         self.check_scoring(metric, path)
 
     def check_scoring(self, metric: dict[str, object], path: str) -> None:
@@ -895,52 +986,52 @@ class _SemanticChecker:
         scored = metric.get("weight") is not None
         weight = _try_decimal(metric.get("weight"))
         if weight is not None and weight <= 0:
-            self.add(
-                f"{path}.weight",
-                Code.WEIGHT_NOT_POSITIVE,
-                f"Weight {weight} must be above 0; leave weight out for a helper (unscored) metric",
+            message = _(
+                "Weight {weight} must be above 0; leave weight out for a helper (unscored) metric", weight=weight
             )
+            self.add(f"{path}.weight", Code.WEIGHT_NOT_POSITIVE, message)
         target_raw = metric.get("target")
         target = _try_decimal(target_raw)
         if scored and scoring_type in ("linear", "threshold") and target_raw is None:
-            self.add(
-                f"{path}.target", Code.MISSING_TARGET, f"A scored metric with {scoring_type} scoring needs a target"
-            )
-        target_in_range = self.check_threshold(target_raw, f"{path}.target", "Target")
+            message = _("A scored metric with {scoring} scoring needs a target", scoring=scoring_type)
+            self.add(f"{path}.target", Code.MISSING_TARGET, message)
+        target_in_range = self.check_threshold(target_raw, f"{path}.target")
         if scoring_type == "linear" and target_in_range and target is not None and target <= 0:
-            self.add(f"{path}.target", Code.TARGET_NOT_POSITIVE, f"Linear scoring divides by the target; {target} <= 0")
+            message = _("Linear scoring divides by the target; {target} <= 0", target=target)
+            self.add(f"{path}.target", Code.TARGET_NOT_POSITIVE, message)
 
         cap_raw = scoring.get("cap")
         if cap_raw is not None:
             if scoring_type != "linear":
-                self.add(f"{path}.scoring.cap", Code.IRRELEVANT_FIELD, "cap only applies to linear scoring")
+                self.add(f"{path}.scoring.cap", Code.IRRELEVANT_FIELD, _("cap only applies to linear scoring"))
             else:
-                self.check_cap(cap_raw, f"{path}.scoring.cap", "meeting the target must pay 100")
+                self.check_cap(cap_raw, f"{path}.scoring.cap", _scoring_cap_below_1)
         bands = scoring.get("bands")
         if scoring_type == "bands":
             if bands is None or (isinstance(bands, list) and not bands):
-                self.add(f"{path}.scoring.bands", Code.STEPS_REQUIRED, "bands scoring needs at least one band")
+                self.add(f"{path}.scoring.bands", Code.STEPS_REQUIRED, _("bands scoring needs at least one band"))
             for band_index, band in _dict_items(bands):
                 band_path = f"{path}.scoring.bands[{band_index}]"
-                self.check_threshold(band.get("min"), f"{band_path}.min", "A band's min")
-                self.check_score(band.get("points"), f"{band_path}.points", "Points")
-            self.check_order(bands, f"{path}.scoring.bands", "min", Code.STEPS_NOT_ASCENDING, "Bands")
+                self.check_threshold(band.get("min"), f"{band_path}.min")
+                self.check_score(band.get("points"), f"{band_path}.points")
+            self.check_order(bands, f"{path}.scoring.bands", "min", Code.STEPS_NOT_ASCENDING)
         elif isinstance(bands, list) and bands:
-            self.add(f"{path}.scoring.bands", Code.IRRELEVANT_FIELD, "bands only apply to bands scoring")
+            self.add(f"{path}.scoring.bands", Code.IRRELEVANT_FIELD, _("bands only apply to bands scoring"))
 
-    def check_cap(self, value: object, field: str, why: str) -> None:
+    def check_cap(self, value: object, field: str, below_1: Callable[[Decimal], Message]) -> None:
+        """``below_1`` makes the message that says why a cap below 1 is wrong where it is."""
         cap = _try_decimal(value)
         if cap is None:
             return
         if cap < 1:
-            self.add(field, Code.CAP_BELOW_1, f"cap {cap} is below 1: {why}")
+            self.add(field, Code.CAP_BELOW_1, below_1(cap))
         else:
-            self.check_range(cap, field, Decimal(1), MAX_SCORING_CAP, "cap")
+            self.check_range(cap, field, Decimal(1), MAX_SCORING_CAP)
 
     def check_weights(self, metrics: list[tuple[int, dict[str, object]]]) -> None:
-        raw_weights = [metric["weight"] for _, metric in metrics if metric.get("weight") is not None]
+        raw_weights = [metric["weight"] for _index, metric in metrics if metric.get("weight") is not None]
         if not raw_weights:
-            self.add("metrics", Code.NO_SCORED_METRIC, "At least one metric needs a weight")
+            self.add("metrics", Code.NO_SCORED_METRIC, _("At least one metric needs a weight"))
             return
         weights = [_try_decimal(weight) for weight in raw_weights]
         # a malformed weight is already reported; a sum without it would only add a confusing second problem
@@ -948,7 +1039,8 @@ class _SemanticChecker:
             return
         total = sum((weight for weight in weights if weight is not None), Decimal(0))
         if total != 100:
-            self.add("metrics", Code.WEIGHTS_NOT_100, f"Weights of scored metrics add up to {total}; they must be 100")
+            message = _("Weights of scored metrics add up to {total}; they must be 100", total=total)
+            self.add("metrics", Code.WEIGHTS_NOT_100, message)
 
     def check_ratio_cycles(self, metrics: list[tuple[int, dict[str, object]]]) -> None:
         # edges: ratio metric key -> [(field of the reference, referenced ratio metric key)]
@@ -968,10 +1060,9 @@ class _SemanticChecker:
             # report once, on the edge leaving the member that comes first in the config
             first = min(range(len(cycle_keys)), key=lambda member: position[cycle_keys[member]])
             ordered = cycle_keys[first:] + cycle_keys[:first]
+            chain = " -> ".join(_key_text(key) for key in [*ordered, ordered[0]])
             self.add(
-                cycle_fields[first],
-                Code.RATIO_CYCLE,
-                "Ratio metrics depend on themselves: " + " -> ".join(_key_text(key) for key in [*ordered, ordered[0]]),
+                cycle_fields[first], Code.RATIO_CYCLE, _("Ratio metrics depend on themselves: {chain}", chain=chain)
             )
 
     # grades
@@ -983,16 +1074,15 @@ class _SemanticChecker:
             if not isinstance(grade, str):
                 continue
             if not grade.strip():
-                self.add(f"grades[{index}].grade", Code.INVALID_VALUE, "A grade needs a name")
+                self.add(f"grades[{index}].grade", Code.INVALID_VALUE, _("A grade needs a name"))
             elif grade in seen:
-                self.add(
-                    f"grades[{index}].grade", Code.DUPLICATE_KEY, f"Grade {_shown(grade)} is listed more than once"
-                )
+                message = _("Grade {grade} is listed more than once", grade=_shown(grade))
+                self.add(f"grades[{index}].grade", Code.DUPLICATE_KEY, message)
             seen.add(grade)
         for index, band in _dict_items(value):
-            self.check_score(band.get("min"), f"grades[{index}].min", "A grade's min")
+            self.check_score(band.get("min"), f"grades[{index}].min")
         # grades match first band with total >= min, so only a descending list reaches every band
-        self.check_order(value, "grades", "min", Code.GRADES_NOT_DESCENDING, "Grades", descending=True)
+        self.check_order(value, "grades", "min", Code.GRADES_NOT_DESCENDING, descending=True)
 
     # rewards and penalties
 
@@ -1002,16 +1092,15 @@ class _SemanticChecker:
             for index, rule in _dict_items(config.get(list_name)):
                 path = f"{list_name}[{index}]"
                 key = rule.get("key")
-                self.check_identifier(key, f"{path}.key", "Rule key")
+                self.check_identifier(key, f"{path}.key", _invalid_rule_key)
                 if isinstance(key, str):
                     if key in seen_keys:
-                        self.add(
-                            f"{path}.key", Code.DUPLICATE_KEY, f"Key {_shown(key)} is used by another reward or penalty"
-                        )
+                        message = _("Key {key} is used by another reward or penalty", key=_shown(key))
+                        self.add(f"{path}.key", Code.DUPLICATE_KEY, message)
                     seen_keys.add(key)
                 gate = _as_dict(rule.get("gate"))
                 if gate is not None:
-                    self.check_score(gate.get("min_score"), f"{path}.gate.min_score", "A gate's min_score")
+                    self.check_score(gate.get("min_score"), f"{path}.gate.min_score")
                 rule_type = rule.get("type")
                 check = _RULE_CHECKS.get((list_name, rule_type)) if isinstance(rule_type, str) else None
                 if check is not None:
@@ -1020,39 +1109,43 @@ class _SemanticChecker:
     def check_commission(self, rule: dict[str, object], path: str) -> None:
         aggregate = self.check_metric_reference(rule.get("base"), f"{path}.base")
         if aggregate is not None and aggregate not in MONEY_AGGREGATES:
-            self.add(
-                f"{path}.base",
-                Code.NOT_MONEY_METRIC,
-                f"Commission is paid on a sum_amount or sum_value metric; {_shown(rule.get('base'))} is {aggregate}",
+            message = _(
+                "Commission is paid on a sum_amount or sum_value metric; {metric} is {aggregate}",
+                metric=_shown(rule.get("base")),
+                aggregate=aggregate,
             )
+            self.add(f"{path}.base", Code.NOT_MONEY_METRIC, message)
         mode = rule.get("mode", "flat")
         rate = rule.get("rate")
         tiers = rule.get("tiers")
         if mode == "flat":
             if rate is None:
-                self.add(f"{path}.rate", Code.FLAT_NEEDS_RATE, "A flat commission needs a rate")
+                self.add(f"{path}.rate", Code.FLAT_NEEDS_RATE, _("A flat commission needs a rate"))
             if isinstance(tiers, list) and tiers:
-                self.add(f"{path}.tiers", Code.IRRELEVANT_FIELD, "A flat commission uses rate, not tiers")
+                self.add(f"{path}.tiers", Code.IRRELEVANT_FIELD, _("A flat commission uses rate, not tiers"))
         elif mode in ("progressive", "whole"):
             if tiers is None or (isinstance(tiers, list) and not tiers):
-                self.add(f"{path}.tiers", Code.TIERS_REQUIRED, f"A {mode} commission needs at least one tier")
+                message = _("A {mode} commission needs at least one tier", mode=mode)
+                self.add(f"{path}.tiers", Code.TIERS_REQUIRED, message)
             if rate is not None:
-                self.add(f"{path}.rate", Code.IRRELEVANT_FIELD, f"A {mode} commission uses tiers, not rate")
+                self.add(
+                    f"{path}.rate", Code.IRRELEVANT_FIELD, _("A {mode} commission uses tiers, not rate", mode=mode)
+                )
         self.check_rate(rate, f"{path}.rate")
         for tier_index, tier in _dict_items(tiers):
             tier_path = f"{path}.tiers[{tier_index}]"
             self.check_tier_start(tier.get("from"), f"{tier_path}.from")
             self.check_rate(tier.get("rate"), f"{tier_path}.rate")
-        self.check_order(tiers, f"{path}.tiers", "from", Code.TIERS_NOT_ASCENDING, "Tiers")
+        self.check_order(tiers, f"{path}.tiers", "from", Code.TIERS_NOT_ASCENDING)
 
     def check_steps(self, rule: dict[str, object], path: str) -> None:
         steps = rule.get("steps")
         if isinstance(steps, list) and not steps:
-            self.add(f"{path}.steps", Code.STEPS_REQUIRED, "At least one step is required")
+            self.add(f"{path}.steps", Code.STEPS_REQUIRED, _("At least one step is required"))
         for step_index, step in _dict_items(steps):
-            self.check_threshold(step.get("min"), f"{path}.steps[{step_index}].min", "A step's min")
+            self.check_threshold(step.get("min"), f"{path}.steps[{step_index}].min")
             self.check_money(step.get("amount"), f"{path}.steps[{step_index}].amount")
-        self.check_order(steps, f"{path}.steps", "min", Code.STEPS_NOT_ASCENDING, "Steps")
+        self.check_order(steps, f"{path}.steps", "min", Code.STEPS_NOT_ASCENDING)
 
     def check_ladder(self, rule: dict[str, object], path: str) -> None:
         self.check_metric_reference(rule.get("metric"), f"{path}.metric")
@@ -1061,29 +1154,28 @@ class _SemanticChecker:
     def check_team_pool(self, rule: dict[str, object], path: str) -> None:
         aggregate = self.check_metric_reference(rule.get("metric"), f"{path}.metric")
         if aggregate in NON_ADDITIVE_AGGREGATES:
-            self.add(
-                f"{path}.metric",
-                Code.NOT_ADDITIVE_METRIC,
-                f"A team pool sums its metric over the team; a {aggregate} metric does not add up",
+            message = _(
+                "A team pool sums its metric over the team; a {aggregate} metric does not add up", aggregate=aggregate
             )
+            self.add(f"{path}.metric", Code.NOT_ADDITIVE_METRIC, message)
         self.check_steps(rule, path)
 
     def check_score_bonus(self, rule: dict[str, object], path: str) -> None:
         self.check_money(rule.get("base_amount"), f"{path}.base_amount")
-        self.check_cap(rule.get("cap"), f"{path}.cap", "a total of 100 must pay base_amount")
+        self.check_cap(rule.get("cap"), f"{path}.cap", _bonus_cap_below_1)
 
     def check_rank_bonus(self, rule: dict[str, object], path: str) -> None:
         ranks = rule.get("ranks")
         if isinstance(ranks, list) and not ranks:
-            self.add(f"{path}.ranks", Code.STEPS_REQUIRED, "At least one rank is required")
+            self.add(f"{path}.ranks", Code.STEPS_REQUIRED, _("At least one rank is required"))
         for rank_index, rank in _dict_items(ranks):
             self.check_money(rank.get("amount"), f"{path}.ranks[{rank_index}].amount")
-        self.check_order(ranks, f"{path}.ranks", "rank", Code.STEPS_NOT_ASCENDING, "Ranks")
+        self.check_order(ranks, f"{path}.ranks", "rank", Code.STEPS_NOT_ASCENDING)
 
     def check_per_event(self, rule: dict[str, object], path: str) -> None:
         events = rule.get("events")
         if isinstance(events, list) and not events:
-            self.add(f"{path}.events", Code.MISSING_EVENTS, "A per_event penalty needs at least one event type")
+            self.add(f"{path}.events", Code.MISSING_EVENTS, _("A per_event penalty needs at least one event type"))
         self.check_events(events, f"{path}.events")
         self.check_filter(rule.get("filter"), f"{path}.filter")
         self.check_money(rule.get("amount"), f"{path}.amount")
@@ -1092,18 +1184,15 @@ class _SemanticChecker:
         has_amount = rule.get("amount") is not None
         has_pct = rule.get("pct_of_rewards") is not None
         if has_amount == has_pct:
-            self.add(
-                path,
-                Code.THRESHOLD_AMOUNT_XOR,
-                "A threshold penalty needs exactly one of amount and pct_of_rewards",
-            )
-        self.check_score(rule.get("below_score"), f"{path}.below_score", "below_score")
+            message = _("A threshold penalty needs exactly one of amount and pct_of_rewards")
+            self.add(path, Code.THRESHOLD_AMOUNT_XOR, message)
+        self.check_score(rule.get("below_score"), f"{path}.below_score")
         self.check_money(rule.get("amount"), f"{path}.amount")
         self.check_rate(rule.get("pct_of_rewards"), f"{path}.pct_of_rewards")
 
     def check_demotion(self, rule: dict[str, object], path: str) -> None:
         # periods is bounded by pass 1
-        self.check_score(rule.get("below_score"), f"{path}.below_score", "below_score")
+        self.check_score(rule.get("below_score"), f"{path}.below_score")
 
 
 _RULE_CHECKS: Final[Mapping[tuple[str, str], Callable[[_SemanticChecker, dict[str, object], str], None]]] = {
@@ -1116,6 +1205,41 @@ _RULE_CHECKS: Final[Mapping[tuple[str, str], Callable[[_SemanticChecker, dict[st
     ("penalties", "threshold"): _SemanticChecker.check_threshold_penalty,
     ("penalties", "demotion"): _SemanticChecker.check_demotion,
 }
+
+
+def _invalid_metric_key(key: str) -> Message:
+    return _(
+        "Metric key {key} must start with a lowercase letter and contain only a-z, 0-9 and _ (at most 64 characters)",
+        key=key,
+    )
+
+
+def _invalid_rule_key(key: str) -> Message:
+    return _(
+        "Rule key {key} must start with a lowercase letter and contain only a-z, 0-9 and _ (at most 64 characters)",
+        key=key,
+    )
+
+
+def _invalid_event_type(key: str) -> Message:
+    return _(
+        "Event type {key} must start with a lowercase letter and contain only a-z, 0-9 and _ (at most 64 characters)",
+        key=key,
+    )
+
+
+def _scoring_cap_below_1(cap: Decimal) -> Message:
+    return _("cap {cap} is below 1: meeting the target must pay 100", cap=cap)
+
+
+def _bonus_cap_below_1(cap: Decimal) -> Message:
+    return _("cap {cap} is below 1: a total of 100 must pay base_amount", cap=cap)
+
+
+def _field_name(path: str) -> str:
+    """The last name of a JSON path ("rewards[0].tiers" -> "tiers"): how a message names the value it is about."""
+    names = [part for part in _split_path(path) if isinstance(part, str)]
+    return names[-1] if names else path
 
 
 def _key_text(key: str) -> str:

@@ -7,6 +7,10 @@ compares their wall clocks), which is wrong across a DST change, whereas UTC dat
 
 ISO weeks start on Monday and belong to the ISO year of their Thursday, so 2026-12-31 and 2027-01-01 are both in
 2026-W53. An order at 2026-11-01 00:10 in Asia/Shanghai is in 2026-11 although it is still October in UTC.
+
+A key, cycle or timezone that cannot be used raises ``CalendarError``: a ``ValueError`` (so callers that catch
+ValueError keep working) whose ``message`` is an i18n ``Message`` people can read in their language; ``str()`` of it is
+the English text.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Final, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tenants.i18n import Message, _
 from tenants.schemes.config import Cycle
 
 __all__ = [
     "CYCLES",
+    "CalendarError",
     "Cycle",
     "day_start",
     "next_period_key",
@@ -47,9 +53,26 @@ _KEY_PATTERNS: Final[dict[str, re.Pattern[str]]] = {
 _KEY_EXAMPLES: Final[dict[str, str]] = {"week": "2026-W43", "month": "2026-10", "quarter": "2026-Q4", "year": "2026"}
 
 
+class CalendarError(ValueError):
+    """A period key, cycle or timezone that cannot be used; ``message`` says why, for people."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+def _shown(value: object, limit: int = 40) -> str:
+    """A caller's value quoted for a message: escaped by repr (no NUL or surrogate survives) and cut to ``limit``."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
 def _check_cycle(cycle: str) -> None:
     if cycle not in CYCLES:
-        raise ValueError(f"Unknown cycle {cycle!r}; expected one of {', '.join(sorted(CYCLES))}")
+        message = _(
+            "Unknown cycle {cycle}; expected one of {expected}", cycle=_shown(cycle), expected=", ".join(sorted(CYCLES))
+        )
+        raise CalendarError(message)
 
 
 def zone(timezone: str | ZoneInfo) -> ZoneInfo:
@@ -59,7 +82,7 @@ def zone(timezone: str | ZoneInfo) -> ZoneInfo:
     try:
         return ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ValueError(f"Unknown timezone {timezone!r}") from error
+        raise CalendarError(_("Unknown timezone {zone}", zone=_shown(timezone))) from error
 
 
 def period_key_for(cycle: str, local_date: date) -> str:
@@ -83,27 +106,47 @@ def parse_period_key(cycle: str, key: str) -> tuple[date, date]:
     _check_cycle(cycle)
     match = _KEY_PATTERNS[cycle].fullmatch(key) if isinstance(key, str) else None
     if match is None:
-        raise ValueError(f"{key!r} is not a {cycle} period key; expected the form {_KEY_EXAMPLES[cycle]}")
+        raise CalendarError(_not_a_key(cycle, _shown(key), _KEY_EXAMPLES[cycle]))
     year = int(match.group(1))
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise ValueError(f"{key!r}: year {year} is out of range ({MIN_YEAR}..{MAX_YEAR})")
+        message = _(
+            "{key}: year {year} is out of range ({earliest}..{latest})",
+            key=_shown(key),
+            year=year,
+            earliest=MIN_YEAR,
+            latest=MAX_YEAR,
+        )
+        raise CalendarError(message)
     if cycle == "week":
         week = int(match.group(2))
         try:
             # raises for week 0, week 54+, and week 53 of a year that has only 52 ISO weeks
             first = date.fromisocalendar(year, week, 1)
         except ValueError:
-            raise ValueError(f"{key!r}: ISO year {year} has no week {week}") from None
+            raise CalendarError(
+                _("{key}: ISO year {year} has no week {week}", key=_shown(key), year=year, week=week)
+            ) from None
         return first, first + timedelta(days=7)
     if cycle == "month":
         month = int(match.group(2))
         if not 1 <= month <= 12:
-            raise ValueError(f"{key!r}: month {month} is not between 01 and 12")
+            raise CalendarError(_("{key}: month {month} is not between 01 and 12", key=_shown(key), month=month))
         return date(year, month, 1), _add_months(year, month, 1)
     if cycle == "quarter":
         first_month = (int(match.group(2)) - 1) * 3 + 1
         return date(year, first_month, 1), _add_months(year, first_month, 3)
     return date(year, 1, 1), date(year + 1, 1, 1)
+
+
+def _not_a_key(cycle: str, key: str, example: str) -> Message:
+    # one template per cycle: the cycle's name is a word to translate, not a value
+    if cycle == "week":
+        return _("{key} is not a week period key; expected the form {example}", key=key, example=example)
+    if cycle == "month":
+        return _("{key} is not a month period key; expected the form {example}", key=key, example=example)
+    if cycle == "quarter":
+        return _("{key} is not a quarter period key; expected the form {example}", key=key, example=example)
+    return _("{key} is not a year period key; expected the form {example}", key=key, example=example)
 
 
 def _add_months(year: int, month: int, months: int) -> date:

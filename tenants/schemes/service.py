@@ -14,6 +14,8 @@ Rules
   version then in force, and a new version must not rewrite them retroactively.
 - The version in force at an instant is the latest published version effective at or before it (ties on the date:
   the highest number). A period uses the version in force at its start.
+- Errors are ``SchemeError``s (``tenants.errors.DomainError``) whose messages are i18n templates
+  (``tenants.i18n._``), rendered in the reader's language at the edge.
 - Every change writes an audit entry (before/after) in the same transaction as the change.
 - Each function runs in its own ``tenant_unit_of_work`` and also filters by tenant: another tenant's id is NOT_FOUND.
 - Changes of one scheme are serialised by a row lock on the scheme, so two concurrent saves cannot open two drafts
@@ -31,6 +33,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from tenants.audit.service import Actor, record
+from tenants.i18n import Message, _
 from tenants.periods.models import Period
 from tenants.schemes.config import (
     SchemeConfig,
@@ -57,6 +60,10 @@ DEFAULT_TIMEZONE: Final[str] = SchemeConfig.model_fields["timezone"].default
 
 # Periods whose results exist (or are being computed): a version must not become effective inside them.
 FROZEN_PERIOD_STATES: Final = ("closing", "closed", "stale")
+
+
+NO_SUCH_SCHEME: Final = _("No such scheme.")
+NO_SUCH_VERSION: Final = _("No such scheme version.")
 
 
 class VersionStatus(StrEnum):
@@ -89,37 +96,39 @@ def version_snapshot(version: SchemeVersion) -> dict[str, Any]:
 
 def _storable(text: str, field: str) -> str:
     if not is_storable_text(text):
-        raise SchemeError.of(
-            SchemeErrorCode.INVALID, "Text must not contain NUL characters or unpaired surrogates.", field
-        )
+        message = _("Text must not contain NUL characters or unpaired surrogates.")
+        raise SchemeError.of(SchemeErrorCode.INVALID, message, field)
     return text
+
+
+def _too_long(maximum: int) -> Message:
+    return _("Use at most {maximum} characters.", maximum=maximum)
 
 
 def _clean_name(name: str) -> str:
     cleaned = _storable(name, "name").strip()
     if not cleaned:
-        raise SchemeError.of(SchemeErrorCode.INVALID, "A scheme needs a name.", "name")
+        raise SchemeError.of(SchemeErrorCode.INVALID, _("A scheme needs a name."), "name")
     if len(cleaned) > MAX_NAME_LENGTH:
-        raise SchemeError.of(SchemeErrorCode.INVALID, f"Use at most {MAX_NAME_LENGTH} characters.", "name")
+        raise SchemeError.of(SchemeErrorCode.INVALID, _too_long(MAX_NAME_LENGTH), "name")
     return cleaned
 
 
 def _clean_description(description: str) -> str:
     cleaned = _storable(description, "description").strip()
     if len(cleaned) > MAX_DESCRIPTION_LENGTH:
-        raise SchemeError.of(
-            SchemeErrorCode.INVALID, f"Use at most {MAX_DESCRIPTION_LENGTH} characters.", "description"
-        )
+        raise SchemeError.of(SchemeErrorCode.INVALID, _too_long(MAX_DESCRIPTION_LENGTH), "description")
     return cleaned
 
 
 def _check_effective_date(effective_from: date) -> None:
     if not EARLIEST_EFFECTIVE_DATE <= effective_from <= LATEST_EFFECTIVE_DATE:
-        raise SchemeError.of(
-            SchemeErrorCode.INVALID,
-            f"Choose a date from {EARLIEST_EFFECTIVE_DATE.isoformat()} to {LATEST_EFFECTIVE_DATE.isoformat()}.",
-            "effectiveFrom",
+        message = _(
+            "Choose a date from {earliest} to {latest}.",
+            earliest=EARLIEST_EFFECTIVE_DATE.isoformat(),
+            latest=LATEST_EFFECTIVE_DATE.isoformat(),
         )
+        raise SchemeError.of(SchemeErrorCode.INVALID, message, "effectiveFrom")
 
 
 def checked_config(config: object) -> dict[str, Any]:
@@ -212,7 +221,7 @@ async def version_in_force(tenant_id: TenantId, scheme_id: int, at: datetime | d
 async def _lock_scheme(tenant_id: TenantId, scheme_id: int) -> Scheme:
     scheme = await Scheme.filter(tenant_id=tenant_id, id=scheme_id).select_for_update().first()
     if scheme is None:
-        raise SchemeError.of(SchemeErrorCode.NOT_FOUND, "No such scheme.", "schemeId")
+        raise SchemeError.of(SchemeErrorCode.NOT_FOUND, NO_SUCH_SCHEME, "schemeId")
     return scheme
 
 
@@ -271,16 +280,15 @@ async def publish_version(tenant_id: TenantId, actor: Actor, version_id: int, ef
     async with tenant_unit_of_work(tenant_id):
         found = await SchemeVersion.get_or_none(tenant_id=tenant_id, id=version_id)
         if found is None:
-            raise SchemeError.of(SchemeErrorCode.NOT_FOUND, "No such scheme version.", "versionId")
+            raise SchemeError.of(SchemeErrorCode.NOT_FOUND, NO_SUCH_VERSION, "versionId")
         await _lock_scheme(tenant_id, found.scheme_id)
         # read again under the lock: a concurrent publish of the same draft may have committed meanwhile
         version = await SchemeVersion.get(tenant_id=tenant_id, id=version_id)
         if version.status != VersionStatus.DRAFT:
-            raise SchemeError.of(
-                SchemeErrorCode.ALREADY_PUBLISHED,
-                f"Version {version.number} is published and cannot change; save a new draft instead.",
-                "versionId",
+            message = _(
+                "Version {number} is published and cannot change; save a new draft instead.", number=version.number
             )
+            raise SchemeError.of(SchemeErrorCode.ALREADY_PUBLISHED, message, "versionId")
         try:
             # validated when saved; parsed again because the rules may have tightened since
             config = parse_scheme_config(version.config)
@@ -298,12 +306,8 @@ async def publish_version(tenant_id: TenantId, actor: Actor, version_id: int, ef
             .first()
         )
         if frozen is not None:
-            raise SchemeError.of(
-                SchemeErrorCode.PERIOD_CLOSED,
-                f"Period {frozen.key} is {frozen.state}; a version cannot take effect on {effective_from.isoformat()},"
-                f" which is before that period ends. Choose a date on or after the end of the last closed period.",
-                "effectiveFrom",
-            )
+            message = _frozen_period(frozen.state, period=frozen.key, date=effective_from.isoformat())
+            raise SchemeError.of(SchemeErrorCode.PERIOD_CLOSED, message, "effectiveFrom")
         before = version_snapshot(version)
         version.status = VersionStatus.PUBLISHED
         version.effective_from = effective_from
@@ -316,6 +320,27 @@ async def publish_version(tenant_id: TenantId, actor: Actor, version_id: int, ef
             tenant_id, actor, "scheme_version.publish", "scheme_version", version.id, before, version_snapshot(version)
         )
     return version
+
+
+def _frozen_period(state: str, **params: str) -> Message:
+    """Why a version cannot take effect inside (or before) a period whose results exist; one template per state."""
+    if state == "closing":
+        return _(
+            "Period {period} is being closed; a version cannot take effect on {date}, which is before that period ends."
+            " Choose a date on or after the end of the last closed period.",
+            **params,
+        )
+    if state == "stale":
+        return _(
+            "Period {period} is closed (its results await a re-close); a version cannot take effect on {date}, which"
+            " is before that period ends. Choose a date on or after the end of the last closed period.",
+            **params,
+        )
+    return _(
+        "Period {period} is closed; a version cannot take effect on {date}, which is before that period ends."
+        " Choose a date on or after the end of the last closed period.",
+        **params,
+    )
 
 
 @dataclass(frozen=True)
@@ -335,7 +360,9 @@ async def create_from_template(
         shown = repr(template_key[:MAX_TEMPLATE_KEY_SHOWN]) + (
             "…" if len(template_key) > MAX_TEMPLATE_KEY_SHOWN else ""
         )
-        raise SchemeError.of(SchemeErrorCode.UNKNOWN_TEMPLATE, f"No template {shown}.", "templateKey") from None
+        raise SchemeError.of(
+            SchemeErrorCode.UNKNOWN_TEMPLATE, _("No template {key}.", key=shown), "templateKey"
+        ) from None
     clean_name = _clean_name(template.name if name is None else name)
     stored = checked_config(template.config)
     async with tenant_unit_of_work(tenant_id):

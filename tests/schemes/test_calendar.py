@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from tenants.schemes.periods_calendar import (
+    CalendarError,
     next_period_key,
     parse_period_key,
     period_containing,
@@ -179,3 +181,43 @@ def test_edges_of_the_supported_years() -> None:
     with pytest.raises(ValueError, match="out of range"):
         previous_period_key("month", "1000-01")
     assert next_period_key("month", "9998-11") == "9998-12"
+
+
+@pytest.mark.parametrize(
+    ("call", "english", "chinese"),
+    [
+        (
+            lambda: parse_period_key("month", "2026-13"),
+            "'2026-13': month 13 is not between 01 and 12",
+            "'2026-13'：月份 13 不在 01 到 12 之间",
+        ),
+        (
+            lambda: parse_period_key("quarter", "2026-10"),
+            "'2026-10' is not a quarter period key; expected the form 2026-Q4",
+            "'2026-10' 不是有效的季度考核周期，格式应如 2026-Q4",
+        ),
+        (
+            lambda: period_window("month", "2026-10", "Mars/Olympus"),
+            "Unknown timezone 'Mars/Olympus'",
+            "未知时区 'Mars/Olympus'",
+        ),
+        (
+            lambda: previous_period_key("month", "1000-01"),
+            "'0999-12': year 999 is out of range (1000..9998)",
+            "'0999-12'：年份 999 超出范围（1000..9998）",
+        ),
+    ],
+)
+def test_unusable_keys_say_why_in_the_readers_language(call: Callable[[], object], english: str, chinese: str) -> None:
+    # a close reports these to people (BAD_PERIOD): the message is a template, still a ValueError for callers
+    with pytest.raises(CalendarError) as raised:
+        call()
+    assert isinstance(raised.value, ValueError) and str(raised.value) == english
+    assert raised.value.message.render("zh-CN") == chinese
+
+
+def test_a_pasted_blob_as_key_is_quoted_briefly() -> None:
+    with pytest.raises(CalendarError) as raised:
+        parse_period_key("month", "\x00" + "9" * 100_000)
+    assert all(len(raised.value.message.render(locale)) < 120 for locale in ("en", "zh-CN"))
+    assert "\x00" not in str(raised.value)

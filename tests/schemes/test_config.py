@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from tenants.errors import DomainError, Problem
+from tenants.i18n import LOCALES, catalogue
 from tenants.schemes import config as config_module
 from tenants.schemes.config import (
     CommissionReward,
@@ -91,7 +93,7 @@ def apply_changes(config: dict[str, Any], changes: dict[str, object]) -> dict[st
     return changed
 
 
-def problem_pairs(problems: list[ConfigProblem]) -> list[tuple[str, str]]:
+def problem_pairs(problems: list[ConfigProblem]) -> list[tuple[str | None, str]]:
     return [(problem.field, problem.code) for problem in problems]
 
 
@@ -676,8 +678,100 @@ def test_invalid_config_is_rejected_with_code_and_path(
     assert problem_pairs(raised.value.problems) == expected
 
 
+def _has_chinese(text: str) -> bool:
+    return re.search("[\u4e00-\u9fff]", text) is not None
+
+
+@pytest.mark.parametrize(("changes", "expected"), INVALID_CASES.values(), ids=INVALID_CASES.keys())
+def test_every_problem_reads_in_simplified_chinese(
+    changes: dict[str, object], expected: list[tuple[str, Code]]
+) -> None:
+    # the message is a template with its parameters, translated in the catalogue (never pydantic's English text)
+    for problem in validate_scheme_config(apply_changes(example(), changes)):
+        assert problem.message.template in catalogue("zh-CN"), problem
+        chinese = problem.message.render("zh-CN")
+        assert _has_chinese(chinese) and chinese != str(problem.message), problem
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "code", "english", "chinese"),
+    [
+        (
+            {"cycle": "fortnight"},
+            "cycle",
+            Code.INVALID_VALUE,
+            "Expected one of 'week', 'month', 'quarter', 'year'",
+            "应为以下之一：'week', 'month', 'quarter', 'year'",
+        ),
+        (
+            {"penalties[2]": {**DEMOTION, "periods": "x"}},
+            "penalties[2].periods",
+            Code.INVALID_TYPE,
+            "Expected a whole number",
+            "应为整数",
+        ),
+        (
+            {"penalties[2]": {**DEMOTION, "periods": 1.5}},
+            "penalties[2].periods",
+            Code.INVALID_VALUE,
+            "Expected a whole number, without a fraction",
+            "应为整数，不能带小数",
+        ),
+        (
+            {
+                "rewards[2]": {
+                    "key": "ranks",
+                    "type": "rank_bonus",
+                    "ranks": [{"rank": 1, "amount": 1}],
+                    "per_team": "x",
+                }
+            },
+            "rewards[2].per_team",
+            Code.INVALID_TYPE,
+            "Expected true or false",
+            "应为 true 或 false",
+        ),
+        ({"metrics[0].label": 5}, "metrics[0].label", Code.INVALID_TYPE, "Expected a string", "应为文本"),
+        (
+            {"metrics[0].scoring": []},
+            "metrics[0].scoring",
+            Code.INVALID_TYPE,
+            "Expected a JSON object",
+            "应为 JSON 对象",
+        ),
+        (
+            {"metrics[0].filter": {"store": 10**20}},
+            "metrics[0].filter.store",
+            Code.VALUE_OUT_OF_RANGE,
+            "Number is too large (at most 15 integer digits)",
+            "数值过大（整数部分最多 15 位）",
+        ),
+    ],
+)
+def test_structural_problems_have_messages_of_their_own(
+    changes: dict[str, object], field: str, code: Code, english: str, chinese: str
+) -> None:
+    [problem] = validate_scheme_config(apply_changes(example(), changes))
+    assert (problem.field, problem.code) == (field, code)
+    assert (str(problem.message), problem.message.render("zh-CN")) == (english, chinese)
+
+
 def test_invalid_json_text() -> None:
     assert problem_pairs(validate_scheme_config('{"cycle": "month",')) == [("", Code.INVALID_JSON)]
+    [problem] = validate_scheme_config('{"cycle": "month",')
+    assert (
+        problem.message.render("zh-CN")
+        == "配置不是有效的 JSON：第 1 行第 19 列（Expecting property name enclosed in double quotes）"
+    )
+    assert problem_pairs(validate_scheme_config(b"\xff\xfe{")) == [("", Code.INVALID_JSON)]
+
+
+def test_the_error_is_the_one_error_model() -> None:
+    with pytest.raises(SchemeConfigInvalid) as raised:
+        parse_scheme_config({**example(), "cycle": "fortnight"})
+    assert isinstance(raised.value, DomainError)
+    assert isinstance(raised.value.problems[0], Problem)
+    assert (raised.value.code, raised.value.field) == (Code.INVALID_VALUE, "cycle")
 
 
 @pytest.mark.parametrize("raw", [[], "[]", None, 3, "null"])
@@ -701,7 +795,8 @@ def test_object_keys_that_cannot_be_stored_are_reported_with_an_escaped_path() -
     ]
     # paths and messages carry no unstorable text: the answer can be encoded (UTF-8) and stored
     for problem in problems:
-        assert is_storable_text(problem.field) and is_storable_text(problem.message), problem
+        assert problem.field is not None and is_storable_text(problem.field), problem
+        assert all(is_storable_text(problem.message.render(locale)) for locale in LOCALES), problem
 
 
 def test_the_issue_configs_that_validated_but_could_never_close() -> None:
@@ -726,7 +821,7 @@ def test_json_text_far_beyond_the_size_bound_is_not_parsed() -> None:
 def test_messages_quote_long_input_briefly() -> None:
     problems = validate_scheme_config(apply_changes(example(), {"rewards[0].base": "r" * 100_000}))
     assert problem_pairs(problems) == [("rewards[0].base", Code.UNKNOWN_METRIC)]
-    assert len(problems[0].message) < 200
+    assert all(len(problems[0].message.render(locale)) < 200 for locale in LOCALES)
 
 
 def test_a_config_at_every_bound_is_valid() -> None:
@@ -877,7 +972,7 @@ def test_all_problems_are_reported_at_once() -> None:
         ("penalties[1].key", Code.DUPLICATE_KEY),
     }
     assert len(problems) == 11
-    assert all(problem.message for problem in problems)
+    assert all(str(problem.message) for problem in problems)
     with pytest.raises(SchemeConfigInvalid) as raised:
         parse_scheme_config(config)
     assert raised.value.problems == problems
@@ -912,7 +1007,7 @@ def test_ratio_cycle_of_three_reported_once_with_the_chain() -> None:
     )
     problems = validate_scheme_config(config)
     assert problem_pairs(problems) == [("metrics[5].denominator", Code.RATIO_CYCLE)]
-    assert problems[0].message.endswith("a -> b -> c -> a")
+    assert str(problems[0].message).endswith("a -> b -> c -> a")
 
 
 def test_overlapping_ratio_cycles_are_each_reported() -> None:

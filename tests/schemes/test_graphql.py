@@ -8,15 +8,20 @@ from typing import Any
 
 import pytest
 
+from schema import build_schema
+from server.settings import Settings
 from tenants.audit.models import AuditEntry
 from tenants.audit.service import Actor
 from tenants.schemes import service
+from tenants.schemes.config import SchemeConfigErrorCode
+from tenants.schemes.errors import SchemeErrorCode
 from tenants.schemes.models import SchemeVersion
 from tenants.schemes.periods_calendar import period_window
 from tenants.schemes.templates import TEMPLATES
 from tenants.tenancy.auth import Role
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import tenant_unit_of_work
+from tenants.tenancy.models import Tenant
+from tenants.tenancy.uow import platform_unit_of_work, tenant_unit_of_work
 from tests.conftest import GraphQL, TenantFactory
 from tests.schemes.test_config import DESIGN_EXAMPLE_JSON, example
 from tests.schemes.test_service import add_period, invalid_config
@@ -177,7 +182,9 @@ async def test_configs_beyond_their_bounds_are_refused_with_codes(
     body = await gql(VALIDATE, {"config": {**example(), "penalty_cap": "1000.001"}}, token=token)
     [problem] = body["data"]["validateSchemeConfig"]
     assert (problem["field"], problem["code"]) == ("penalty_cap", "TOO_MANY_DECIMALS")
-    assert "2 decimal places" in problem["message"]
+    assert (
+        problem["message"] == "金额 1000.001 超过 2 位小数（金额精确到分）"
+    )  # the tenant's language: zh-CN by default
 
 
 async def test_draft_edit_then_publish(make_tenant: TenantFactory, login: Login, gql: GraphQL) -> None:
@@ -408,3 +415,67 @@ async def test_period_window_matches_what_publishing_checks(make_tenant: TenantF
     draft = await service.save_draft(tenant.tenant_id, Actor(), scheme.id, example())
     published = await service.publish_version(tenant.tenant_id, Actor(), draft.id, date(2026, 11, 1))
     assert published.effective_from == date(2026, 11, 1)
+
+
+def _sdl_block(sdl: str, header: str) -> list[str]:
+    block = sdl[sdl.index(header + " {") :]
+    return [line.strip() for line in block[: block.index("}")].splitlines()[1:] if line.strip()]
+
+
+def test_the_sdl_types_every_scheme_error_code(settings: Settings) -> None:
+    sdl = build_schema(settings).as_str()
+    error = _sdl_block(sdl, "type SchemeError implements Problem")
+    assert {"field: String", "message: String!", "code: SchemeErrorCode!", "configCode: SchemeConfigErrorCode"} <= set(
+        error
+    )
+    config_error = _sdl_block(sdl, "type SchemeConfigError implements Problem")
+    assert {"field: String!", "message: String!", "code: SchemeConfigErrorCode!"} <= set(config_error)
+    assert set(_sdl_block(sdl, "enum SchemeErrorCode")) == {code.value for code in SchemeErrorCode}
+    assert set(_sdl_block(sdl, "enum SchemeConfigErrorCode")) == {code.value for code in SchemeConfigErrorCode}
+
+
+WEIGHTS = "metrics"  # the field of the WEIGHTS_NOT_100 problem of invalid_config()
+
+
+async def test_messages_are_in_the_tenants_language_chinese_by_default(
+    make_tenant: TenantFactory, login: Login, gql: GraphQL
+) -> None:
+    tenant_id, token = await admin_token(make_tenant, login)
+    scheme_id = await create(gql, token)
+
+    async def messages() -> tuple[str, str, str, str]:
+        saved = await save(gql, token, scheme_id, invalid_config())
+        [weights] = [e for e in saved["errors"] if e["field"] == WEIGHTS]
+        assert (weights["code"], weights["configCode"]) == ("INVALID_CONFIG", "WEIGHTS_NOT_100")
+        body = await gql(VALIDATE, {"config": invalid_config()}, token=token)
+        [validated] = [p for p in body["data"]["validateSchemeConfig"] if p["field"] == WEIGHTS]
+        assert validated["code"] == "WEIGHTS_NOT_100"
+        unnamed = (await gql(CREATE, {"name": " ", "description": ""}, token=token))["data"]["createScheme"]
+        assert [(e["code"], e["configCode"], e["field"]) for e in unnamed["errors"]] == [("INVALID", None, "name")]
+        unknown = (await gql(FROM_TEMPLATE, {"templateKey": "nope"}, token=token))["data"]["createSchemeFromTemplate"]
+        assert [e["code"] for e in unknown["errors"]] == ["UNKNOWN_TEMPLATE"]
+        return (
+            weights["message"],
+            validated["message"],
+            unnamed["errors"][0]["message"],
+            unknown["errors"][0]["message"],
+        )
+
+    assert await messages() == (
+        "计分指标的权重合计为 110，必须等于 100",
+        "计分指标的权重合计为 110，必须等于 100",
+        "考核方案需要名称。",
+        "没有模板 'nope'。",
+    )
+
+    async with platform_unit_of_work():
+        await Tenant.filter(id=tenant_id).update(settings={"locale": "en"})
+    assert await messages() == (
+        "Weights of scored metrics add up to 110; they must be 100",
+        "Weights of scored metrics add up to 110; they must be 100",
+        "A scheme needs a name.",
+        "No template 'nope'.",
+    )
+    # codes never change with the language, and nothing was stored either time
+    assert await count_versions(tenant_id) == 0
+    assert [s.id for s in await service.list_schemes(tenant_id)] == [int(scheme_id)]

@@ -101,13 +101,13 @@ async def test_invalid_config_is_rejected_whole_and_nothing_is_stored(make_tenan
 
     with pytest.raises(SchemeError) as raised:
         await service.save_draft(tenant.tenant_id, actor(tenant), scheme.id, invalid_config())
-    problems = {(p.code, p.config_code, p.field) for p in raised.value.problems}
+    problems = {(p.code, p.detail, p.field) for p in raised.value.problems}
     assert problems == {
         (SchemeErrorCode.INVALID_CONFIG, Code.WEIGHTS_NOT_100, "metrics"),
         (SchemeErrorCode.INVALID_CONFIG, Code.UNKNOWN_METRIC, "rewards[0].base"),
         (SchemeErrorCode.INVALID_CONFIG, Code.NEGATIVE_AMOUNT, "penalties[0].amount"),
     }
-    assert all(p.message for p in raised.value.problems)
+    assert all(str(p.message) for p in raised.value.problems)
     assert await versions_of(tenant.tenant_id, scheme.id) == []
     assert len(await audit_of(tenant.tenant_id)) == audit_before
 
@@ -181,7 +181,7 @@ async def test_a_config_beyond_its_bounds_is_refused_and_nothing_is_stored(
     audit_before = len(await audit_of(tenant.tenant_id))
     with pytest.raises(SchemeError) as raised:
         await service.save_draft(tenant.tenant_id, actor(tenant), scheme.id, {**example(), **change})
-    assert [(p.config_code, p.field) for p in raised.value.problems] == expected
+    assert [(p.detail, p.field) for p in raised.value.problems] == expected
     assert {p.code for p in raised.value.problems} == {SchemeErrorCode.INVALID_CONFIG}
     assert await versions_of(tenant.tenant_id, scheme.id) == []
     assert len(await audit_of(tenant.tenant_id)) == audit_before
@@ -192,7 +192,7 @@ async def test_invalid_json_text_is_one_problem(make_tenant: TenantFactory) -> N
     scheme = await new_scheme(tenant)
     with pytest.raises(SchemeError) as raised:
         await service.save_draft(tenant.tenant_id, actor(tenant), scheme.id, '{"cycle": "month",')
-    assert [(p.config_code, p.field) for p in raised.value.problems] == [(Code.INVALID_JSON, "")]
+    assert [(p.detail, p.field) for p in raised.value.problems] == [(Code.INVALID_JSON, "")]
     # valid JSON text is stored as the object it denotes
     draft = await service.save_draft(tenant.tenant_id, actor(tenant), scheme.id, json.dumps(example()))
     assert draft.config == example()
@@ -310,7 +310,7 @@ async def test_publishing_into_a_closed_period_is_refused(make_tenant: TenantFac
         with pytest.raises(SchemeError) as raised:
             await service.publish_version(tenant.tenant_id, actor(tenant), draft.id, refused)
         assert (raised.value.code, raised.value.problems[0].field) == (SchemeErrorCode.PERIOD_CLOSED, "effectiveFrom")
-        assert "2026-" in raised.value.problems[0].message
+        assert "2026-" in str(raised.value.problems[0].message)
     [stored] = await versions_of(tenant.tenant_id, scheme.id)
     assert (stored.status, stored.effective_from) == ("draft", None)
     assert len(await audit_of(tenant.tenant_id)) == audit_count
@@ -408,7 +408,9 @@ async def test_unknown_template_stores_nothing(make_tenant: TenantFactory) -> No
     with pytest.raises(SchemeError) as raised:
         await service.create_from_template(tenant.tenant_id, actor(tenant), "\x00" + "k" * 100_000, "x")
     assert raised.value.code == SchemeErrorCode.UNKNOWN_TEMPLATE
-    assert len(raised.value.problems[0].message) < 100 and "\x00" not in raised.value.problems[0].message
+    for locale in ("en", "zh-CN"):
+        shown = raised.value.problems[0].message.render(locale)
+        assert len(shown) < 100 and "\x00" not in shown
     assert await service.list_schemes(tenant.tenant_id) == []
 
 
