@@ -631,7 +631,8 @@ def check_item(raw: Mapping[str, Any] | bytes | str) -> CheckedEvent | Validatio
         try:
             return CheckedEvent.of(EventIn.model_validate_json(raw))
         except ValidationError as error:
-            if error.errors(include_url=False)[0]["type"] == "json_invalid":
+            # Unreadable JSON is the only error pydantic reports then (error_count is cheap, errors() is not).
+            if error.error_count() == 1 and error.errors(include_url=False)[0]["type"] == "json_invalid":
                 mapping = _read_as_graphql_does(raw)
                 if mapping is not None:
                     return check_item(mapping)
