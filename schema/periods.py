@@ -1,4 +1,12 @@
-"""GraphQL for periods: close, job progress, periods, scorecards, statements, what-if simulation."""
+"""GraphQL for periods: close, job progress, periods, scorecards, statements, what-if simulation.
+
+Errors: `PeriodErrors` (close, refresh, simulate) and a period's or job's `failure` are `Problem`s whose `code` is
+`PeriodErrorCode` and whose `message` is in the reader's language (schema/errors.py); a failure kept since a close
+failed is rendered when it is read, from its template and parameters (tenants/periods/errors.py). A draft config that
+does not validate in `simulateScheme` answers `ConfigErrors` with the schemes domain's config errors
+(`SchemeConfigError`, code `SchemeConfigErrorCode`): a query selecting `errors { code }` of both `ConfigErrors` and
+`PeriodErrors` aliases one of them, as GraphQL does not merge one field of two enum types.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +18,22 @@ import strawberry
 
 from schema.common import JSON, parse_id
 from schema.context import Info
+from schema.errors import ProblemInterface, locale_of, problem_fields
 from schema.permissions import tenant_access
+from schema.schemes import SchemeConfigError
 from tenants.periods import queries
-from tenants.periods.close import CloseError, CloseErrorCode, metrics_json, resolve_period, simulate
+from tenants.periods.close import metrics_json, resolve_period, simulate
+from tenants.periods.errors import (
+    CloseError,
+    CloseErrorCode,
+    PeriodProblem,
+    decode_failure,
+    period_not_ended,
+    scheme_not_found,
+    version_not_found,
+)
 from tenants.periods.jobs import JobStatus, read_job
-from tenants.schemes.config import SchemeConfigInvalid, parse_scheme_config
+from tenants.schemes.config import SchemeConfigErrorCode, SchemeConfigInvalid, parse_scheme_config
 from tenants.scoring.engine import Scorecard as EngineScorecard
 from tenants.tenancy.auth import Role
 from tenants.tenancy.uow import tenant_unit_of_work
@@ -24,10 +43,12 @@ strawberry.enum(CloseErrorCode, name="PeriodErrorCode")
 
 
 @strawberry.type
-class PeriodError:
-    field: str | None
-    message: str
-    code: str
+class PeriodError(ProblemInterface):
+    code: CloseErrorCode
+
+    @classmethod
+    def of(cls, problem: PeriodProblem) -> PeriodError:
+        return cls(code=problem.code, **problem_fields(problem))
 
 
 @strawberry.type
@@ -36,26 +57,21 @@ class PeriodErrors:
 
     @classmethod
     def of(cls, error: CloseError) -> PeriodErrors:
-        return cls(errors=[PeriodError(field=error.field, message=error.message, code=error.code.value)])
+        return cls(errors=[PeriodError.of(problem) for problem in error.problems])
 
 
 @strawberry.type(description="Why a close failed: a period keeps its last failure until a close succeeds.")
-class PeriodFailure:
+class PeriodFailure(ProblemInterface):
     code: CloseErrorCode
-    message: str
     at: datetime
 
     @classmethod
-    def parse(cls, text: str | None, at: datetime | None) -> PeriodFailure | None:
-        """From the stored "CODE: message" (a period's `failure`, a job's `error`)."""
-        if not text or at is None:
+    def of(cls, kept: str | PeriodProblem | None, at: datetime | None) -> PeriodFailure | None:
+        """From a kept failure (a period's `failure` text, a job's decoded `error`)."""
+        problem = decode_failure(kept) if isinstance(kept, str | None) else kept
+        if problem is None or at is None:
             return None
-        code, _, message = text.partition(": ")
-        try:
-            known = CloseErrorCode(code)
-        except ValueError:  # written by a version that had another code: still a failure, and the text says why
-            return cls(code=CloseErrorCode.CLOSE_FAILED, message=text, at=at)
-        return cls(code=known, message=message, at=at)
+        return cls(code=problem.code, at=at, **problem_fields(problem))
 
 
 @strawberry.type
@@ -66,9 +82,18 @@ class Job:
     stage: str
     done: int
     total: int
-    error: str | None = strawberry.field(description='"CODE: message" of a failure; see `failure`')
     failure: PeriodFailure | None
     result: str | None
+    _error: strawberry.Private[PeriodProblem | None]
+
+    @strawberry.field(
+        description='"CODE: message" of a failure, or of the temporary failure a job waits to be retried after; the '
+        "message in your language. See `failure`."
+    )
+    async def error(self, info: Info) -> str | None:
+        if self._error is None:
+            return None
+        return f"{self._error.code.value}: {self._error.message.render(await locale_of(info))}"
 
     @classmethod
     def of(cls, status: JobStatus) -> Job:
@@ -79,9 +104,9 @@ class Job:
             stage=status.stage,
             done=status.done,
             total=status.total,
-            error=status.error,
-            failure=PeriodFailure.parse(status.error, status.failed_at) if status.status == "failed" else None,
+            failure=PeriodFailure.of(status.error, status.failed_at) if status.status == "failed" else None,
             result=status.result,
+            _error=status.error,
         )
 
 
@@ -176,7 +201,7 @@ class Simulation:
 
 @strawberry.type
 class ConfigErrors:
-    errors: list[PeriodError]
+    errors: list[SchemeConfigError]
 
 
 ClosePeriodResult = Annotated[CloseStarted | PeriodErrors, strawberry.union("ClosePeriodResult")]
@@ -208,7 +233,7 @@ def _simulated(card: EngineScorecard) -> SimulatedScorecard:
 def _scheme_id(raw: strawberry.ID) -> int:
     scheme_id = parse_id(raw)
     if scheme_id is None:
-        raise CloseError(CloseErrorCode.SCHEME_NOT_FOUND, "No such scheme.", "schemeId")
+        raise scheme_not_found()
     return scheme_id
 
 
@@ -229,7 +254,7 @@ class PeriodsQuery:
                 scheme_version_id=strawberry.ID(str(p.scheme_version_id)) if p.scheme_version_id else None,
                 closed_at=p.closed_at,
                 provisional_at=p.provisional_at,
-                failure=PeriodFailure.parse(p.failure, p.failed_at),
+                failure=PeriodFailure.of(p.failure, p.failed_at),
             )
             for p in await queries.list_periods(info.context.tenant_id, scheme)
         ]
@@ -298,12 +323,15 @@ class PeriodsQuery:
             parsed = parse_scheme_config(config) if config is not None else None
         except SchemeConfigInvalid as invalid:
             return ConfigErrors(
-                errors=[PeriodError(field=p.field, message=p.message, code=str(p.code)) for p in invalid.problems]
+                errors=[
+                    SchemeConfigError(field=p.field, message=p.message, code=SchemeConfigErrorCode(p.code))
+                    for p in invalid.problems
+                ]
             )
         try:
             version = parse_id(version_id) if version_id is not None else None
             if version_id is not None and version is None:
-                raise CloseError(CloseErrorCode.NO_VERSION, "No such version.", "versionId")
+                raise version_not_found()
             resolved, result = await simulate(
                 info.context.tenant_id, _scheme_id(scheme_id), period, config=parsed, version_id=version
             )
@@ -344,7 +372,7 @@ class PeriodsMutation:
             async with tenant_unit_of_work(tenant_id) as conn:
                 resolved = await resolve_period(conn, tenant_id, scheme, period)
             if resolved.ends_at > datetime.now(resolved.ends_at.tzinfo):
-                raise CloseError(CloseErrorCode.PERIOD_NOT_ENDED, f"Period {period} has not ended yet.", "period")
+                raise period_not_ended(period)
         except CloseError as error:
             return PeriodErrors.of(error)
         job_id = await enqueue_close(

@@ -17,16 +17,11 @@ from arq import Retry
 from redis.asyncio import Redis
 
 from server.settings import Settings
+from tenants.i18n import _
 from tenants.periods import scheduling
-from tenants.periods.close import (
-    CloseError,
-    CloseErrorCode,
-    close_period,
-    mark_closing,
-    record_close_failure,
-    refresh_provisional,
-)
-from tenants.periods.jobs import fail_job, update_job
+from tenants.periods.close import close_period, mark_closing, record_close_failure, refresh_provisional
+from tenants.periods.errors import CloseError, CloseErrorCode
+from tenants.periods.jobs import complete_job, fail_job, retry_job, update_job
 from tenants.tenancy.identity import tenant_id_for_system
 from workers.keys import job_keys
 from workers.queue import claim_refresh, enqueue_close, enqueue_refresh
@@ -72,10 +67,13 @@ async def close_period_job(
     starts = int(await redis.incr(starts_key))
     await redis.expire(starts_key, CLOSE_STARTS_TTL_SECONDS)
     if starts > CLOSE_MAX_STARTS:
-        interrupted = CloseError(
+        interrupted = CloseError.of(
             CloseErrorCode.CLOSE_INTERRUPTED,
-            f"The close started {starts - 1} times without finishing (the worker stopped or the close timed out); "
-            "it is not retried automatically. Close the period again by hand.",
+            _(
+                "The close started {starts} times without finishing (the worker stopped or the close timed out); "
+                "it is not retried automatically. Close the period again by hand.",
+                starts=starts - 1,
+            ),
         )
         await record_close_failure(tenant, scheme_id, period_key, interrupted)
         await fail_job(redis, job_id, interrupted)
@@ -94,21 +92,39 @@ async def close_period_job(
         # Transient (close_period raises nothing else): our handling ran, so this start does not count as lost.
         await redis.delete(starts_key)
         if job_try < CLOSE_MAX_TRIES:
-            await update_job(redis, job_id, status="queued", stage="retrying", error=type(error).__name__)
+            await retry_job(redis, job_id, _close_unavailable(error, job_try))
             raise Retry(defer=_retry_delay(job_try)) from error
-        await fail_job(redis, job_id, _unavailable(error, job_try))
+        await fail_job(redis, job_id, _close_unavailable(error, job_try))
         await finished()
         raise
     summary = f"revision {outcome.revision}, {outcome.lines_posted} lines posted"
-    await update_job(redis, job_id, status="complete", stage="done", result=summary, error=None)
+    await complete_job(redis, job_id, summary)
     await finished()
     return summary
 
 
-def _unavailable(error: Exception, tries: int) -> CloseError:
-    return CloseError(
+def _close_unavailable(error: Exception, tries: int) -> CloseError:
+    """A temporary failure: the job is retried, or, after its last try, the cron queues the period again later."""
+    return CloseError.of(
         CloseErrorCode.CLOSE_UNAVAILABLE,
-        f"The close failed {tries} times for a temporary reason ({type(error).__name__}); it will be tried again.",
+        _(
+            "The close failed {tries} times for a temporary reason ({reason}); it will be tried again.",
+            tries=tries,
+            reason=type(error).__name__,
+        ),
+    )
+
+
+def _refresh_unavailable(error: Exception, tries: int) -> CloseError:
+    """A refresh is retried too, then left to the cron's next refresh of the open period."""
+    return CloseError.of(
+        CloseErrorCode.CLOSE_UNAVAILABLE,
+        _(
+            "Refreshing the provisional scorecards failed {tries} times for a temporary reason ({reason}); they "
+            "will be refreshed again later.",
+            tries=tries,
+            reason=type(error).__name__,
+        ),
     )
 
 
@@ -130,22 +146,13 @@ async def refresh_provisional_job(
     except Exception as error:
         if job_try < REFRESH_MAX_TRIES:
             if tracked:
-                await update_job(redis, token, status="queued", stage="retrying", error=type(error).__name__)
+                await retry_job(redis, token, _refresh_unavailable(error, job_try))
             raise Retry(defer=_retry_delay(job_try)) from error
         if tracked:
-            await fail_job(redis, token, _unavailable(error, job_try))
+            await fail_job(redis, token, _refresh_unavailable(error, job_try))
         raise
     if tracked:
-        await update_job(
-            redis,
-            token,
-            status="complete",
-            stage="done",
-            done=count,
-            total=count,
-            result=f"{count} provisional scorecards",
-            error=None,
-        )
+        await complete_job(redis, token, f"{count} provisional scorecards", done=count, total=count)
     return count
 
 

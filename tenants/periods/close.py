@@ -11,9 +11,9 @@
 - A close fails in one of two ways. Transient (connection lost, deadlock, serialization, resources): the original
   error is raised and the caller may retry. Permanent (the config or the data, which a retry cannot fix: a number out
   of range, a database limit, a config that no longer validates): after the failed transaction rolled back, the
-  failure is recorded on the period ("CODE: message" in `failure`, `failed_at`) in a transaction of its own, and a
-  coded `CloseError` is raised. The cron does not retry a failed period (see scheduling); the next successful close
-  clears the failure.
+  failure is recorded on the period (`failure`: its code, field and message template with parameters, as JSON, see
+  errors.py; `failed_at`) in a transaction of its own, and a coded `CloseError` is raised. The cron does not retry
+  a failed period (see scheduling); the next successful close clears the failure.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any, Final
 
 import asyncpg
@@ -35,12 +34,30 @@ import structlog
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import DBConnectionError
 
+from tenants.i18n import _
 from tenants.locks import advisory_key, ingestion_lock_key
 from tenants.periods.aggregation import IncrementalNotPossible, State, aggregate_period, supports_incremental
+
+# CloseError and CloseErrorCode are re-exported: callers import them from here.
+from tenants.periods.errors import CloseError as CloseError
+from tenants.periods.errors import CloseErrorCode as CloseErrorCode
+from tenants.periods.errors import (
+    encode_failure,
+    period_not_ended,
+    scheme_not_found,
+    shown,
+    version_not_found,
+)
 from tenants.periods.models import Period
 from tenants.schemes.config import DemotionPenalty, SchemeConfig, SchemeConfigInvalid, parse_scheme_config
 from tenants.schemes.models import Scheme, SchemeVersion
-from tenants.schemes.periods_calendar import parse_period_key, period_containing, period_window
+from tenants.schemes.periods_calendar import (
+    MAX_YEAR,
+    MIN_YEAR,
+    parse_period_key,
+    period_containing,
+    period_window,
+)
 from tenants.schemes.service import pick_version_in_force
 from tenants.scoring.engine import ParticipantInput, PeriodResult, Scorecard, compute_period
 from tenants.tenancy.identity import TenantId
@@ -49,33 +66,6 @@ from tenants.tenancy.uow import tenant_unit_of_work
 Progress = Callable[[str, int, int], Awaitable[None]]
 ZERO = Decimal("0.00")
 log = structlog.get_logger("kaohe.close")
-
-
-class CloseErrorCode(StrEnum):
-    SCHEME_NOT_FOUND = "SCHEME_NOT_FOUND"
-    NO_VERSION = "NO_VERSION"
-    BAD_PERIOD = "BAD_PERIOD"
-    PERIOD_NOT_ENDED = "PERIOD_NOT_ENDED"
-    # Permanent failures of a close, recorded on the period: retrying cannot fix them, changing the config can.
-    CONFIG_INVALID = "CONFIG_INVALID"  # the published version no longer validates (rules tightened since)
-    CONFIG_OUT_OF_RANGE = "CONFIG_OUT_OF_RANGE"  # a number of the config or the data overflows in the close
-    CONFIG_TOO_LARGE = "CONFIG_TOO_LARGE"  # the config exceeds a database limit (columns, nesting)
-    CLOSE_FAILED = "CLOSE_FAILED"  # anything else that is not transient (the trace is in the worker's log)
-    CLOSE_INTERRUPTED = "CLOSE_INTERRUPTED"  # started again and again without finishing (worker killed, timed out)
-    # Transient failures that outlasted every retry of one job; not recorded on the period (the cron tries again).
-    CLOSE_UNAVAILABLE = "CLOSE_UNAVAILABLE"
-
-
-class CloseError(Exception):
-    def __init__(self, code: CloseErrorCode, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
-
-    def __str__(self) -> str:
-        """The period's `failure` text and the job's error: "CODE: message"."""
-        return f"{self.code.value}: {self.message}"
 
 
 # Errors of a close that are not recorded on the period: the request itself was wrong, or time will fix it.
@@ -124,11 +114,7 @@ def permanent_failure(error: BaseException) -> CloseError | None:
             if sqlstate.startswith("22"):
                 return _out_of_range(f"SQLSTATE {sqlstate}")
             if sqlstate.startswith("54"):
-                return CloseError(
-                    CloseErrorCode.CONFIG_TOO_LARGE,
-                    f"The scheme's config is too large for the close (SQLSTATE {sqlstate}): fewer metrics or rules.",
-                    "config",
-                )
+                return _too_large(f"SQLSTATE {sqlstate}")
             return _unexpected(f"SQLSTATE {sqlstate}")
         if isinstance(cause, _TRANSIENT_TYPES):
             return None
@@ -136,27 +122,37 @@ def permanent_failure(error: BaseException) -> CloseError | None:
         if isinstance(cause, ArithmeticError):  # OverflowError, decimal overflow or invalid operation
             return _out_of_range(type(cause).__name__)
         if isinstance(cause, RecursionError | MemoryError):
-            return CloseError(
-                CloseErrorCode.CONFIG_TOO_LARGE,
-                f"The scheme's config is too large for the close ({type(cause).__name__}).",
-                "config",
-            )
+            return _too_large(type(cause).__name__)
     return _unexpected(type(error).__name__)
 
 
 def _out_of_range(reason: str) -> CloseError:
-    return CloseError(
+    return CloseError.of(
         CloseErrorCode.CONFIG_OUT_OF_RANGE,
-        f"A number in the scheme's config or in the period's data is out of range for the close ({reason}); "
-        "correct the config and close the period again.",
+        _(
+            "A number in the scheme's config or in the period's data is out of range for the close ({reason}); "
+            "correct the config and close the period again.",
+            reason=reason,
+        ),
+        "config",
+    )
+
+
+def _too_large(reason: str) -> CloseError:
+    return CloseError.of(
+        CloseErrorCode.CONFIG_TOO_LARGE,
+        _("The scheme's config is too large for the close ({reason}): use fewer metrics or rules.", reason=reason),
         "config",
     )
 
 
 def _unexpected(reason: str) -> CloseError:
-    return CloseError(
+    return CloseError.of(
         CloseErrorCode.CLOSE_FAILED,
-        f"The close failed ({reason}) and will not be retried automatically; close the period again by hand.",
+        _(
+            "The close failed ({reason}) and will not be retried automatically; close the period again by hand.",
+            reason=reason,
+        ),
     )
 
 
@@ -184,7 +180,9 @@ class ResolvedPeriod:
     @property
     def version_id(self) -> int:
         if self.version is None:
-            raise CloseError(CloseErrorCode.NO_VERSION, "No published version is in force for this period.", "period")
+            raise CloseError.of(
+                CloseErrorCode.NO_VERSION, _("No published version is in force for this period."), "period"
+            )
         return int(self.version.id)
 
 
@@ -223,6 +221,8 @@ class Calendar:
     timezone: str
 
 
+# A period key of each cycle, for messages.
+_KEY_EXAMPLES: Final[dict[str, str]] = {"week": "2026-W43", "month": "2026-10", "quarter": "2026-Q4", "year": "2026"}
 _DEFAULT_TIMEZONE: Final[str] = str(SchemeConfig.model_fields["timezone"].default)
 
 
@@ -255,13 +255,18 @@ def version_calendar(version: SchemeVersion) -> Calendar | None:
 
 
 def config_invalid(invalid: SchemeConfigInvalid) -> CloseError:
+    """The first of the config's problems says what to correct (its message stays a message of the schemes domain,
+    rendered in the reader's language with this one)."""
     first = invalid.problems[0] if invalid.problems else None
-    where = f" ({first.field}: {first.message})" if first is not None and first.field else ""
-    return CloseError(
-        CloseErrorCode.CONFIG_INVALID,
-        f"The scheme version in force no longer validates{where}; publish a corrected version.",
-        "config",
-    )
+    if first is None or not first.field:
+        message = _("The scheme version in force no longer validates; publish a corrected version.")
+    else:
+        message = _(
+            "The scheme version in force no longer validates ({path}: {problem}); publish a corrected version.",
+            path=first.field,
+            problem=first.message,
+        )
+    return CloseError.of(CloseErrorCode.CONFIG_INVALID, message, "config")
 
 
 Window = tuple[date, date, datetime, datetime]  # local start and end days, then the instants
@@ -271,14 +276,14 @@ def _version_in_force(versions: Sequence[SchemeVersion], key: str) -> tuple[Sche
     """The version in force at the period's start governs the period, its calendar included (cycle and timezone):
     try the versions newest first and keep the one that is in force at the start of the window it defines."""
     if not versions:
-        raise CloseError(CloseErrorCode.NO_VERSION, "The scheme has no published version.", "schemeId")
+        raise CloseError.of(CloseErrorCode.NO_VERSION, _("The scheme has no published version."), "schemeId")
     problem: CloseError | None = None
     for candidate in sorted(versions, key=lambda v: (v.effective_from or date.min, v.number), reverse=True):
         calendar = version_calendar(candidate)
         if calendar is None:
-            problem = problem or CloseError(
+            problem = problem or CloseError.of(
                 CloseErrorCode.CONFIG_INVALID,
-                f"Version {candidate.number} of the scheme has no usable cycle and timezone.",
+                _("Version {number} of the scheme has no usable cycle and timezone.", number=candidate.number),
                 "config",
             )
             continue
@@ -289,8 +294,10 @@ def _version_in_force(versions: Sequence[SchemeVersion], key: str) -> tuple[Sche
             continue
         if pick_version_in_force(versions, window[2]) is candidate:
             return candidate, window
-        problem = problem or CloseError(
-            CloseErrorCode.NO_VERSION, f"No version of the scheme is in force on {window[0]}.", "period"
+        problem = problem or CloseError.of(
+            CloseErrorCode.NO_VERSION,
+            _("No version of the scheme is in force on {day}.", day=window[0].isoformat()),
+            "period",
         )
     assert problem is not None
     raise problem
@@ -299,7 +306,7 @@ def _version_in_force(versions: Sequence[SchemeVersion], key: str) -> tuple[Sche
 async def _published_versions(conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int) -> list[SchemeVersion]:
     scheme = await Scheme.filter(tenant_id=tenant_id, id=scheme_id).using_db(conn).first()
     if scheme is None:
-        raise CloseError(CloseErrorCode.SCHEME_NOT_FOUND, "No such scheme.", "schemeId")
+        raise scheme_not_found()
     return list(await SchemeVersion.filter(tenant_id=tenant_id, scheme_id=scheme_id, status="published").using_db(conn))
 
 
@@ -325,7 +332,18 @@ def _window(cycle: str, timezone: str, key: str) -> Window:
         local_start, local_end = parse_period_key(cycle, key)
         starts_at, ends_at = period_window(cycle, key, timezone)
     except ValueError as exc:
-        raise CloseError(CloseErrorCode.BAD_PERIOD, str(exc), "period") from exc
+        raise CloseError.of(
+            CloseErrorCode.BAD_PERIOD,
+            _(
+                "“{period}” is not a period of this scheme: periods look like {example}, in the years {min_year} to "
+                "{max_year}.",
+                period=shown(key),
+                example=_KEY_EXAMPLES.get(cycle, _KEY_EXAMPLES["month"]),
+                min_year=MIN_YEAR,
+                max_year=MAX_YEAR,
+            ),
+            "period",
+        ) from exc
     return local_start, local_end, starts_at, ends_at
 
 
@@ -672,7 +690,7 @@ async def record_close_failure(tenant_id: TenantId, scheme_id: int, key: str, fa
         await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [advisory_key("close", tenant_id, scheme_id, key)])
         try:
             # The window only: the version's config may be what failed.
-            _, window = _version_in_force(await _published_versions(conn, tenant_id, scheme_id), key)
+            _version, window = _version_in_force(await _published_versions(conn, tenant_id, scheme_id), key)
         except CloseError:
             window = None  # nothing to create a row from; a row that exists is still marked
         if window is not None:
@@ -685,7 +703,7 @@ async def record_close_failure(tenant_id: TenantId, scheme_id: int, key: str, fa
             "UPDATE period SET failed_at = now(), failure = $4, "
             "state = CASE WHEN state <> 'closing' THEN state WHEN revision > 0 THEN 'stale' ELSE 'open' END "
             "WHERE tenant_id = $1 AND scheme_id = $2 AND key = $3",
-            [tenant_id, scheme_id, key, str(failure)],
+            [tenant_id, scheme_id, key, encode_failure(failure.problem)],
         )
 
 
@@ -700,7 +718,7 @@ async def _close_period(
         )
         resolved = await resolve_period(conn, tenant_id, scheme_id, key)
         if resolved.ends_at > (now or datetime.now(UTC)):
-            raise CloseError(CloseErrorCode.PERIOD_NOT_ENDED, f"Period {key} has not ended yet.", "period")
+            raise period_not_ended(key)
         period = await get_or_create_period(conn, tenant_id, scheme_id, resolved)
         if period.state == "closed" and not force:
             await report("done", 1, 1)
@@ -824,7 +842,7 @@ async def _simulate(
                 .first()
             )
             if version is None:
-                raise CloseError(CloseErrorCode.NO_VERSION, "No such version.", "versionId")
+                raise version_not_found()
             override = parse_scheme_config(version.config)
         resolved = await resolve_period(conn, tenant_id, scheme_id, key, config_override=override)
         computed = await compute(conn, tenant_id, scheme_id, resolved)

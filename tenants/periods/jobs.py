@@ -1,8 +1,10 @@
 """Status of background jobs (close, provisional refresh), kept in Redis so API and workers share it.
 
 arq has no progress API; each job writes a small hash that GraphQL `job(id)` reads. A job belongs to a tenant: another
-tenant asking for its id gets nothing, exactly as for an unknown id. A failed job keeps its error as "CODE: message"
-(the same text a failed close records on its period), the code alone and when it failed.
+tenant asking for its id gets nothing, exactly as for an unknown id. A failed job keeps its error as a failed close
+keeps it on its period (JSON with the code and the message's template and parameters, see errors.py: it is rendered in
+the reader's language when read), the code alone and when it failed. A job waiting to be retried keeps the temporary
+failure the same way.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
-from tenants.periods.close import CloseError
+from tenants.periods.errors import CloseError, PeriodProblem, decode_failure, encode_failure
 from tenants.tenancy.identity import TenantId
 
 JOB_TTL_SECONDS = 7 * 24 * 3600
@@ -37,8 +39,8 @@ class JobStatus:
     stage: str
     done: int
     total: int
-    error: str | None  # "CODE: message"
-    error_code: str | None  # the CODE alone (a CloseErrorCode)
+    error: PeriodProblem | None  # why it failed, or why it waits to be retried
+    error_code: str | None  # the code alone (a CloseErrorCode)
     failed_at: datetime | None
     result: str | None
 
@@ -69,9 +71,28 @@ async def fail_job(redis: Redis, job_id: str, error: CloseError) -> None:
         job_id,
         status="failed",
         stage="failed",
-        error=str(error),
+        error=encode_failure(error.problem),
         error_code=error.code.value,
         failed_at=datetime.now(UTC).isoformat(),
+    )
+
+
+async def retry_job(redis: Redis, job_id: str, error: CloseError) -> None:
+    """The job failed for a temporary reason and waits to be run again."""
+    await update_job(
+        redis,
+        job_id,
+        status="queued",
+        stage="retrying",
+        error=encode_failure(error.problem),
+        error_code=error.code.value,
+    )
+
+
+async def complete_job(redis: Redis, job_id: str, result: str, **fields: Any) -> None:
+    """Done: what a try that failed before left (a temporary failure) is cleared."""
+    await update_job(
+        redis, job_id, status="complete", stage="done", result=result, error=None, error_code=None, **fields
     )
 
 
@@ -87,7 +108,7 @@ async def read_job(redis: Redis, tenant_id: TenantId, job_id: str) -> JobStatus 
         stage=data.get("stage", ""),
         done=int(data.get("done") or 0),
         total=int(data.get("total") or 0),
-        error=data.get("error") or None,
+        error=decode_failure(data.get("error")),
         error_code=data.get("error_code") or None,
         failed_at=datetime.fromisoformat(data["failed_at"]) if data.get("failed_at") else None,
         result=data.get("result") or None,

@@ -30,9 +30,10 @@ class Period(Model):
     watermark_event_id = fields.BigIntField(null=True)
     closed_at = fields.DatetimeField(null=True)
     provisional_at = fields.DatetimeField(null=True)
-    # The last close failed for a reason that retrying cannot fix (the config, the data): when and why
-    # ("CODE: message", a CloseErrorCode). The cron does not retry such a period until someone closes it again by
-    # hand or a version of its scheme is published after the failure; a successful close clears both.
+    # The last close failed for a reason that retrying cannot fix (the config, the data): when and why (JSON: a
+    # CloseErrorCode, the field, the message's English template and parameters, see errors.py). The cron does not
+    # retry such a period until someone closes it again by hand or a version of its scheme is published after the
+    # failure; a successful close clears both.
     failed_at = fields.DatetimeField(null=True)
     failure = cast("fields.Field[str | None]", fields.TextField(null=True))  # the stubs know no nullable text
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -20,6 +20,7 @@ from server.settings import Settings
 from tenants.audit.service import SYSTEM
 from tenants.demo import PERIOD, seed_worked_example
 from tenants.periods.close import CloseError, CloseErrorCode, close_period, permanent_failure
+from tenants.periods.errors import decode_failure
 from tenants.periods.jobs import read_job
 from tenants.periods.models import LedgerLine, Period
 from tenants.periods.scheduling import due_work
@@ -97,7 +98,8 @@ async def test_an_unclosable_config_fails_once_visibly_and_the_cron_leaves_it(
     assert period is not None
     assert period.state == "open"  # not left 'closing'
     assert period.failure is not None and period.failed_at is not None
-    assert period.failure.split(":")[0] in PERMANENT
+    kept = decode_failure(period.failure)
+    assert kept is not None and kept.code in PERMANENT
     first_failure_at = period.failed_at
     async with tenant_unit_of_work(tid):
         assert await LedgerLine.filter(tenant_id=tid, period_id=period.id).count() == 0
@@ -149,7 +151,8 @@ async def test_a_manual_close_of_a_failed_period_reports_it_and_a_fixed_one_clea
     assert job["failure"]["code"] in PERMANENT
     assert job["error"] == f"{job['failure']['code']}: {job['failure']['message']}"
     failed = await period_row(tid, scheme_id)
-    assert failed is not None and failed.failure == job["error"]
+    status = await read_job(redis, tid, job_id)
+    assert failed is not None and status is not None and decode_failure(failed.failure) == status.error
     assert not await redis.exists(job_keys(database).arq_job(job_keys(database).close_job_id(tid, scheme_id, PERIOD)))
 
     # The same config through a what-if: a coded error, not a crash.
@@ -214,12 +217,24 @@ async def test_a_transient_failure_is_retried_by_arq(
             "WHERE datname = current_database() AND state = 'idle in transaction' AND pid <> pg_backend_pid()"
         )
         assert terminated == 1
+        # While it waits for its next try, the job tells why, with a code (not the driver's exception name).
+        retrying = None
+        while retrying is None and not worker.done():
+            status = await read_job(redis, tid, job_id)
+            if status is not None and status.stage == "retrying":
+                retrying = status
+            await asyncio.sleep(0.02)
+        assert retrying is not None and retrying.status == "queued"
+        assert retrying.error is not None and retrying.error.code is CloseErrorCode.CLOSE_UNAVAILABLE
+        assert str(retrying.error.message).startswith("The close failed 1 times for a temporary reason (")
+        assert retrying.error_code == "CLOSE_UNAVAILABLE"
         await asyncio.wait_for(worker, 60)
     finally:
         worker.cancel()
     status = await read_job(redis, tid, job_id)
     assert status is not None
     assert (status.status, status.result, status.error) == ("complete", "revision 1, 12 lines posted", None)
+    assert status.error_code is None  # the temporary failure is cleared once the close succeeded
     period = await period_row(tid, scheme_id)
     assert period is not None
     assert (period.state, period.revision, period.failure) == ("closed", 1, None)
@@ -240,7 +255,8 @@ async def test_a_close_that_keeps_dying_is_recorded_instead_of_run_again(
     assert status is not None and (status.status, status.error_code) == ("failed", "CLOSE_INTERRUPTED")
     period = await period_row(tid, scheme_id)
     assert period is not None and period.failure is not None
-    assert period.failure.startswith("CLOSE_INTERRUPTED: ")
+    kept = decode_failure(period.failure)
+    assert kept is not None and kept.code is CloseErrorCode.CLOSE_INTERRUPTED
     assert PERIOD not in due_keys(await due_work(datetime.now(UTC)), tid, scheme_id)
     # The count starts again: a close by hand runs.
     await enqueue_close(redis, database, tid, scheme_id, PERIOD, force=True)

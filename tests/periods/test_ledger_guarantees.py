@@ -23,7 +23,7 @@ query($scheme: ID!, $period: String!, $config: JSON) {
   simulateScheme(schemeId: $scheme, period: $period, config: $config) {
     __typename
     ... on Simulation { period scorecards { staffCode total grade net lines { ruleKey amount } } }
-    ... on ConfigErrors { errors { field code } }
+    ... on ConfigErrors { configErrors: errors { field code } }
     ... on PeriodErrors { errors { field code } }
   }
 }
@@ -74,7 +74,7 @@ async def test_simulate_scheme_through_graphql(make_tenant: TenantFactory, gql: 
     rejected = await gql(SIMULATE, {"scheme": str(scheme_id), "period": PERIOD, "config": invalid}, token)
     assert rejected["data"]["simulateScheme"] == {
         "__typename": "ConfigErrors",
-        "errors": [{"field": "metrics", "code": "WEIGHTS_NOT_100"}],
+        "configErrors": [{"field": "metrics", "code": "WEIGHTS_NOT_100"}],
     }
     other = await make_tenant()
     other_token = await login(other.admin_email)
