@@ -33,7 +33,7 @@ from tenants.periods.errors import (
     version_not_found,
 )
 from tenants.periods.jobs import JobStatus, read_job
-from tenants.schemes.config import SchemeConfigErrorCode, SchemeConfigInvalid, parse_scheme_config
+from tenants.schemes.config import SchemeConfigInvalid, parse_scheme_config
 from tenants.scoring.engine import Scorecard as EngineScorecard
 from tenants.tenancy.auth import Role
 from tenants.tenancy.uow import tenant_unit_of_work
@@ -322,12 +322,7 @@ class PeriodsQuery:
         try:
             parsed = parse_scheme_config(config) if config is not None else None
         except SchemeConfigInvalid as invalid:
-            return ConfigErrors(
-                errors=[
-                    SchemeConfigError(field=p.field, message=p.message, code=SchemeConfigErrorCode(p.code))
-                    for p in invalid.problems
-                ]
-            )
+            return ConfigErrors(errors=[SchemeConfigError.of(problem) for problem in invalid.problems])
         try:
             version = parse_id(version_id) if version_id is not None else None
             if version_id is not None and version is None:

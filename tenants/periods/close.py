@@ -45,19 +45,12 @@ from tenants.periods.errors import (
     encode_failure,
     period_not_ended,
     scheme_not_found,
-    shown,
     version_not_found,
 )
 from tenants.periods.models import Period
 from tenants.schemes.config import DemotionPenalty, SchemeConfig, SchemeConfigInvalid, parse_scheme_config
 from tenants.schemes.models import Scheme, SchemeVersion
-from tenants.schemes.periods_calendar import (
-    MAX_YEAR,
-    MIN_YEAR,
-    parse_period_key,
-    period_containing,
-    period_window,
-)
+from tenants.schemes.periods_calendar import CalendarError, parse_period_key, period_containing, period_window
 from tenants.schemes.service import pick_version_in_force
 from tenants.scoring.engine import ParticipantInput, PeriodResult, Scorecard, compute_period
 from tenants.tenancy.identity import TenantId
@@ -221,8 +214,6 @@ class Calendar:
     timezone: str
 
 
-# A period key of each cycle, for messages.
-_KEY_EXAMPLES: Final[dict[str, str]] = {"week": "2026-W43", "month": "2026-10", "quarter": "2026-Q4", "year": "2026"}
 _DEFAULT_TIMEZONE: Final[str] = str(SchemeConfig.model_fields["timezone"].default)
 
 
@@ -331,19 +322,9 @@ def _window(cycle: str, timezone: str, key: str) -> Window:
     try:
         local_start, local_end = parse_period_key(cycle, key)
         starts_at, ends_at = period_window(cycle, key, timezone)
-    except ValueError as exc:
-        raise CloseError.of(
-            CloseErrorCode.BAD_PERIOD,
-            _(
-                "“{period}” is not a period of this scheme: periods look like {example}, in the years {min_year} to "
-                "{max_year}.",
-                period=shown(key),
-                example=_KEY_EXAMPLES.get(cycle, _KEY_EXAMPLES["month"]),
-                min_year=MIN_YEAR,
-                max_year=MAX_YEAR,
-            ),
-            "period",
-        ) from exc
+    except CalendarError as error:
+        # The calendar says what is wrong with the key (its form, its year, its week...), in the reader's language.
+        raise CloseError.of(CloseErrorCode.BAD_PERIOD, error.message, "period") from error
     return local_start, local_end, starts_at, ends_at
 
 

@@ -37,9 +37,11 @@ mutation($scheme: ID!, $period: String!) {
 }
 """
 SIMULATE = """
-query($scheme: ID!, $period: String!, $version: ID) {
-  simulateScheme(schemeId: $scheme, period: $period, versionId: $version) {
-    __typename ... on PeriodErrors { errors { field code message } }
+query($scheme: ID!, $period: String!, $version: ID, $config: JSON) {
+  simulateScheme(schemeId: $scheme, period: $period, versionId: $version, config: $config) {
+    __typename
+    ... on PeriodErrors { errors { field code message } }
+    ... on ConfigErrors { configErrors: errors { field code message } }
   }
 }
 """
@@ -81,17 +83,14 @@ async def test_refusals_are_coded_and_in_chinese_by_default_and_change_nothing(
     assert (await close("2099-01"))["errors"] == [
         {"field": "period", "code": "PERIOD_NOT_ENDED", "message": "考核周期“2099-01”尚未结束。"}
     ]
+    # The calendar says what is wrong with a key.
     assert (await close("2026-13"))["errors"] == [
-        {
-            "field": "period",
-            "code": "BAD_PERIOD",
-            "message": "“2026-13”不是该考核方案的考核周期：考核周期的格式如 2026-10，年份在 1000 到 9998 之间。",
-        }
+        {"field": "period", "code": "BAD_PERIOD", "message": "'2026-13'：月份 13 不在 01 到 12 之间"}
     ]
     # What the caller sent is shown escaped and cut, never as it came.
     shown = (await close("2026-\n" + "x" * 500))["errors"][0]
     assert shown["code"] == "BAD_PERIOD"
-    assert shown["message"].startswith("“2026-\\nxxx") and "x…”不是" in shown["message"]
+    assert shown["message"].startswith("'2026-\\nxxx") and "x… 不是有效的月考核周期" in shown["message"]
     assert "\n" not in shown["message"] and len(shown["message"]) < 120
     assert (await close(PERIOD, scheme="999999999"))["errors"] == [
         {"field": "schemeId", "code": "SCHEME_NOT_FOUND", "message": "考核方案不存在。"}
@@ -102,6 +101,16 @@ async def test_refusals_are_coded_and_in_chinese_by_default_and_change_nothing(
     assert simulated["data"]["simulateScheme"]["errors"] == [
         {"field": "versionId", "code": "NO_VERSION", "message": "版本不存在。"}
     ]
+    # A draft config that does not validate: the schemes domain's config errors, in Chinese too.
+    metric = {"key": "a", "aggregate": "count", "events": ["x"], "target": 1, "weight": 90}
+    draft = {"cycle": "month", "metrics": [metric]}
+    simulated = await gql(SIMULATE, {"scheme": str(scheme_id), "period": PERIOD, "config": draft}, token)
+    assert simulated["data"]["simulateScheme"] == {
+        "__typename": "ConfigErrors",
+        "configErrors": [
+            {"field": "metrics", "code": "WEIGHTS_NOT_100", "message": "计分指标的权重合计为 90，必须等于 100"}
+        ],
+    }
     # Another tenant asking about this scheme learns nothing but "no such scheme", in its own language.
     other = await make_tenant()
     hidden = await gql(CLOSE, {"scheme": str(scheme_id), "period": PERIOD}, await login(other.admin_email))
