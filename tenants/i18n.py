@@ -35,8 +35,13 @@ class Message:
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def render(self, locale: str = DEFAULT_LOCALE) -> str:
-        translated = catalogue(parse_locale(locale)).get(self.template, self.template)
-        return translated.format(**self.params) if self.params else translated
+        chosen = parse_locale(locale)
+        translated = catalogue(chosen).get(self.template, self.template)
+        if not self.params:
+            return translated
+        # A message quoted inside another (a config problem inside a close failure) reads in the same language.
+        params = {k: v.render(chosen) if isinstance(v, Message) else v for k, v in self.params.items()}
+        return translated.format(**params)
 
     def __str__(self) -> str:
         return self.render(SOURCE_LOCALE)

@@ -45,6 +45,14 @@ def test_messages_render_in_the_readers_locale() -> None:
     assert _("x") == Message("x", {})
 
 
+def test_a_message_inside_a_message_reads_in_the_same_language() -> None:
+    inner = Message("Weights of scored metrics add up to {total}; they must be 100", {"total": 110})
+    outer = Message("x {problem}", {"problem": inner})
+    assert outer.render("en") == "x Weights of scored metrics add up to 110; they must be 100"
+    assert "110" in outer.render("zh-CN")
+    assert "Weights" not in outer.render("zh-CN")
+
+
 def test_locales_default_to_simplified_chinese() -> None:
     assert parse_locale(None) == "zh-CN"
     assert parse_locale("en-US,en;q=0.9") == "en"
