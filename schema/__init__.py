@@ -3,7 +3,8 @@
 - Limits (depth, aliases, tokens) refuse a document before anything runs, with a code (schema/request_errors.py).
 - Every field that takes arguments gets a TextGuard (schema/text_guard.py): no resolver sees unstorable or over-long
   text, except in the batch arguments of ITEM_CHECKED_ARGUMENTS, whose items the domain checks one by one.
-- Every error has a code; unexpected ones are masked as INTERNAL_ERROR with the request id, and logged with a trace.
+- Every error has a code and a message in the reader's locale; unexpected ones are masked as INTERNAL_ERROR with the
+  request id, and logged with a trace.
 - Production turns introspection and "Did you mean ...?" suggestions off.
 """
 
@@ -24,6 +25,7 @@ from strawberry.types import ExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
+from schema.context import Context
 from schema.event_confirmation import EventConfirmationMutation
 from schema.events import EventsMutation, EventsQuery
 from schema.periods import PeriodsMutation, PeriodsQuery
@@ -33,6 +35,7 @@ from schema.staff import StaffMutation, StaffQuery
 from schema.tenancy import TenancyMutation, TenancyQuery
 from schema.text_guard import InputNames, TextGuard
 from server.settings import Settings
+from tenants.i18n import DEFAULT_LOCALE, _
 
 QUERY_TYPES: tuple[type, ...] = (
     TenancyQuery,
@@ -119,7 +122,8 @@ class KaoheSchema(strawberry.Schema):
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         # Errors that carry a code are expected outcomes (unauthenticated, forbidden...): no stack trace in the logs.
-        answer_errors(errors)
+        context = execution_context.context if execution_context is not None else None
+        answer_errors(errors, context.locale if isinstance(context, Context) else DEFAULT_LOCALE)
 
     def _get_custom_context_kwargs(
         self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
@@ -135,8 +139,16 @@ def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]
     """The request-wide extensions, in order; tests build small schemas with the very same list."""
     # Built once per schema (not per request) so that the same rule classes make the validation cache hit.
     rules: list[type[ASTValidationRule]] = [
-        with_code(depth_validator(settings.graphql_max_depth, None), RequestErrorCode.QUERY_TOO_DEEP),
-        with_code(alias_validator(settings.graphql_max_aliases), RequestErrorCode.TOO_MANY_ALIASES),
+        with_code(
+            depth_validator(settings.graphql_max_depth, None),
+            RequestErrorCode.QUERY_TOO_DEEP,
+            _("The query nests deeper than {max_depth} levels.", max_depth=settings.graphql_max_depth),
+        ),
+        with_code(
+            alias_validator(settings.graphql_max_aliases),
+            RequestErrorCode.TOO_MANY_ALIASES,
+            _("The query uses more than {max_aliases} aliases.", max_aliases=settings.graphql_max_aliases),
+        ),
     ]
     if settings.is_production:
         rules.append(NoSchemaIntrospectionCustomRule)

@@ -10,9 +10,11 @@ from starlette.requests import Request
 from strawberry.types import Info as StrawberryInfo
 
 from server.settings import Settings
+from tenants.i18n import Locale
 from tenants.tenancy.auth import ApiKeyPrincipal, AuthService, Principal, UserPrincipal
 from tenants.tenancy.errors import AuthError
 from tenants.tenancy.identity import TenantId
+from tenants.tenancy.locale import reader_locale
 
 
 @dataclass
@@ -29,6 +31,11 @@ class Context:
     @property
     def client_address(self) -> str:
         return self.request.client.host if self.request.client else "unknown"
+
+    @property
+    def locale(self) -> Locale:
+        """The language of this request's messages: the tenant's, else Accept-Language, else zh-CN (no I/O)."""
+        return reader_locale(self.principal, self.request.headers.get("accept-language"))
 
     @property
     def tenant_id(self) -> TenantId:

@@ -1,39 +1,44 @@
 """Permission classes; resolvers never check roles by hand.
 
-Authentication problems (expired token, revoked key...) surface as a GraphQL error whose `extensions.code` is the
-AuthErrorCode; a missing role or scope is FORBIDDEN / MISSING_SCOPE. Nothing runs when a permission fails.
+A refused caller gets a top-level GraphQL error whose `extensions.code` is the AuthErrorCode (an expired token, a
+revoked key, UNAUTHENTICATED; FORBIDDEN / MISSING_SCOPE for a missing role or scope) and whose message is in the
+reader's locale: permissions raise AuthErrors, and schema/request_errors.py answers every escaping DomainError with its
+code and rendered message. Nothing runs when a permission fails.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from graphql import GraphQLError
 from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 
 from schema.context import Info
-from tenants.tenancy.auth import ApiKeyPrincipal, Role, Scope, UserPrincipal, check_tenant_access
+from tenants.i18n import _
+from tenants.tenancy.auth import (
+    UNAUTHENTICATED_MESSAGE,
+    ApiKeyPrincipal,
+    Role,
+    Scope,
+    UserPrincipal,
+    check_tenant_access,
+)
 from tenants.tenancy.errors import AuthError, AuthErrorCode
-
-
-def _deny(code: AuthErrorCode, message: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": code.value})
 
 
 def _require_principal(info: Info) -> UserPrincipal | ApiKeyPrincipal:
     context = info.context
     if context.auth_error is not None:
-        raise _deny(context.auth_error.code, context.auth_error.message)
+        raise context.auth_error
     if context.principal is None:
-        raise _deny(AuthErrorCode.UNAUTHENTICATED, "Sign in or send an API key.")
+        raise AuthError.of(AuthErrorCode.UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE)
     return context.principal
 
 
 class IsAuthenticatedUser(BasePermission):
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         if not isinstance(_require_principal(info), UserPrincipal):
-            raise _deny(AuthErrorCode.FORBIDDEN, "This needs a signed-in user, not an API key.")
+            raise AuthError.of(AuthErrorCode.FORBIDDEN, _("This needs a signed-in user, not an API key."))
         return True
 
 
@@ -41,7 +46,7 @@ class IsPlatformOperator(BasePermission):
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         principal = _require_principal(info)
         if not (isinstance(principal, UserPrincipal) and principal.is_platform_operator):
-            raise _deny(AuthErrorCode.FORBIDDEN, "Only platform operators may do this.")
+            raise AuthError.of(AuthErrorCode.FORBIDDEN, _("Only platform operators may do this."))
         return True
 
 
@@ -53,10 +58,7 @@ class TenantAccess(BasePermission):
         self.scope = scope
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        try:
-            check_tenant_access(_require_principal(info), self.role, self.scope)
-        except AuthError as error:
-            raise _deny(error.code, error.message) from error
+        check_tenant_access(_require_principal(info), self.role, self.scope)
         return True
 
 

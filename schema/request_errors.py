@@ -7,9 +7,16 @@ A GraphQL error that reaches a caller always has `extensions.code`:
   `extensions.field` naming the argument path;
 - permissions and resolvers raise GraphQLErrors with their own codes (UNAUTHENTICATED, FORBIDDEN, TOO_MANY_ITEMS...),
   kept as they are (one raised without a code is kept too: a bug of its raiser, visible as such);
+- a domain error (tenants.errors.DomainError, e.g. an AuthError of a permission) that a resolver does not answer as
+  a typed error: its first problem's code, and `extensions.field` when it names one;
 - any other exception is unexpected: INTERNAL_ERROR, with `extensions.requestId`. Its text never reaches the caller
   (it may hold SQL, driver or Python internals); the log has the message and the trace under the same request id.
 HTTP answers outside GraphQL execution use the same shape: BODY_TOO_LARGE, INVALID_JSON, JSON_TOO_DEEP, BAD_REQUEST.
+
+Messages are for people, in the reader's locale (the tenant's, else Accept-Language, else zh-CN): our errors carry an
+i18n Message (a `CodedError`, or a DomainError's problem), rendered once per request by `answer_errors`. The texts of
+graphql-core's parse and validation errors (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED) are for the developer of
+a client and stay its English.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from server.observability import current_request_id
+from tenants.errors import DomainError
+from tenants.i18n import DEFAULT_LOCALE, Locale, Message, _
 
 
 class RequestErrorCode(StrEnum):
@@ -48,7 +57,17 @@ class RequestErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
 
 
-INTERNAL_ERROR_MESSAGE = "Internal error. Quote the request id when you report it."
+INTERNAL_ERROR_MESSAGE = _("Internal error. Quote the request id when you report it.")
+
+
+class CodedError(GraphQLError):
+    """A GraphQL error of ours: a code, and a message rendered in the reader's locale when the request is answered."""
+
+    def __init__(
+        self, code: StrEnum, text: Message, *, extensions: dict[str, Any] | None = None, **location: Any
+    ) -> None:
+        super().__init__(str(text), extensions={"code": code.value, **(extensions or {})}, **location)
+        self.text = text
 
 
 def error_code(error: GraphQLError) -> str | None:
@@ -62,33 +81,36 @@ def _stamp(error: GraphQLError, code: RequestErrorCode) -> GraphQLError:
 
 
 def is_unexpected(error: GraphQLError) -> bool:
-    """Raised by our code or a library as a plain exception (not a GraphQL answer), and carrying no code."""
+    """Raised by our code or a library as a plain exception (not a GraphQL answer nor a domain error), with no code."""
     original = error.original_error
-    return error_code(error) is None and original is not None and not isinstance(original, GraphQLError)
+    return error_code(error) is None and original is not None and not isinstance(original, GraphQLError | DomainError)
 
 
 # --- Limits ---------------------------------------------------------------------------------------------------------
 
 
 class _CodeStampingContext:
-    """A validation context whose reported errors carry `code`; everything else is the real context's."""
+    """A validation context whose reported errors carry `code` and our message; the rest is the real context's."""
 
-    def __init__(self, context: ValidationContext, code: RequestErrorCode) -> None:
+    def __init__(self, context: ValidationContext, code: RequestErrorCode, text: Message) -> None:
         self._context = context
         self._code = code
+        self._text = text
 
     def report_error(self, error: GraphQLError) -> None:
-        self._context.report_error(_stamp(error, self._code))
+        self._context.report_error(
+            CodedError(self._code, self._text, nodes=error.nodes, source=error.source, positions=error.positions)
+        )
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._context, name)
 
 
-def with_code(rule: type[ValidationRule], code: RequestErrorCode) -> type[ValidationRule]:
-    """The same validation rule, its errors carrying `code` (strawberry's limiters report bare messages)."""
+def with_code(rule: type[ValidationRule], code: RequestErrorCode, text: Message) -> type[ValidationRule]:
+    """The same validation rule, its errors carrying `code` and `text` (strawberry's limiters report bare English)."""
 
     def __init__(self: ValidationRule, context: ValidationContext) -> None:
-        rule.__init__(self, cast(ValidationContext, _CodeStampingContext(context, code)))
+        rule.__init__(self, cast(ValidationContext, _CodeStampingContext(context, code, text)))
 
     return type(f"Coded{rule.__name__}", (rule,), {"__init__": __init__})
 
@@ -113,7 +135,12 @@ class TokenLimitedParserCache(ParserCache):
             yield from super().on_parse()
         except GraphQLSyntaxError as error:
             if f"more than {self.max_tokens} tokens" in error.message:
-                _stamp(error, RequestErrorCode.TOO_MANY_TOKENS)
+                raise CodedError(
+                    RequestErrorCode.TOO_MANY_TOKENS,
+                    _("The query has more than {max_tokens} tokens.", max_tokens=self.max_tokens),
+                    source=error.source,
+                    positions=error.positions,
+                ) from error
             raise
 
 
@@ -153,28 +180,52 @@ class CachedValidation(SchemaExtension):
 # --- Codes and masking ----------------------------------------------------------------------------------------------
 
 
-def answer_errors(errors: list[GraphQLError]) -> None:
-    """Logs the unexpected errors with their trace, then (in place) gives every error a code and replaces the
-    unexpected ones by INTERNAL_ERROR with the request id.
+def answer_errors(errors: list[GraphQLError], locale: Locale = DEFAULT_LOCALE) -> None:
+    """Logs the unexpected errors with their trace, then (in place) gives every error a code and a message in
+    `locale`, and replaces the unexpected ones by INTERNAL_ERROR with the request id.
 
     KaoheSchema.process_errors calls it: strawberry calls that once per operation on every path (execution,
-    validation, an exception while parsing), with the very list that becomes the answer.
+    validation, an exception while parsing), with the very list that becomes the answer. A rendered message goes into
+    a new error, never into the one given: validation errors are cached, shared by requests in other locales.
     """
     log_unexpected(errors)
     for position, error in enumerate(errors):
-        errors[position] = coded(error)
+        errors[position] = coded(error, locale)
 
 
-def coded(error: GraphQLError) -> GraphQLError:
+def _answer(
+    error: GraphQLError, message: str, extensions: dict[str, Any], *, keep_original: bool = True
+) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error if keep_original else None,
+        extensions=extensions,
+    )
+
+
+def coded(error: GraphQLError, locale: Locale = DEFAULT_LOCALE) -> GraphQLError:
+    original = error.original_error
     if is_unexpected(error):
-        return GraphQLError(
-            INTERNAL_ERROR_MESSAGE,
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            path=error.path,
-            extensions={"code": RequestErrorCode.INTERNAL_ERROR.value, "requestId": current_request_id()},
+        return _answer(
+            error,
+            INTERNAL_ERROR_MESSAGE.render(locale),
+            {"code": RequestErrorCode.INTERNAL_ERROR.value, "requestId": current_request_id()},
+            keep_original=False,  # logged above; nothing of it travels further
         )
+    if isinstance(original, DomainError) and error_code(error) is None:
+        problem = original.problems[0]
+        return _answer(
+            error,
+            problem.message.render(locale),
+            {"code": problem.code.value, **({"field": problem.field} if problem.field is not None else {})},
+        )
+    ours = error if isinstance(error, CodedError) else original if isinstance(original, CodedError) else None
+    if ours is not None:
+        return _answer(error, ours.text.render(locale), dict(error.extensions or {}))
     if error_code(error) is not None:
         return error
     if isinstance(error, GraphQLSyntaxError):

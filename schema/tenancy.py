@@ -1,4 +1,9 @@
-"""GraphQL for tenancy: login, tokens, me, tenants (operator), API keys."""
+"""GraphQL for tenancy: login, tokens, me, tenants (operator), API keys.
+
+Refusals of login and tokens are AuthErrors, those of tenants and keys TenancyErrors: typed errors of the results'
+unions implementing Problem (code: the domain's enum, message: in the reader's locale). Refusals by a permission are
+top-level errors (schema/permissions.py).
+"""
 
 from __future__ import annotations
 
@@ -9,24 +14,24 @@ import strawberry
 
 from schema.common import parse_id
 from schema.context import Info
+from schema.errors import ProblemInterface, problem_fields
 from schema.permissions import platform_operator, signed_in_user, tenant_access
 from tenants.tenancy import service
 from tenants.tenancy.auth import Role, Scope, TokenPair
 from tenants.tenancy.errors import AuthError, AuthErrorCode, TenancyError, TenancyErrorCode
 from tenants.tenancy.models import ApiKey as ApiKeyModel
 from tenants.tenancy.models import Tenant as TenantModel
+from tenants.tenancy.service import NO_SUCH_API_KEY
 
 # strawberry.enum registers the domain enums on the classes themselves, so annotations use the domain types.
-strawberry.enum(AuthErrorCode, name="AuthErrorCode")
-strawberry.enum(TenancyErrorCode, name="TenancyErrorCode")
+strawberry.enum(AuthErrorCode, name="AuthErrorCode", description="Why a caller is refused (login, tokens, access).")
+strawberry.enum(TenancyErrorCode, name="TenancyErrorCode", description="Why tenancy input is refused.")
 strawberry.enum(Role, name="Role")
 strawberry.enum(Scope, name="ApiKeyScope")
 
 
 @strawberry.type
-class AuthErrorType:
-    field: str | None
-    message: str
+class AuthErrorType(ProblemInterface):
     code: AuthErrorCode
 
 
@@ -36,13 +41,11 @@ class AuthErrors:
 
     @classmethod
     def of(cls, error: AuthError) -> AuthErrors:
-        return cls(errors=[AuthErrorType(field=None, message=error.message, code=error.code)])
+        return cls(errors=[AuthErrorType(code=problem.code, **problem_fields(problem)) for problem in error.problems])
 
 
 @strawberry.type(name="TenancyError")
-class TenancyErrorType:
-    field: str | None
-    message: str
+class TenancyErrorType(ProblemInterface):
     code: TenancyErrorCode
 
 
@@ -52,7 +55,9 @@ class TenancyErrors:
 
     @classmethod
     def of(cls, error: TenancyError) -> TenancyErrors:
-        return cls(errors=[TenancyErrorType(field=error.field, message=error.message, code=error.code)])
+        return cls(
+            errors=[TenancyErrorType(code=problem.code, **problem_fields(problem)) for problem in error.problems]
+        )
 
 
 @strawberry.type
@@ -244,7 +249,7 @@ class TenancyMutation:
         key_id = parse_id(id)
         try:
             if key_id is None:
-                raise TenancyError(TenancyErrorCode.NOT_FOUND, "No such API key.", "id")
+                raise TenancyError.of(TenancyErrorCode.NOT_FOUND, NO_SUCH_API_KEY, "id")
             revoked = await service.revoke_api_key(info.context.tenant_id, key_id)
         except TenancyError as error:
             return TenancyErrors.of(error)

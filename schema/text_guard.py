@@ -27,7 +27,8 @@ from strawberry.types.base import get_object_definition
 from strawberry.types.maybe import Some
 from strawberry.utils.await_maybe import await_maybe
 
-from schema.request_errors import RequestErrorCode
+from schema.request_errors import CodedError, RequestErrorCode
+from tenants.i18n import _
 
 MAX_TEXT_LENGTH = 10_000
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -77,12 +78,21 @@ class InputNames:
 
 def _refusal(code: RequestErrorCode, path: Path, in_key: bool) -> GraphQLError:
     field = render_path(path)
-    where = f"A key in {field}" if in_key else field
     if code is RequestErrorCode.TEXT_TOO_LONG:
-        message = f"{where} is longer than {MAX_TEXT_LENGTH} characters."
+        if in_key:
+            text = _(
+                "A key in {field} is longer than {max_length} characters.", field=field, max_length=MAX_TEXT_LENGTH
+            )
+        else:
+            text = _("{field} is longer than {max_length} characters.", field=field, max_length=MAX_TEXT_LENGTH)
+    elif in_key:
+        text = _(
+            "A key in {field} holds a NUL character or an unpaired surrogate, which cannot be stored as text.",
+            field=field,
+        )
     else:
-        message = f"{where} holds a NUL character or an unpaired surrogate, which cannot be stored as text."
-    return GraphQLError(message, extensions={"code": code.value, "field": field})
+        text = _("{field} holds a NUL character or an unpaired surrogate, which cannot be stored as text.", field=field)
+    return CodedError(code, text, extensions={"field": field})
 
 
 def find_unstorable_text(arguments: Sequence[tuple[str, Any]], input_names: InputNames) -> GraphQLError | None:

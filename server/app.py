@@ -2,8 +2,9 @@
 
 Every refusal answers JSON with a code: GraphQL errors (schema/request_errors.py), and the HTTP-level ones (a body too
 large, a body that is not JSON or nests deeper than the parser can go, a bad method) in the same
-`{"errors": [{"message", "extensions": {"code"}}]}` shape. The client address is the peer's, or the one a configured
-proxy (KAOHE_TRUSTED_PROXIES) forwarded.
+`{"errors": [{"message", "extensions": {"code"}}]}` shape, their messages in the request's Accept-Language (no caller
+is known yet: the body is refused before authentication), Simplified Chinese by default. The client address is the
+peer's, or the one a configured proxy (KAOHE_TRUSTED_PROXIES) forwarded.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from cross_web import HTTPException
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -35,8 +37,10 @@ from server.db import app_tortoise_config
 from server.imports import import_events
 from server.observability import RequestContextMiddleware, configure_logging
 from server.settings import Settings, get_settings
+from tenants.i18n import Locale, Message, _
 from tenants.tenancy.auth import AuthService
 from tenants.tenancy.errors import AuthError
+from tenants.tenancy.locale import reader_locale
 
 _HTTP_CODES = {
     400: RequestErrorCode.BAD_REQUEST,
@@ -47,15 +51,23 @@ _HTTP_CODES = {
 
 
 class RequestRefused(HTTPException):
-    """An HTTP request refused before GraphQL runs, with its code (strawberry's own refusals have none)."""
+    """An HTTP request refused before GraphQL runs, with its code and message (strawberry's own refusals have
+    neither: they keep strawberry's English reason)."""
 
-    def __init__(self, status_code: int, code: RequestErrorCode, reason: str) -> None:
-        super().__init__(status_code, reason)
+    def __init__(self, status_code: int, code: RequestErrorCode, text: Message) -> None:
+        super().__init__(status_code, str(text))
         self.code = code
+        self.text = text
 
 
-def refusal(status: int, code: RequestErrorCode, message: str) -> JSONResponse:
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code.value}}]}, status_code=status)
+def refusal(status: int, code: RequestErrorCode, message: Message | str, locale: Locale) -> JSONResponse:
+    text = message.render(locale) if isinstance(message, Message) else message
+    return JSONResponse({"errors": [{"message": text, "extensions": {"code": code.value}}]}, status_code=status)
+
+
+def request_locale(headers: Any) -> Locale:
+    """The reader's locale before anyone is authenticated: Accept-Language, else zh-CN."""
+    return reader_locale(None, headers.get("accept-language"))
 
 
 def decode_json_body(data: str | bytes) -> Any:
@@ -63,9 +75,9 @@ def decode_json_body(data: str | bytes) -> Any:
     try:
         return json.loads(data)
     except RecursionError as exc:  # the C parser recurses once per nesting level
-        raise RequestRefused(400, RequestErrorCode.JSON_TOO_DEEP, "The JSON body nests too deeply.") from exc
+        raise RequestRefused(400, RequestErrorCode.JSON_TOO_DEEP, _("The JSON body nests too deeply.")) from exc
     except ValueError as exc:  # JSONDecodeError, and UnicodeDecodeError for bytes that are not UTF-8
-        raise RequestRefused(400, RequestErrorCode.INVALID_JSON, "The body is not valid JSON.") from exc
+        raise RequestRefused(400, RequestErrorCode.INVALID_JSON, _("The body is not valid JSON.")) from exc
 
 
 class KaoheGraphQL(GraphQL[Context, None]):
@@ -78,11 +90,18 @@ class KaoheGraphQL(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         # strawberry's HTTP branch, answering its refusals in the API's JSON error shape instead of plain text.
+        request = Request(scope=scope, receive=receive)
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            response = await self.run(request)
         except HTTPException as exc:
-            code = exc.code if isinstance(exc, RequestRefused) else _HTTP_CODES.get(exc.status_code)
-            response = refusal(exc.status_code, code or RequestErrorCode.BAD_REQUEST, exc.reason)
+            if isinstance(exc, RequestRefused):
+                code: RequestErrorCode | None = exc.code
+                message: Message | str = exc.text
+            else:
+                code, message = _HTTP_CODES.get(exc.status_code), exc.reason
+            response = refusal(
+                exc.status_code, code or RequestErrorCode.BAD_REQUEST, message, request_locale(request.headers)
+            )
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
@@ -115,9 +134,10 @@ class BodySizeLimit:
         if scope["type"] != "http" or scope["path"] in self.unlimited_paths:
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _too_large(self.max_bytes)(scope, receive, send)
+            await _too_large(self.max_bytes, request_locale(headers))(scope, receive, send)
             return
         received = 0
 
@@ -132,15 +152,17 @@ class BodySizeLimit:
         try:
             await self.app(scope, counting_receive, send)
         except _BodyTooLarge:
-            await _too_large(self.max_bytes)(scope, receive, send)
+            await _too_large(self.max_bytes, request_locale(headers))(scope, receive, send)
 
 
 class _BodyTooLarge(Exception):
     pass
 
 
-def _too_large(max_bytes: int) -> JSONResponse:
-    return refusal(413, RequestErrorCode.BODY_TOO_LARGE, f"Request body over {max_bytes} bytes.")
+def _too_large(max_bytes: int, locale: Locale) -> JSONResponse:
+    return refusal(
+        413, RequestErrorCode.BODY_TOO_LARGE, _("Request body over {max_bytes} bytes.", max_bytes=max_bytes), locale
+    )
 
 
 async def healthz(request: Request) -> Response:

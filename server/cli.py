@@ -105,6 +105,9 @@ def user_create(
     An existing user keeps its password unless --reset-password is given: a password for an existing user without
     it is refused (exit 1), so a typo in an email never silently leaves someone else's account as it was.
     """
+    from rich.markup import escape
+
+    from tenants.i18n import SOURCE_LOCALE
     from tenants.tenancy import service
     from tenants.tenancy.auth import Role
     from tenants.tenancy.errors import TenancyError
@@ -161,7 +164,8 @@ def user_create(
         console.print(f"[red]{refused}[/red]")
         raise typer.Exit(1) from refused
     except TenancyError as error:
-        console.print(f"[red]{error.code}: {error.message}[/red]")
+        # The console's own texts are English: the domain's message too (the template's language).
+        console.print(f"[red]{error.code}: {escape(error.message.render(SOURCE_LOCALE))}[/red]")
         raise typer.Exit(1) from error
 
 

@@ -1,6 +1,8 @@
 """Authentication: passwords (argon2), access/refresh tokens (JWT), API keys, login rate limiting (Redis).
 
 This module is where a caller becomes a Principal; it is also the only producer of TenantIds for requests.
+A principal of a tenant carries the tenant's locale, read in the same transaction that checks the membership (or the
+API key), so that every message of the request is rendered in it without another query.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
 
 from server.settings import Settings
+from tenants.i18n import Locale, _, parse_locale
 from tenants.tenancy.errors import AuthError, AuthErrorCode
 from tenants.tenancy.identity import TenantId, tenant_id_from_membership
+from tenants.tenancy.locale import read_tenant_locale
 from tenants.tenancy.models import User
 from tenants.tenancy.uow import global_unit_of_work, tenant_unit_of_work
 
@@ -78,6 +82,8 @@ class UserPrincipal:
     tenant_id: TenantId | None
     role: Role | None
     memberships: tuple[Membership, ...] = ()
+    # The tenant's locale when signed in to one; without a tenant the request's Accept-Language decides.
+    locale: Locale | None = None
 
     def has_role(self, minimum: Role) -> bool:
         return self.role is not None and ROLE_RANK[self.role] >= ROLE_RANK[minimum]
@@ -88,25 +94,29 @@ class ApiKeyPrincipal:
     api_key_id: int
     tenant_id: TenantId
     scopes: frozenset[str] = field(default_factory=frozenset)
+    locale: Locale | None = None  # the tenant's
 
 
 Principal = UserPrincipal | ApiKeyPrincipal
+UNAUTHENTICATED_MESSAGE = _("Sign in or send an API key.")
 
 
 def check_tenant_access(principal: Principal | None, role: Role, scope: Scope | None = None) -> TenantId:
     """A tenant member with at least `role`, or an API key of the tenant holding `scope` (when one is accepted)."""
     if principal is None:
-        raise AuthError(AuthErrorCode.UNAUTHENTICATED, "Sign in or send an API key.")
+        raise AuthError.of(AuthErrorCode.UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE)
     if isinstance(principal, ApiKeyPrincipal):
         if scope is None:
-            raise AuthError(AuthErrorCode.FORBIDDEN, "API keys cannot do this; sign in as a user.")
+            raise AuthError.of(AuthErrorCode.FORBIDDEN, _("API keys cannot do this; sign in as a user."))
         if scope.value not in principal.scopes:
-            raise AuthError(AuthErrorCode.MISSING_SCOPE, f"The API key lacks the scope {scope.value}.")
+            raise AuthError.of(
+                AuthErrorCode.MISSING_SCOPE, _("The API key lacks the scope {scope}.", scope=scope.value)
+            )
         return principal.tenant_id
     if principal.tenant_id is None:
-        raise AuthError(AuthErrorCode.NO_TENANT, "Sign in to a tenant first.")
+        raise AuthError.of(AuthErrorCode.NO_TENANT, _("Sign in to a tenant first."))
     if not principal.has_role(role):
-        raise AuthError(AuthErrorCode.FORBIDDEN, f"This needs the {role.value} role or higher.")
+        raise AuthError.of(AuthErrorCode.FORBIDDEN, _("This needs the {role} role or higher.", role=role.value))
     return principal.tenant_id
 
 
@@ -147,7 +157,7 @@ class LoginRateLimiter:
             int(account_failures or 0) >= self._settings.login_max_failures_per_account
             or int(address_failures or 0) >= self._settings.login_max_failures_per_address
         ):
-            raise AuthError(AuthErrorCode.RATE_LIMITED, "Too many failed login attempts; try again later.")
+            raise AuthError.of(AuthErrorCode.RATE_LIMITED, _("Too many failed login attempts; try again later."))
 
     async def record_failure(self, email: str, address: str) -> None:
         window = self._settings.login_failure_window_seconds
@@ -186,11 +196,14 @@ class TokenService:
                 token, self._secret, algorithms=[JWT_ALGORITHM], options={"require": ["exp", "sub", "typ"]}
             )
         except jwt.ExpiredSignatureError as exc:
-            raise AuthError(AuthErrorCode.TOKEN_EXPIRED, "The token has expired.") from exc
+            raise AuthError.of(AuthErrorCode.TOKEN_EXPIRED, _("The token has expired.")) from exc
         except jwt.InvalidTokenError as exc:
-            raise AuthError(AuthErrorCode.TOKEN_INVALID, "The token is not valid.") from exc
+            raise AuthError.of(AuthErrorCode.TOKEN_INVALID, _("The token is not valid.")) from exc
         if claims.get("typ") != expected_type:
-            raise AuthError(AuthErrorCode.TOKEN_INVALID, f"Expected a {expected_type} token.")
+            raise AuthError.of(
+                AuthErrorCode.TOKEN_INVALID,
+                _("Expected an access token.") if expected_type == "access" else _("Expected a refresh token."),
+            )
         return claims
 
     async def consume_refresh(self, token: str) -> dict[str, Any]:
@@ -199,7 +212,7 @@ class TokenService:
         remaining = max(int(claims["exp"] - datetime.now(UTC).timestamp()), 1)
         first_use = await self._redis.set(f"kaohe:refresh-used:{claims['jti']}", "1", nx=True, ex=remaining)
         if not first_use:
-            raise AuthError(AuthErrorCode.REFRESH_TOKEN_REUSED, "This refresh token was already used.")
+            raise AuthError.of(AuthErrorCode.REFRESH_TOKEN_REUSED, _("This refresh token was already used."))
         return claims
 
 
@@ -215,11 +228,11 @@ class AuthService:
             user = await User.get_or_none(email=email, is_active=True)
         if not verify_password(user.password_hash if user else _DUMMY_HASH, password) or user is None:
             await self.rate_limiter.record_failure(email, address)
-            raise AuthError(AuthErrorCode.INVALID_CREDENTIALS, "Wrong email or password.")
+            raise AuthError.of(AuthErrorCode.INVALID_CREDENTIALS, _("Wrong email or password."))
         membership = _choose_membership(await memberships_of(user.id), tenant_slug)
         if membership is None and (tenant_slug is not None or not user.is_platform_operator):
             await self.rate_limiter.record_failure(email, address)
-            raise AuthError(AuthErrorCode.NOT_A_MEMBER, "This account has no access to that tenant.")
+            raise AuthError.of(AuthErrorCode.NOT_A_MEMBER, NOT_A_MEMBER_MESSAGE)
         await self.rate_limiter.record_success(email, address)
         return self.tokens.issue(user.id, membership.tenant_id if membership else None)
 
@@ -235,23 +248,45 @@ class AuthService:
         return await self._user_principal(int(claims["sub"]), claims.get("tid"))
 
     async def _user_principal(self, user_id: int, tenant_id: int | None) -> UserPrincipal:
-        """Membership is checked on every request: a removed member loses access at once, not at token expiry."""
-        async with global_unit_of_work():
-            user = await User.get_or_none(id=user_id, is_active=True)
-        if user is None:
-            raise AuthError(AuthErrorCode.TOKEN_INVALID, "The account no longer exists.")
-        memberships = await memberships_of(user_id)
-        membership = next((m for m in memberships if m.tenant_id == tenant_id), None)
-        if tenant_id is not None and membership is None:
-            raise AuthError(AuthErrorCode.NOT_A_MEMBER, "This account has no access to that tenant.")
+        """Membership is checked on every request: a removed member loses access at once, not at token expiry.
+
+        One transaction: the user with its memberships in one statement, then (a member of the token's tenant) the
+        tenant's locale.
+        """
+        async with global_unit_of_work() as conn:
+            rows = await conn.execute_query_dict(_USER_WITH_MEMBERSHIPS, [user_id])
+            if not rows:
+                raise AuthError.of(AuthErrorCode.TOKEN_INVALID, _("The account no longer exists."))
+            memberships = tuple(
+                Membership(r["tenant_id"], r["tenant_slug"], r["tenant_name"], Role(r["role"]))
+                for r in rows
+                if r["tenant_id"] is not None
+            )
+            membership = next((m for m in memberships if m.tenant_id == tenant_id), None)
+            if tenant_id is not None and membership is None:
+                raise AuthError.of(AuthErrorCode.NOT_A_MEMBER, NOT_A_MEMBER_MESSAGE)
+            member_of = tenant_id_from_membership(membership.tenant_id) if membership else None
+            locale = await read_tenant_locale(conn, member_of) if member_of is not None else None
+        user = rows[0]
         return UserPrincipal(
-            user_id=user.id,
-            email=user.email,
-            is_platform_operator=user.is_platform_operator,
-            tenant_id=tenant_id_from_membership(membership.tenant_id) if membership else None,
+            user_id=user["id"],
+            email=user["email"],
+            is_platform_operator=user["is_platform_operator"],
+            tenant_id=member_of,
             role=membership.role if membership else None,
             memberships=memberships,
+            locale=locale,
         )
+
+
+NOT_A_MEMBER_MESSAGE = _("This account has no access to that tenant.")
+# An active user and its memberships (none: one row of NULL membership columns), in the order of memberships_of.
+_USER_WITH_MEMBERSHIPS = """
+SELECT u.id, u.email, u.is_platform_operator, m.tenant_id, m.tenant_slug, m.tenant_name, m.role
+FROM "user" u LEFT JOIN LATERAL kaohe_user_memberships(u.id) m ON true
+WHERE u.id = $1 AND u.is_active
+ORDER BY m.tenant_id
+"""
 
 
 # --- API keys -------------------------------------------------------------------------------------------------------
@@ -280,21 +315,31 @@ async def authenticate_api_key(plaintext: str) -> ApiKeyPrincipal:
     try:
         prefix, secret = plaintext.removeprefix(API_KEY_MARKER).split("_", 1)
     except ValueError as exc:
-        raise AuthError(AuthErrorCode.API_KEY_INVALID, "The API key is not valid.") from exc
+        raise AuthError.of(AuthErrorCode.API_KEY_INVALID, _API_KEY_INVALID_MESSAGE) from exc
     async with global_unit_of_work() as conn:
         rows = await conn.execute_query_dict("SELECT * FROM kaohe_api_key_by_prefix($1)", [prefix])
     row = rows[0] if rows else None
     if row is None or not hmac.compare_digest(row["secret_hash"], _hash_secret(secret)):
-        raise AuthError(AuthErrorCode.API_KEY_INVALID, "The API key is not valid.")
+        raise AuthError.of(AuthErrorCode.API_KEY_INVALID, _API_KEY_INVALID_MESSAGE)
     if row["revoked_at"] is not None:
-        raise AuthError(AuthErrorCode.API_KEY_REVOKED, "The API key was revoked.")
+        raise AuthError.of(AuthErrorCode.API_KEY_REVOKED, _("The API key was revoked."))
     tenant_id = tenant_id_from_membership(row["tenant_id"])
     async with tenant_unit_of_work(tenant_id) as conn:
-        # Throttled so a busy integration does not write the row on every call.
-        await conn.execute_query(
-            "UPDATE api_key SET last_used_at = now() WHERE id = $1 "
-            "AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
-            [row["id"]],
+        # Throttled so a busy integration does not write the row on every call; the tenant's locale comes with the
+        # same statement (a data-modifying CTE runs whether or not its rows are read).
+        touched = await conn.execute_query_dict(
+            "WITH touched AS (UPDATE api_key SET last_used_at = now() WHERE id = $1 "
+            "AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute') RETURNING id) "
+            "SELECT settings->>'locale' AS locale FROM tenant WHERE id = $2",
+            [row["id"], int(tenant_id)],
         )
     scopes = json.loads(row["scopes"]) if isinstance(row["scopes"], str) else row["scopes"]  # asyncpg: jsonb as text
-    return ApiKeyPrincipal(api_key_id=row["id"], tenant_id=tenant_id, scopes=frozenset(scopes))
+    return ApiKeyPrincipal(
+        api_key_id=row["id"],
+        tenant_id=tenant_id,
+        scopes=frozenset(scopes),
+        locale=parse_locale(touched[0]["locale"] if touched else None),
+    )
+
+
+_API_KEY_INVALID_MESSAGE = _("The API key is not valid.")

@@ -1,8 +1,15 @@
-"""Expected failures of the tenancy domain; the GraphQL layer maps each code to its error type."""
+"""Expected failures of the tenancy domain, in the one error model (tenants/errors.py).
+
+Auth failures (AuthError) refuse a caller; tenancy failures (TenancyError) refuse a use case's input. Both carry one
+Problem: a code of their enum (a public contract: never renamed) and an i18n message rendered in the reader's locale
+by the edge (GraphQL, the import endpoint, the console).
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from tenants.errors import DomainError
 
 
 class AuthErrorCode(StrEnum):
@@ -27,16 +34,9 @@ class TenancyErrorCode(StrEnum):
     ALREADY_REVOKED = "ALREADY_REVOKED"
 
 
-class AuthError(Exception):
-    def __init__(self, code: AuthErrorCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class AuthError(DomainError[AuthErrorCode]):
+    """The caller is not who it claims, or may not do this: `AuthError.of(AuthErrorCode.X, _("..."))`."""
 
 
-class TenancyError(Exception):
-    def __init__(self, code: TenancyErrorCode, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
+class TenancyError(DomainError[TenancyErrorCode]):
+    """Refused tenancy input (a slug, a password, an API key name...); nothing was changed."""

@@ -1,16 +1,42 @@
-"""The language a tenant's people read: `tenant.settings["locale"]`, Simplified Chinese unless the merchant chose
-otherwise (messages are rendered in it; codes never change with it)."""
+"""The language people read: a tenant's is `tenant.settings["locale"]`, Simplified Chinese unless the merchant chose
+otherwise. Messages are rendered in it; codes never change with it.
+
+A reader with a tenant (a member signed in to it, or one of its API keys) reads the tenant's locale, which the
+principal carries (auth reads it with the membership). A reader without one (signing in, unauthenticated, a platform
+operator outside tenants) reads the request's Accept-Language, Simplified Chinese by default.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from tenants.i18n import Locale, parse_locale
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.uow import tenant_unit_of_work
 
+if TYPE_CHECKING:
+    from tenants.tenancy.auth import Principal
+
+_LOCALE_OF_TENANT = "SELECT settings->>'locale' AS locale FROM tenant WHERE id = $1"
+
 
 async def tenant_locale(tenant_id: TenantId) -> Locale:
     async with tenant_unit_of_work(tenant_id) as conn:
-        rows = await conn.execute_query_dict(
-            "SELECT settings->>'locale' AS locale FROM tenant WHERE id = $1", [int(tenant_id)]
-        )
+        rows = await conn.execute_query_dict(_LOCALE_OF_TENANT, [int(tenant_id)])
     return parse_locale(rows[0]["locale"] if rows else None)
+
+
+async def read_tenant_locale(conn: BaseDBAsyncClient, tenant_id: TenantId) -> Locale:
+    """The tenant's locale inside a transaction already open on `conn` (auth's), which from here on is the tenant's."""
+    await conn.execute_query("SELECT set_config('app.tenant_id', $1, true)", [str(int(tenant_id))])
+    rows = await conn.execute_query_dict(_LOCALE_OF_TENANT, [int(tenant_id)])
+    return parse_locale(rows[0]["locale"] if rows else None)
+
+
+def reader_locale(principal: Principal | None, accept_language: str | None) -> Locale:
+    """The locale to render a request's messages in (sync: no query, usable in permissions and error hooks)."""
+    if principal is not None and principal.locale is not None:
+        return principal.locale
+    return parse_locale(accept_language)

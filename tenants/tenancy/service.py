@@ -1,4 +1,8 @@
-"""Tenancy use cases: tenants, users, memberships, API keys."""
+"""Tenancy use cases: tenants, users, memberships, API keys.
+
+Input is checked before any write, each refusal a TenancyError naming its field; text never exceeds its column, so
+the database never answers a length error of its own.
+"""
 
 from __future__ import annotations
 
@@ -9,36 +13,64 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tortoise.exceptions import IntegrityError
 
+from tenants.i18n import _
 from tenants.tenancy.auth import Role, Scope, generate_api_key, hash_password
 from tenants.tenancy.errors import TenancyError, TenancyErrorCode
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.models import ApiKey, Membership, Tenant, User
 from tenants.tenancy.uow import global_unit_of_work, platform_unit_of_work, tenant_unit_of_work
 
+NO_SUCH_USER = _("No such user.")
+NO_SUCH_API_KEY = _("No such API key.")
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 MIN_PASSWORD_LENGTH = 8
+# The columns' lengths (models.py).
+MAX_NAME_LENGTH = 200
+MAX_TIMEZONE_LENGTH = 64
+MAX_EMAIL_LENGTH = 320
 
 
 def _check_timezone(timezone: str) -> None:
+    if len(timezone) > MAX_TIMEZONE_LENGTH:
+        # Not even looked up: a long key is an OSError ("File name too long") of the file system, not a bad name.
+        raise TenancyError.of(
+            TenancyErrorCode.INVALID,
+            _("A timezone name has at most {max_length} characters.", max_length=MAX_TIMEZONE_LENGTH),
+            "timezone",
+        )
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise TenancyError(TenancyErrorCode.INVALID, f"Unknown timezone {timezone!r}.", "timezone") from exc
+        raise TenancyError.of(
+            TenancyErrorCode.INVALID, _("Unknown timezone “{timezone}”.", timezone=timezone), "timezone"
+        ) from exc
+
+
+def _check_name(name: str, field: str) -> None:
+    if len(name.strip()) > MAX_NAME_LENGTH:
+        raise TenancyError.of(
+            TenancyErrorCode.INVALID,
+            _("A name has at most {max_length} characters.", max_length=MAX_NAME_LENGTH),
+            field,
+        )
 
 
 async def create_tenant(slug: str, name: str, timezone: str = "Asia/Shanghai", currency: str = "CNY") -> Tenant:
     if not SLUG_PATTERN.match(slug):
-        raise TenancyError(
-            TenancyErrorCode.INVALID, "Use 2-63 lower-case letters, digits and dashes, starting alphanumeric.", "slug"
+        raise TenancyError.of(
+            TenancyErrorCode.INVALID,
+            _("Use 2-63 lower-case letters, digits and dashes, starting alphanumeric."),
+            "slug",
         )
     if not name.strip():
-        raise TenancyError(TenancyErrorCode.INVALID, "A tenant needs a name.", "name")
+        raise TenancyError.of(TenancyErrorCode.INVALID, _("A tenant needs a name."), "name")
+    _check_name(name, "name")
     _check_timezone(timezone)
     if currency != "CNY":
-        raise TenancyError(TenancyErrorCode.INVALID, "Only CNY is supported for now.", "currency")
+        raise TenancyError.of(TenancyErrorCode.INVALID, _("Only CNY is supported for now."), "currency")
     async with platform_unit_of_work():
         if await Tenant.exists(slug=slug):
-            raise TenancyError(TenancyErrorCode.DUPLICATE, f"A tenant {slug!r} exists already.", "slug")
+            raise TenancyError.of(TenancyErrorCode.DUPLICATE, _("A tenant “{slug}” exists already.", slug=slug), "slug")
         return await Tenant.create(slug=slug, name=name.strip(), timezone=timezone, currency=currency)
 
 
@@ -54,19 +86,24 @@ async def get_tenant(tenant_id: TenantId) -> Tenant:
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise TenancyError(
-            TenancyErrorCode.INVALID, f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.", "password"
+        raise TenancyError.of(
+            TenancyErrorCode.INVALID,
+            _("Passwords need at least {min_length} characters.", min_length=MIN_PASSWORD_LENGTH),
+            "password",
         )
 
 
 async def create_user(email: str, password: str, display_name: str = "", *, platform_operator: bool = False) -> User:
     email = email.strip().lower()
-    if "@" not in email or len(email) > 320:
-        raise TenancyError(TenancyErrorCode.INVALID, "Not an email address.", "email")
+    if "@" not in email or len(email) > MAX_EMAIL_LENGTH:
+        raise TenancyError.of(TenancyErrorCode.INVALID, _("Not an email address."), "email")
     _check_password(password)
+    _check_name(display_name, "displayName")
     async with global_unit_of_work():
         if await User.exists(email=email):
-            raise TenancyError(TenancyErrorCode.DUPLICATE, f"A user {email} exists already.", "email")
+            raise TenancyError.of(
+                TenancyErrorCode.DUPLICATE, _("A user “{email}” exists already.", email=email), "email"
+            )
         return await User.create(
             email=email,
             password_hash=hash_password(password),
@@ -85,14 +122,14 @@ async def set_password(user_id: int, password: str) -> None:
     async with global_unit_of_work():
         updated = await User.filter(id=user_id).update(password_hash=hash_password(password))
     if not updated:
-        raise TenancyError(TenancyErrorCode.NOT_FOUND, "No such user.", "email")
+        raise TenancyError.of(TenancyErrorCode.NOT_FOUND, NO_SUCH_USER, "email")
 
 
 async def set_platform_operator(user_id: int, platform_operator: bool) -> None:
     async with global_unit_of_work():
         updated = await User.filter(id=user_id).update(is_platform_operator=platform_operator)
     if not updated:
-        raise TenancyError(TenancyErrorCode.NOT_FOUND, "No such user.", "email")
+        raise TenancyError.of(TenancyErrorCode.NOT_FOUND, NO_SUCH_USER, "email")
 
 
 async def add_membership(tenant_id: TenantId, user_id: int, role: Role) -> Membership:
@@ -115,9 +152,10 @@ async def create_api_key(
     tenant_id: TenantId, name: str, scopes: list[Scope], created_by_user_id: int | None
 ) -> CreatedApiKey:
     if not name.strip():
-        raise TenancyError(TenancyErrorCode.INVALID, "An API key needs a name.", "name")
+        raise TenancyError.of(TenancyErrorCode.INVALID, _("An API key needs a name."), "name")
+    _check_name(name, "name")
     if not scopes:
-        raise TenancyError(TenancyErrorCode.INVALID, "Give the key at least one scope.", "scopes")
+        raise TenancyError.of(TenancyErrorCode.INVALID, _("Give the key at least one scope."), "scopes")
     new_key = generate_api_key()
     async with tenant_unit_of_work(tenant_id):
         try:
@@ -130,7 +168,7 @@ async def create_api_key(
                 created_by_user_id=created_by_user_id,
             )
         except IntegrityError as exc:  # a prefix collision: 48 random bits, so practically never
-            raise TenancyError(TenancyErrorCode.DUPLICATE, "Please try again.") from exc
+            raise TenancyError.of(TenancyErrorCode.DUPLICATE, _("Please try again.")) from exc
     return CreatedApiKey(api_key, new_key.plaintext)
 
 
@@ -143,9 +181,9 @@ async def revoke_api_key(tenant_id: TenantId, api_key_id: int) -> ApiKey:
     async with tenant_unit_of_work(tenant_id):
         api_key = await ApiKey.filter(tenant_id=tenant_id, id=api_key_id).select_for_update().first()
         if api_key is None:
-            raise TenancyError(TenancyErrorCode.NOT_FOUND, "No such API key.", "id")
+            raise TenancyError.of(TenancyErrorCode.NOT_FOUND, NO_SUCH_API_KEY, "id")
         if api_key.revoked_at is not None:
-            raise TenancyError(TenancyErrorCode.ALREADY_REVOKED, "The key was already revoked.", "id")
+            raise TenancyError.of(TenancyErrorCode.ALREADY_REVOKED, _("The key was already revoked."), "id")
         api_key.revoked_at = datetime.now(UTC)
         await api_key.save(update_fields=["revoked_at"])
         return api_key

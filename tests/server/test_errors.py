@@ -102,14 +102,20 @@ async def test_an_unexpected_error_is_masked_with_the_request_id_and_logged_with
     with capture_logs() as logs:
         async with httpx.AsyncClient(transport=transport, base_url="http://kaohe.test") as http:
             response = await http.post("/graphql", json={"query": "{ ratio }"}, headers={"x-request-id": "req-4711"})
+            english = await http.post("/graphql", json={"query": "{ ratio }"}, headers={"accept-language": "en"})
 
     assert response.status_code == 200
     (error,) = response.json()["errors"]
-    assert error["message"] == INTERNAL_ERROR_MESSAGE
+    assert (
+        error["message"]
+        == INTERNAL_ERROR_MESSAGE.render("zh-CN")
+        == "服务器内部错误。反馈问题时请提供请求编号（requestId）。"
+    )
     assert error["extensions"] == {"code": "INTERNAL_ERROR", "requestId": "req-4711"}
     assert error["path"] == ["ratio"]
     assert "division" not in response.text.lower()
-    (logged,) = [entry for entry in logs if entry["event"] == "unexpected_error"]
+    assert english.json()["errors"][0]["message"] == "Internal error. Quote the request id when you report it."
+    logged, _english = [entry for entry in logs if entry["event"] == "unexpected_error"]
     assert logged["log_level"] == "error"
     assert logged["request_id"] == "req-4711"
     assert "division by zero" in str(logged["exc_info"])

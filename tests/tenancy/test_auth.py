@@ -80,7 +80,8 @@ async def test_wrong_password_is_invalid_credentials(make_tenant: TenantFactory,
         body = await gql(LOGIN, {"email": email, "password": "wrong-password"})
         assert body["data"]["login"] == {
             "__typename": "AuthErrors",
-            "errors": [{"field": None, "message": "Wrong email or password.", "code": "INVALID_CREDENTIALS"}],
+            # In Simplified Chinese: no tenant is known yet and the request names no other language.
+            "errors": [{"field": None, "message": "邮箱或密码错误。", "code": "INVALID_CREDENTIALS"}],
         }
 
 
@@ -194,7 +195,7 @@ async def test_other_tenants_api_keys_are_not_found(make_tenant: TenantFactory, 
     result = (await gql(REVOKE_KEY, {"id": str(b_key.api_key.id)}, token_a))["data"]["revokeApiKey"]
     assert result == {
         "__typename": "TenancyErrors",
-        "errors": [{"field": "id", "code": "NOT_FOUND", "message": "No such API key."}],
+        "errors": [{"field": "id", "code": "NOT_FOUND", "message": "API 密钥不存在。"}],
     }
     assert [k.revoked_at for k in await service.list_api_keys(b.tenant_id)] == [None]
     # A user of A cannot sign in to B.
@@ -217,8 +218,6 @@ async def test_only_platform_operators_create_tenants(make_tenant: TenantFactory
     assert created["tenant"]["slug"] == slug
     assert (created["tenant"]["timezone"], created["tenant"]["currency"]) == ("Asia/Shanghai", "CNY")
     duplicate = (await gql(CREATE_TENANT, {"slug": slug, "name": "again"}, operator_token))["data"]["createTenant"]
-    assert duplicate["errors"] == [
-        {"field": "slug", "code": "DUPLICATE", "message": f"A tenant {slug!r} exists already."}
-    ]
+    assert duplicate["errors"] == [{"field": "slug", "code": "DUPLICATE", "message": f"商户“{slug}”已存在。"}]
     bad = (await gql(CREATE_TENANT, {"slug": "Bad Slug!", "name": "x"}, operator_token))["data"]["createTenant"]
     assert bad["errors"][0]["code"] == "INVALID"
