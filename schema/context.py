@@ -1,4 +1,5 @@
-"""The per-request GraphQL context: who is calling (already authenticated) and the per-request loaders."""
+"""The per-request GraphQL context: who is calling (already authenticated), the language of its messages, and the
+per-request loaders."""
 
 from __future__ import annotations
 
