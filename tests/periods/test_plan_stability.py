@@ -243,3 +243,58 @@ async def test_every_event_scan_of_the_close_runs_once(
         assert loops, f"{name}: no scan of event in the plan"
         # 0 loops: a branch the plan never needed to run; more than 1: the events are read again per outer row.
         assert all(count <= 1 for _, count in loops) and any(count == 1 for _, count in loops), (name, loops)
+
+
+async def test_the_re_close_statement_reads_the_late_events_once(
+    make_tenant: TenantFactory, gql: GraphQL, client: httpx.AsyncClient, app_conn: asyncpg.Connection
+) -> None:
+    """The incremental statement of a re-close (only events after the watermark; a distinct count probes whether each
+    late event's customer was already counted, one index lookup per late event, alias `o`)."""
+    tenant = await make_tenant()
+    key = (
+        await service.create_api_key(tenant.tenant_id, "onboarding", [Scope.STAFF_WRITE, Scope.EVENTS_WRITE], None)
+    ).plaintext
+    await upsert(gql, "staff", [{"code": f"g{i}", "name": f"g{i}", "role": "guide"} for i in range(1, 4)], key)
+    await upsert(gql, "customers", [{"code": f"c{i}"} for i in range(1, 4)], key)
+    october = "2026-10-12T12:00:00+08:00"
+
+    async def send(prefix: str, count: int) -> None:
+        kinds = ["order", "customer_added", "follow_up_missed", "complaint"]
+        lines = [
+            {"externalId": f"{prefix}{i}", "type": kinds[i % 4], "occurredAt": october, "staff": f"g{1 + i % 3}"}
+            | ({"customer": f"c{1 + i % 3}", "amount": "100"} if i % 4 == 0 else {})
+            for i in range(count)
+        ]
+        body = "\n".join(json.dumps(line) for line in lines)
+        response = await client.post("/import/events", content=body, headers={"authorization": f"Bearer {key}"})
+        assert response.json()["accepted"] == count, response.text
+
+    await send("e", 24)
+    async with tenant_unit_of_work(tenant.tenant_id) as conn:
+        rows = await conn.execute_query_dict("SELECT max(id) AS id FROM event WHERE tenant_id = $1", [tenant.tenant_id])
+    watermark = int(rows[0]["id"])
+    await send("late", 8)
+    config = get_template("store_guide_new_customers").config
+    config["metrics"][0]["weight"] = 30
+    config["metrics"].append(
+        {"key": "buyers", "aggregate": "count_distinct_customers", "events": ["order"], "target": 5, "weight": 10}
+    )
+    scheme = await schemes.create_scheme(tenant.tenant_id, SYSTEM, "guides")
+    draft = await schemes.save_draft(tenant.tenant_id, SYSTEM, scheme.id, config)
+    await schemes.publish_version(tenant.tenant_id, SYSTEM, draft.id, date(2026, 10, 1))
+    period = await resolved(Onboarded(tenant.tenant_id, scheme.id))
+    sql, params, _, _ = build_query(
+        tenant.tenant_id,
+        period.config,
+        period.starts_at,
+        period.ends_at,
+        period.local_start,
+        period.local_end,
+        since_event_id=watermark,
+    )
+    for planner_off in [(), NESTED_LOOPS_ONLY]:
+        plan = await explain(app_conn, tenant.tenant_id, sql, params, planner_off)
+        loops = [(node.get("Alias"), node["Actual Loops"]) for node in event_scans(plan)]
+        aggregate_scans = [count for alias, count in loops if alias != "o"]
+        assert aggregate_scans and all(count <= 1 for count in aggregate_scans), (planner_off, loops)
+        assert any(count == 1 for count in aggregate_scans), (planner_off, loops)
