@@ -26,9 +26,11 @@ from starlette.responses import JSONResponse
 
 from tenants.events.contract import EVENT_TIME_MAX, EVENT_TIME_MIN, MAX_BATCH, EventErrorCode
 from tenants.events.service import Batch, IngestResult, refresh_event_statistics, store
-from tenants.tenancy.auth import Role, Scope, check_tenant_access
+from tenants.i18n import Locale
+from tenants.tenancy.auth import UNAUTHENTICATED_MESSAGE, Principal, Role, Scope, check_tenant_access
 from tenants.tenancy.errors import AuthError, AuthErrorCode
 from tenants.tenancy.identity import TenantId
+from tenants.tenancy.locale import reader_locale
 
 CHUNK_ITEMS = MAX_BATCH
 YIELD_EVERY = 128  # lines checked between two turns of the event loop (the store running in the background, others)
@@ -44,22 +46,25 @@ _STATUS = {
 }
 
 
-def _error(error: AuthError) -> JSONResponse:
+def _error(error: AuthError, locale: Locale) -> JSONResponse:
     return JSONResponse(
-        {"errors": [{"message": error.message, "code": error.code.value}]}, status_code=_STATUS.get(error.code, 403)
+        {"errors": [{"message": error.message.render(locale), "code": error.code.value}]},
+        status_code=_STATUS.get(error.code, 403),
     )
 
 
 async def import_events(request: Request) -> JSONResponse:
     header = request.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")
+    principal: Principal | None = None
     try:
         if scheme.lower() != "bearer" or not credentials.strip():
-            raise AuthError(AuthErrorCode.UNAUTHENTICATED, "Send an API key with events:write.")
+            raise AuthError.of(AuthErrorCode.UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE)
         principal = await request.app.state.auth.authenticate(credentials.strip())
         tenant_id = check_tenant_access(principal, Role.ADMIN, Scope.EVENTS_WRITE)
     except AuthError as error:
-        return _error(error)
+        # The key's tenant's language when the key is known, else the request's Accept-Language.
+        return _error(error, reader_locale(principal, request.headers.get("accept-language")))
     settings = request.app.state.settings
     result, items = await import_lines(
         tenant_id,

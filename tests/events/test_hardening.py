@@ -26,7 +26,7 @@ from tenants.events.models import Event
 from tenants.events.service import Batch, ingest
 from tenants.staff.models import Customer
 from tenants.tenancy import service
-from tenants.tenancy.auth import Scope
+from tenants.tenancy.auth import UNAUTHENTICATED_MESSAGE, Scope
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.models import Tenant
 from tenants.tenancy.uow import platform_unit_of_work, tenant_unit_of_work
@@ -485,3 +485,12 @@ async def test_a_large_import_refreshes_the_event_statistics_once(
     assert await app_conn.fetchval("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'event'") == (
         analysed + 1
     )
+
+
+async def test_import_refusals_are_coded_and_in_the_readers_language(client: httpx.AsyncClient) -> None:
+    chinese = await client.post("/import/events", content=b"{}")
+    english = await client.post("/import/events", content=b"{}", headers={"accept-language": "en-US,en;q=0.9"})
+    assert (chinese.status_code, english.status_code) == (401, 401)
+    assert chinese.json()["errors"] == [{"code": "UNAUTHENTICATED", "message": UNAUTHENTICATED_MESSAGE.render("zh-CN")}]
+    assert english.json()["errors"] == [{"code": "UNAUTHENTICATED", "message": "Sign in or send an API key."}]
+    assert UNAUTHENTICATED_MESSAGE.render("zh-CN") != "Sign in or send an API key."
