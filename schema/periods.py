@@ -18,7 +18,7 @@ import strawberry
 
 from schema.common import JSON, parse_id
 from schema.context import Info
-from schema.errors import ProblemInterface, locale_of, problem_fields
+from schema.errors import ProblemInterface, problem_fields
 from schema.permissions import tenant_access
 from schema.schemes import SchemeConfigError
 from tenants.periods import queries
@@ -90,10 +90,10 @@ class Job:
         description='"CODE: message" of a failure, or of the temporary failure a job waits to be retried after; the '
         "message in your language. See `failure`."
     )
-    async def error(self, info: Info) -> str | None:
+    def error(self, info: Info) -> str | None:
         if self._error is None:
             return None
-        return f"{self._error.code.value}: {self._error.message.render(await locale_of(info))}"
+        return f"{self._error.code.value}: {self._error.message.render(info.context.locale)}"
 
     @classmethod
     def of(cls, status: JobStatus) -> Job:

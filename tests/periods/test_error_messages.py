@@ -177,11 +177,19 @@ async def test_a_config_that_no_longer_validates_names_the_problem(
     token = await login(tenant.admin_email)
     job_id = await enqueue_close(redis, database, tenant.tenant_id, scheme_id, PERIOD, force=False)
     await run_worker(database)
+    # The config's own problem, kept with the failure, reads in the same language as the rest of the message.
+    chinese = "当前生效的考核方案版本已无法通过校验（penalties[2].periods：不能大于 24）；请发布修正后的版本。"
     failure = (await gql(JOB, {"id": job_id}, token))["data"]["job"]["failure"]
-    assert (failure["code"], failure["field"]) == ("CONFIG_INVALID", "config")
-    assert failure["message"].startswith("当前生效的考核方案版本已无法通过校验（penalties[")
-    assert failure["message"].endswith("）；请发布修正后的版本。")
-    assert "].periods：" in failure["message"]
+    assert failure == {"code": "CONFIG_INVALID", "field": "config", "message": chinese}
+    shown = (await gql(PERIODS, {"scheme": str(scheme_id)}, token))["data"]["periods"]
+    assert next(p for p in shown if p["key"] == PERIOD)["failure"] == failure
+    await use_english(tenant.tenant_id)
+    english = (
+        "The scheme version in force no longer validates (penalties[2].periods: Must be at most 24); publish a "
+        "corrected version."
+    )
+    shown = (await gql(PERIODS, {"scheme": str(scheme_id)}, token))["data"]["periods"]
+    assert next(p for p in shown if p["key"] == PERIOD)["failure"] == {**failure, "message": english}
 
 
 def test_kept_failures_round_trip_and_older_texts_still_read() -> None:
