@@ -14,7 +14,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from tenants.i18n import Locale, parse_locale
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import tenant_unit_of_work
+from tenants.tenancy.uow import set_tenant_sql, tenant_unit_of_work
 
 if TYPE_CHECKING:
     from tenants.tenancy.auth import Principal
@@ -30,7 +30,7 @@ async def tenant_locale(tenant_id: TenantId) -> Locale:
 
 async def read_tenant_locale(conn: BaseDBAsyncClient, tenant_id: TenantId) -> Locale:
     """The tenant's locale inside a transaction already open on `conn` (auth's), which from here on is the tenant's."""
-    await conn.execute_query("SELECT set_config('app.tenant_id', $1, true)", [str(int(tenant_id))])
+    await conn.execute_query(set_tenant_sql(tenant_id))
     rows = await conn.execute_query_dict(_LOCALE_OF_TENANT, [int(tenant_id)])
     return parse_locale(rows[0]["locale"] if rows else None)
 

@@ -1,38 +1,78 @@
 """Units of work: the only way the app touches tenant data.
 
-One transaction that starts with `set_config('app.tenant_id', $1, true)`: transaction-local, so a pooled connection
-never carries a tenant to the next user, and outside such a transaction RLS shows no tenant row at all (fail closed).
+One transaction that starts with `SET LOCAL app.tenant_id = '<id>'`: transaction-local, so a pooled connection never
+carries a tenant to the next user, and outside such a transaction RLS shows no tenant row at all (fail closed). It is
+`SET LOCAL` (not `set_config()`) because Citus forwards SET LOCAL to the nodes a transaction touches
+(docs/scale-out.md); the value is formatted from the integer of a `TenantId`, never from request text.
 Tortoise keeps the transaction's connection in a ContextVar, so ORM queries inside the block run on it.
+
+Work that must only happen once the data is committed (enqueueing a job that reads it, telling another process) is
+registered with `after_commit(callback)` inside the unit of work: it runs after the outermost unit of work committed,
+and never when it rolled back.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from tenants.tenancy.identity import TenantId
 
+AfterCommit = Callable[[], Awaitable[object]]
+
+_pending: ContextVar[list[AfterCommit] | None] = ContextVar("kaohe_after_commit", default=None)
+
+
+def set_tenant_sql(tenant_id: TenantId) -> str:
+    """The statement that scopes a transaction to one tenant (int() keeps anything but digits out of it)."""
+    return f"SET LOCAL app.tenant_id = '{int(tenant_id)}'"
+
+
+def after_commit(callback: AfterCommit) -> None:
+    """Run `callback` once the current unit of work (the outermost one, when nested) has committed."""
+    pending = _pending.get()
+    if pending is None:
+        raise RuntimeError("after_commit() needs an open unit of work")
+    pending.append(callback)
+
+
+@asynccontextmanager
+async def _collecting_after_commit() -> AsyncIterator[None]:
+    if _pending.get() is not None:
+        yield  # nested: the outermost unit of work runs the callbacks after its own commit
+        return
+    callbacks: list[AfterCommit] = []
+    token = _pending.set(callbacks)
+    try:
+        yield
+    finally:
+        _pending.reset(token)
+    # Reached only when the transaction inside committed (an exception skips this).
+    for callback in callbacks:
+        await callback()
+
 
 @asynccontextmanager
 async def tenant_unit_of_work(tenant_id: TenantId) -> AsyncIterator[BaseDBAsyncClient]:
-    async with in_transaction() as conn:
-        await conn.execute_query("SELECT set_config('app.tenant_id', $1, true)", [str(int(tenant_id))])
+    async with _collecting_after_commit(), in_transaction() as conn:
+        await conn.execute_query(set_tenant_sql(tenant_id))
         yield conn
 
 
 @asynccontextmanager
 async def platform_unit_of_work() -> AsyncIterator[BaseDBAsyncClient]:
     """For platform operator actions on the tenant table (create, list tenants); sees no tenant-owned rows."""
-    async with in_transaction() as conn:
-        await conn.execute_query("SELECT set_config('app.platform', 'on', true)")
+    async with _collecting_after_commit(), in_transaction() as conn:
+        await conn.execute_query("SET LOCAL app.platform = 'on'")
         yield conn
 
 
 @asynccontextmanager
 async def global_unit_of_work() -> AsyncIterator[BaseDBAsyncClient]:
     """Platform tables only (users, the SECURITY DEFINER lookups); tenant tables read empty here."""
-    async with in_transaction() as conn:
+    async with _collecting_after_commit(), in_transaction() as conn:
         yield conn
