@@ -14,6 +14,9 @@ text (UTF-8), NUL characters, NaN and Infinity (`jsonb`), shares and values with
 keep (`numeric(9,6)`, `numeric(20,6)`: refused, never rounded, so an order's credits add up to exactly its amount),
 and attributes nested deeper than MAX_ATTRIBUTES_DEPTH (checked without recursion). The range of `occurredAt` is a
 deployment setting: `check_semantics` takes it, with EVENT_TIME_MIN and EVENT_TIME_MAX as defaults.
+
+An externalId identifies one event: `sent_difference` says whether a resend sent other content (a conflict) or the
+same content written another way (a duplicate); the ingestion service compares stored events the same way in SQL.
 """
 
 from __future__ import annotations
