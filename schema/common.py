@@ -1,4 +1,4 @@
-"""GraphQL pieces shared by the domain modules: pages, per-item errors, ids, the actor."""
+"""GraphQL pieces shared by the domain modules: pages, ids, the actor (errors: schema/errors.py)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,9 @@ from strawberry.scalars import JSON
 from schema.context import Info
 from tenants.audit.service import Actor
 
-__all__ = ["JSON", "ItemError", "PageArgs", "actor_of", "page_args", "parse_id"]
+__all__ = ["JSON", "PageArgs", "actor_of", "page_args", "parse_id"]
 
 DEFAULT_PAGE_SIZE = 50
-
-
-@strawberry.type(description="A problem with one item of a batch; the other items are unaffected.")
-class ItemError:
-    index: int
-    code: str
-    message: str
-    field: str | None = None
 
 
 @dataclass(frozen=True)

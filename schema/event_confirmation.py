@@ -1,9 +1,12 @@
-"""GraphQL: managers confirm large orders so they count."""
+"""GraphQL: managers confirm large orders so they count.
+
+Too many ids refuse the call whole: the domain's EventError, answered as a GraphQL error with `extensions.code`
+TOO_MANY_ITEMS (an EventErrorCode) and a message in the reader's language (schema/request_errors.py).
+"""
 
 from __future__ import annotations
 
 import strawberry
-from graphql import GraphQLError
 
 from schema.common import actor_of
 from schema.context import Info
@@ -20,9 +23,10 @@ class LargeOrdersConfirmed:
 
 @strawberry.type
 class EventConfirmationMutation:
-    @strawberry.mutation(extensions=tenant_access(Role.MANAGER))
+    @strawberry.mutation(
+        extensions=tenant_access(Role.MANAGER),
+        description=f"At most {MAX_CONFIRM:,} ids per call: more refuse the call whole (TOO_MANY_ITEMS).",
+    )
     async def confirm_large_orders(self, info: Info, external_ids: list[str]) -> LargeOrdersConfirmed:
-        if len(external_ids) > MAX_CONFIRM:
-            raise GraphQLError(f"At most {MAX_CONFIRM} ids per call.", extensions={"code": "TOO_MANY_ITEMS"})
         result = await confirm_large_orders(info.context.tenant_id, actor_of(info), external_ids)
         return LargeOrdersConfirmed(confirmed=result.confirmed, not_pending=result.not_pending)

@@ -1,4 +1,10 @@
-"""GraphQL for events: recordEvents (the integration contract) and a paginated events query."""
+"""GraphQL for events: recordEvents (the integration contract) and a paginated events query.
+
+Refused items of recordEvents are `EventItemError`s: the `Problem` interface (field, a message in the reader's
+language) with the item's `index` and a `code` from the `EventErrorCode` enum (never a free string). A batch over
+MAX_BATCH items is refused whole: an EventError, answered as a GraphQL error with `extensions.code` TOO_MANY_ITEMS and a
+message in the reader's language. `occurredAt` must fall in the deployment's range (settings.event_time_min/max).
+"""
 
 from __future__ import annotations
 
@@ -8,19 +14,24 @@ from decimal import Decimal
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.types.arguments import InputContext
 from strawberry.types.base import get_object_definition
 
-from schema.common import JSON, ItemError, page_args
+from schema.common import JSON, page_args
 from schema.context import Info
+from schema.errors import ProblemInterface, problem_fields
 from schema.permissions import tenant_access
 from tenants.events import queries
-from tenants.events.contract import MAX_BATCH, EventErrorCode
+from tenants.events.contract import MAX_BATCH, EventError, EventErrorCode, ItemProblem
 from tenants.events.service import IngestResult, ingest
+from tenants.i18n import _
 from tenants.tenancy.auth import Role, Scope
 
-strawberry.enum(EventErrorCode, name="EventErrorCode")
+strawberry.enum(
+    EventErrorCode,
+    name="EventErrorCode",
+    description="Why an event was refused (an item of recordEvents or of POST /import/events); stable, never renamed.",
+)
 
 
 @strawberry.input(description="One business event; strings for time and money so each item is checked on its own.")
@@ -50,20 +61,33 @@ class DuplicateEvent:
     external_id: str
 
 
+@strawberry.type(
+    name="EventItemError",
+    description="A refused event of a batch; the other events are unaffected.",
+)
+class EventItemError(ProblemInterface):
+    index: int = strawberry.field(description="The event's position in the batch (0-based).")
+    code: EventErrorCode
+
+    @classmethod
+    def of(cls, problem: ItemProblem) -> EventItemError:
+        if problem.index is None:  # ingestion indexes every problem of a batch
+            raise ValueError(f"an event problem without an index: {problem.code}")
+        return cls(index=problem.index, code=problem.code, **problem_fields(problem))
+
+
 @strawberry.type
 class RecordEventsResult:
     accepted: int
     duplicates: list[DuplicateEvent]
-    rejected: list[ItemError]
+    rejected: list[EventItemError]
 
     @classmethod
     def of(cls, result: IngestResult) -> RecordEventsResult:
         return cls(
             accepted=result.accepted,
             duplicates=[DuplicateEvent(index=d.index, external_id=d.external_id) for d in result.duplicates],
-            rejected=[
-                ItemError(index=p.index, code=p.code.value, message=p.message, field=p.field) for p in result.rejected
-            ],
+            rejected=[EventItemError.of(problem) for problem in result.rejected],
         )
 
 
@@ -166,9 +190,21 @@ class EventsMutation:
     @strawberry.mutation(extensions=tenant_access(Role.ADMIN, Scope.EVENTS_WRITE))
     async def record_events(self, info: Info, events: list[EventInput]) -> RecordEventsResult:
         if len(events) > MAX_BATCH:
-            raise GraphQLError(
-                f"At most {MAX_BATCH} events per call; use POST /import/events for more.",
-                extensions={"code": EventErrorCode.TOO_MANY_ITEMS.value},
+            raise EventError.of(
+                EventErrorCode.TOO_MANY_ITEMS,
+                _(
+                    "At most {limit:,} events per call; got {count:,}. Nothing was stored; use POST /import/events "
+                    "for more.",
+                    limit=MAX_BATCH,
+                    count=len(events),
+                ),
+                "events",
             )
-        result = await ingest(info.context.tenant_id, ((i, _as_contract(e)) for i, e in enumerate(events)))
+        settings = info.context.settings
+        result = await ingest(
+            info.context.tenant_id,
+            ((i, _as_contract(e)) for i, e in enumerate(events)),
+            event_time_min=settings.event_time_min,
+            event_time_max=settings.event_time_max,
+        )
         return RecordEventsResult.of(result)

@@ -10,6 +10,9 @@ orders resolve as if sequential. The import gives the event loop a turn every YI
 (a body that is already buffered never makes reading it wait), so other requests are answered during any import.
 Once the import is done and answered, the planner statistics of `event` are refreshed if it grew by much (after the
 answer: the client need not wait for an ANALYZE).
+
+The answer is JSON: codes as GraphQL's (EventErrorCode), each problem's message rendered in the reader's language
+(the key's tenant's locale, Simplified Chinese unless the merchant chose English; see tenants/tenancy/locale.py).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from starlette.responses import JSONResponse
 
 from tenants.events.contract import EVENT_TIME_MAX, EVENT_TIME_MIN, MAX_BATCH, EventErrorCode
 from tenants.events.service import Batch, IngestResult, refresh_event_statistics, store
-from tenants.i18n import Locale
+from tenants.i18n import Locale, _
 from tenants.tenancy.auth import UNAUTHENTICATED_MESSAGE, Principal, Role, Scope, check_tenant_access
 from tenants.tenancy.errors import AuthError, AuthErrorCode
 from tenants.tenancy.identity import TenantId
@@ -36,6 +39,7 @@ CHUNK_ITEMS = MAX_BATCH
 YIELD_EVERY = 128  # lines checked between two turns of the event loop (the store running in the background, others)
 MAX_LINE_BYTES = 1024 * 1024
 REPORT_LIMIT = 1_000  # listed duplicates/rejections; the counts are always complete
+LINE_TOO_LONG_MESSAGE = _("A line may hold at most {limit:,} bytes.", limit=MAX_LINE_BYTES)
 
 _STATUS = {
     AuthErrorCode.UNAUTHENTICATED: 401,
@@ -55,7 +59,7 @@ def _error(error: AuthError, locale: Locale) -> JSONResponse:
 
 async def import_events(request: Request) -> JSONResponse:
     header = request.headers.get("authorization", "")
-    scheme, _, credentials = header.partition(" ")
+    scheme, _space, credentials = header.partition(" ")
     principal: Principal | None = None
     try:
         if scheme.lower() != "bearer" or not credentials.strip():
@@ -65,6 +69,7 @@ async def import_events(request: Request) -> JSONResponse:
     except AuthError as error:
         # The key's tenant's language when the key is known, else the request's Accept-Language.
         return _error(error, reader_locale(principal, request.headers.get("accept-language")))
+    locale = reader_locale(principal, request.headers.get("accept-language"))
     settings = request.app.state.settings
     result, items = await import_lines(
         tenant_id,
@@ -73,7 +78,9 @@ async def import_events(request: Request) -> JSONResponse:
         event_time_max=settings.event_time_max,
     )
     # Once per import, after every chunk committed (ANALYZE outside the tenant's transactions).
-    return JSONResponse(_answer(result, items), background=BackgroundTask(refresh_event_statistics, result.accepted))
+    return JSONResponse(
+        _answer(result, items, locale), background=BackgroundTask(refresh_event_statistics, result.accepted)
+    )
 
 
 async def import_lines(
@@ -115,7 +122,7 @@ async def import_lines(
                 lines, skipping = lines[1:], False
             if len(pending) > MAX_LINE_BYTES and not skipping:
                 # Memory stays bounded whatever a client sends: an endless line is one rejected item.
-                batch.reject(index, EventErrorCode.LINE_TOO_LONG, f"A line may hold at most {MAX_LINE_BYTES} bytes.")
+                batch.reject(index, EventErrorCode.LINE_TOO_LONG, LINE_TOO_LONG_MESSAGE)
                 index += 1
                 pending, skipping = b"", True
             elif skipping:
@@ -126,9 +133,7 @@ async def import_lines(
                     since_turn = 0
                     await asyncio.sleep(0)  # the batch being stored takes its next step, other requests are served
                 if len(line) > MAX_LINE_BYTES:
-                    batch.reject(
-                        index, EventErrorCode.LINE_TOO_LONG, f"A line may hold at most {MAX_LINE_BYTES} bytes."
-                    )
+                    batch.reject(index, EventErrorCode.LINE_TOO_LONG, LINE_TOO_LONG_MESSAGE)
                     index += 1
                 elif line and not line.isspace():
                     batch.add_json(index, line)
@@ -148,7 +153,7 @@ async def import_lines(
     return total, index
 
 
-def _answer(result: IngestResult, items: int) -> dict[str, Any]:
+def _answer(result: IngestResult, items: int, locale: Locale) -> dict[str, Any]:
     return {
         "items": items,
         "accepted": result.accepted,
@@ -156,7 +161,7 @@ def _answer(result: IngestResult, items: int) -> dict[str, Any]:
         "rejectedCount": result.rejected_count,
         "duplicates": [{"index": d.index, "externalId": d.external_id} for d in result.duplicates[:REPORT_LIMIT]],
         "rejected": [
-            {"index": p.index, "code": p.code.value, "message": p.message, "field": p.field}
+            {"index": p.index, "code": p.code.value, "message": p.message.render(locale), "field": p.field}
             for p in result.rejected[:REPORT_LIMIT]
         ],
         "truncated": result.truncated,

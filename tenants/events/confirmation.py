@@ -3,6 +3,8 @@
 Confirming flips `pending` to `counted`. A confirmed order may fall in a period that is already closed: that period
 becomes stale, and its watermark is cleared because the order's id is older than the watermark, so the re-close must
 aggregate the whole period instead of only the events received after the last close.
+
+At most MAX_CONFIRM ids per call: more are refused whole (an `EventError` TOO_MANY_ITEMS), nothing confirmed.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tenants.audit.service import Actor, record
+from tenants.events.contract import EventError, EventErrorCode
+from tenants.i18n import _
 from tenants.locks import ingestion_lock_key
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.uow import tenant_unit_of_work
@@ -25,7 +29,17 @@ class ConfirmResult:
 
 
 async def confirm_large_orders(tenant_id: TenantId, actor: Actor, external_ids: Sequence[str]) -> ConfirmResult:
-    wanted = list(dict.fromkeys(external_ids))[:MAX_CONFIRM]
+    if len(external_ids) > MAX_CONFIRM:
+        raise EventError.of(
+            EventErrorCode.TOO_MANY_ITEMS,
+            _(
+                "At most {limit:,} order ids per call; got {count:,}. Nothing was confirmed.",
+                limit=MAX_CONFIRM,
+                count=len(external_ids),
+            ),
+            "externalIds",
+        )
+    wanted = list(dict.fromkeys(external_ids))
     async with tenant_unit_of_work(tenant_id) as conn:
         # Like an ingestion: never between a running close's aggregation and its commit (see tenants/locks.py).
         await conn.execute_query("SELECT pg_advisory_xact_lock_shared($1)", [ingestion_lock_key(tenant_id)])

@@ -1,10 +1,14 @@
 """The event integration contract (DESIGN.md "Events"): one item's shape, checked on its own.
 
 Everything that needs no database is checked here; codes that need the tenant's data (unknown staff, unknown order)
-are checked by the ingestion service. Each problem maps to a stable code so integrators can act on it.
+are checked by the ingestion service. Each refused item is an `ItemProblem` (a `tenants.errors.Problem` with its
+`index`): a stable `EventErrorCode` integrators act on, the contract `field` (camelCase path), and a message for people,
+an i18n template rendered in the reader's language at the edge (Chinese catalogue:
+tenants/locale/zh_Hans/LC_MESSAGES/events.po). pydantic's own wording reaches nobody except inside the rare catch-all
+INVALID_VALUE message (as its `reason`). Messages are made only for refused items: accepted ones cost nothing more.
 
-The pydantic model `EventIn` is the contract's reference check and the only source of problem wording. Ingestion runs
-at bulk rates, so the common shape (strings for codes, money and time, an object of attributes) is first checked by
+The pydantic model `EventIn` is the contract's reference check (`problem_from_validation` words its errors). Ingestion
+runs at bulk rates, so the common shape (strings for codes, money and time, an object of attributes) is first checked by
 `check_fast`, a plain-Python check that accepts only items `EventIn` accepts, with the very same values
 (tests/events/test_contract_fast.py holds it to that); anything else, valid or not, goes through `EventIn`.
 
@@ -25,12 +29,11 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from json.scanner import make_scanner
-from typing import Annotated, Any, NamedTuple, TypeGuard
+from typing import Annotated, Any, NamedTuple, TypeAlias, TypeGuard
 
 from pydantic import (
     AfterValidator,
@@ -42,6 +45,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
+
+from tenants.errors import DomainError, Problem
+from tenants.i18n import Message, _
 
 MAX_BATCH = 5_000
 TYPE_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
@@ -89,6 +96,14 @@ class EventErrorCode(StrEnum):
     SHARE_TOO_PRECISE = "SHARE_TOO_PRECISE"
     VALUE_TOO_PRECISE = "VALUE_TOO_PRECISE"
     EXTERNAL_ID_CONFLICT = "EXTERNAL_ID_CONFLICT"
+
+
+# One refused item of a batch: `index` is always set, `field` is the contract's path (None for the whole item).
+ItemProblem: TypeAlias = Problem[EventErrorCode]
+
+
+class EventError(DomainError[EventErrorCode]):
+    """A request of the events domain refused whole (a batch over its limit); nothing is stored or changed."""
 
 
 def _without_nul(text: str) -> str:
@@ -226,45 +241,54 @@ def attributes_problem(attributes: dict[str, Any]) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class ItemProblem:
-    index: int
-    code: EventErrorCode
-    message: str
-    field: str | None = None
-
-
-_VALUE_ERROR_CODES = {
-    "credit_target": (EventErrorCode.CREDIT_TARGET, "A credit names exactly one of staff or team."),
-    "bad_share": (EventErrorCode.BAD_SHARE, "A share is a number above 0 and at most 1."),
-    "bad_amount": (EventErrorCode.BAD_AMOUNT, 'Amounts are decimal strings with at most 2 decimals, e.g. "1200.00".'),
-    "bad_value": (EventErrorCode.BAD_VALUE, "value must be a finite number."),
+_VALUE_ERROR_CODES: dict[str, tuple[EventErrorCode, Message]] = {
+    "credit_target": (EventErrorCode.CREDIT_TARGET, _("A credit names exactly one of staff or team.")),
+    "bad_share": (EventErrorCode.BAD_SHARE, _("A share is a number above 0 and at most 1.")),
+    "bad_amount": (
+        EventErrorCode.BAD_AMOUNT,
+        _('Amounts are decimal strings with at most 2 decimals, e.g. "1200.00".'),
+    ),
+    "bad_value": (
+        EventErrorCode.BAD_VALUE,
+        _("value must be a finite number with at most 14 digits before the decimal point."),
+    ),
     "unstorable_attributes": (
         EventErrorCode.INVALID_VALUE,
-        "attributes may not contain NaN, Infinity or NUL characters.",
+        _("attributes may not contain NaN, Infinity or NUL characters."),
     ),
-    "nul_character": (EventErrorCode.INVALID_VALUE, "Text may not contain NUL characters."),
+    "nul_character": (EventErrorCode.INVALID_VALUE, _("Text may not contain NUL characters.")),
     "offset_out_of_range": (
         EventErrorCode.OFFSET_OUT_OF_RANGE,
-        "occurredAt's offset must be between -15:59 and +15:59, e.g. +08:00.",
+        _("occurredAt's offset must be between -15:59 and +15:59, e.g. +08:00."),
     ),
     "lone_surrogate": (
         EventErrorCode.INVALID_UNICODE,
-        "Text may not contain lone surrogates (\\ud800 to \\udfff without their pair).",
+        _("Text may not contain unpaired surrogates (U+D800 to U+DFFF)."),
     ),
     "nested_too_deep": (
         EventErrorCode.NESTED_TOO_DEEP,
-        f"attributes may nest at most {MAX_ATTRIBUTES_DEPTH} levels deep.",
+        _("attributes may nest at most {depth} levels deep.", depth=MAX_ATTRIBUTES_DEPTH),
     ),
     "share_too_precise": (
         EventErrorCode.SHARE_TOO_PRECISE,
-        f"A share has at most {SHARE_DECIMALS} decimals, e.g. 0.333334 (shares are stored exactly, never rounded).",
+        _(
+            "A share has at most {decimals} decimals, e.g. 0.333334 (shares are stored exactly, never rounded).",
+            decimals=SHARE_DECIMALS,
+        ),
     ),
     "value_too_precise": (
         EventErrorCode.VALUE_TOO_PRECISE,
-        f"value has at most {VALUE_DECIMALS} decimals (values are stored exactly, never rounded).",
+        _("value has at most {decimals} decimals (values are stored exactly, never rounded).", decimals=VALUE_DECIMALS),
     ),
 }
+_TOO_DEEP_TO_READ = _(
+    "The item nests too deep (attributes may nest at most {depth} levels).", depth=MAX_ATTRIBUTES_DEPTH
+)
+_NOT_JSON = _("Not valid JSON.")
+_NAIVE_TIMESTAMP = _("occurredAt needs a timezone offset, e.g. +08:00.")
+_NOT_A_TIMESTAMP = _("occurredAt is not an ISO 8601 timestamp.")
+_BAD_TYPE_NAME = _("type is a lower-case identifier, e.g. order, refund.")
+_NOT_AN_OBJECT = _("An event is a JSON object.")
 _FIELD_NAMES = {"external_id": "externalId", "occurred_at": "occurredAt"}
 
 
@@ -284,46 +308,63 @@ def _path(loc: tuple[int | str, ...]) -> str:
 
 
 def problem_from_validation(index: int, error: ValidationError) -> ItemProblem:
-    """The first problem of an item, as a stable code (pydantic's own wording never reaches integrators)."""
+    """The first problem of an item, as a stable code and our own message."""
     first = error.errors(include_url=False)[0]
-    kind, field, message = first["type"], _path(first["loc"]), str(first.get("msg", ""))
+    kind, field = first["type"], _path(first["loc"])
+    message = str(first.get("msg", ""))
     given = first.get("input")
     if kind == "string_unicode" or (isinstance(given, str) and has_lone_surrogate(given)):
         code, text = _VALUE_ERROR_CODES["lone_surrogate"]
-        return ItemProblem(index, code, text, field or None)
+        return Problem(code, text, field or None, index)
     if kind == "json_invalid" and "recursion limit exceeded" in message:
         # pydantic's JSON reader stops at 200 levels: deeper than attributes may nest anyway.
-        return ItemProblem(
-            index,
-            EventErrorCode.NESTED_TOO_DEEP,
-            f"The item nests too deep (attributes may nest at most {MAX_ATTRIBUTES_DEPTH} levels).",
-            None,
-        )
+        return Problem(EventErrorCode.NESTED_TOO_DEEP, _TOO_DEEP_TO_READ, None, index)
     if kind == "missing":
-        return ItemProblem(index, EventErrorCode.MISSING_FIELD, f"{field} is required.", field)
+        return Problem(EventErrorCode.MISSING_FIELD, _("{field} is required.", field=field), field, index)
     if kind == "extra_forbidden":
-        return ItemProblem(index, EventErrorCode.UNKNOWN_FIELD, f"{field} is not part of the event contract.", field)
+        return Problem(
+            EventErrorCode.UNKNOWN_FIELD, _("{field} is not part of the event contract.", field=field), field, index
+        )
     if kind == "json_invalid":
-        return ItemProblem(index, EventErrorCode.INVALID_JSON, "Not valid JSON.", None)
+        return Problem(EventErrorCode.INVALID_JSON, _NOT_JSON, None, index)
     if field == "occurredAt":
         if "offset_out_of_range" in message:
             code, text = _VALUE_ERROR_CODES["offset_out_of_range"]
-            return ItemProblem(index, code, text, field)
+            return Problem(code, text, field, index)
         if kind == "timezone_aware":
-            return ItemProblem(
-                index, EventErrorCode.NAIVE_TIMESTAMP, "occurredAt needs a timezone offset, e.g. +08:00.", field
-            )
-        return ItemProblem(index, EventErrorCode.INVALID_TIMESTAMP, "occurredAt is not an ISO 8601 timestamp.", field)
+            return Problem(EventErrorCode.NAIVE_TIMESTAMP, _NAIVE_TIMESTAMP, field, index)
+        return Problem(EventErrorCode.INVALID_TIMESTAMP, _NOT_A_TIMESTAMP, field, index)
     if field == "type":
-        return ItemProblem(
-            index, EventErrorCode.INVALID_TYPE_NAME, "type is a lower-case identifier, e.g. order, refund.", field
-        )
+        return Problem(EventErrorCode.INVALID_TYPE_NAME, _BAD_TYPE_NAME, field, index)
     for marker, (code, text) in _VALUE_ERROR_CODES.items():
         if marker in message:
-            return ItemProblem(index, code, text, field)
+            return Problem(code, text, field, index)
     if field == "amount":
-        return ItemProblem(index, EventErrorCode.BAD_AMOUNT, _VALUE_ERROR_CODES["bad_amount"][1], field)
-    return ItemProblem(index, EventErrorCode.INVALID_VALUE, f"{field}: {message}", field or None)
+        return Problem(EventErrorCode.BAD_AMOUNT, _VALUE_ERROR_CODES["bad_amount"][1], field, index)
+    return Problem(EventErrorCode.INVALID_VALUE, _shape_message(kind, field, first), field or None, index)
+
+
+def _shape_message(kind: str, field: str, error: ErrorDetails) -> Message:
+    """What is wrong with a value of the wrong shape (INVALID_VALUE), in our words."""
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return _("{field} must be a JSON object.", field=field) if field else _NOT_AN_OBJECT
+    if kind == "string_type":
+        return _("{field} must be a string.", field=field)
+    if kind == "string_too_short":
+        return _("{field} may not be empty.", field=field)
+    if kind == "string_too_long":
+        return _("{field} has at most {max_length} characters.", field=field, max_length=error["ctx"]["max_length"])
+    if kind == "list_type":
+        return _("{field} must be a list.", field=field)
+    if kind == "finite_number":
+        return _("{field} must be a finite number.", field=field)
+    if kind.startswith("decimal_"):
+        return _('{field} must be a decimal string, e.g. "0.5".', field=field)
+    # Anything else (a shape the contract's model refuses in a way not foreseen here): pydantic's reason, as is.
+    reason = str(error.get("msg", kind))
+    if not field:
+        return _("The item is not valid ({reason}).", reason=reason)
+    return _("{field} is not valid ({reason}).", field=field, reason=reason)
 
 
 class CheckedCredit(NamedTuple):
@@ -660,31 +701,35 @@ def check_semantics(
     """Rules across fields that need no database; `occurredAt` must fall in [event_time_min, event_time_max)."""
     if not event_time_min <= event.occurred_at < event_time_max:
         # Year 0001 or 9999 is a mistake, and Postgres cannot even read some of them back in UTC.
-        return ItemProblem(
-            index,
+        return Problem(
             EventErrorCode.OCCURRED_AT_OUT_OF_RANGE,
-            f"occurredAt must be at or after {event_time_min.isoformat()} and before {event_time_max.isoformat()}.",
+            _(
+                "occurredAt must be at or after {earliest} and before {latest}.",
+                earliest=event_time_min.isoformat(),
+                latest=event_time_max.isoformat(),
+            ),
             "occurredAt",
+            index,
         )
     if event.credits:
         total = sum((credit.share for credit in event.credits), Decimal(0))
         if total != SHARE_TOTAL:
-            return ItemProblem(
-                index, EventErrorCode.SHARES_NOT_1, f"Credit shares add up to {total}, not 1.", "credits"
+            return Problem(
+                EventErrorCode.SHARES_NOT_1, _("Credit shares add up to {total}, not 1.", total=total), "credits", index
             )
     if event.is_refund:
         if event.order_external_id is None:
-            return ItemProblem(
-                index,
-                EventErrorCode.REFUND_WITHOUT_ORDER,
-                "A refund names its order's externalId in attributes.order.",
-                "attributes.order",
-            )
+            return Problem(EventErrorCode.REFUND_WITHOUT_ORDER, _REFUND_WITHOUT_ORDER, "attributes.order", index)
         if event.amount is None or event.amount >= 0:
-            return ItemProblem(index, EventErrorCode.REFUND_NOT_NEGATIVE, "A refund has a negative amount.", "amount")
+            return Problem(EventErrorCode.REFUND_NOT_NEGATIVE, _REFUND_NOT_NEGATIVE, "amount", index)
     elif event.amount is not None and event.amount < 0:
-        return ItemProblem(index, EventErrorCode.NEGATIVE_AMOUNT, "Only refunds have negative amounts.", "amount")
+        return Problem(EventErrorCode.NEGATIVE_AMOUNT, _NEGATIVE_AMOUNT, "amount", index)
     return None
+
+
+_REFUND_WITHOUT_ORDER = _("A refund names its order's externalId in attributes.order.")
+_REFUND_NOT_NEGATIVE = _("A refund has a negative amount.")
+_NEGATIVE_AMOUNT = _("Only refunds have negative amounts.")
 
 
 def _same_json(first: Any, second: Any) -> bool:
@@ -734,12 +779,16 @@ def sent_difference(first: CheckedEvent, resent: CheckedEvent) -> str | None:
 
 
 def conflict_problem(index: int, external_id: str, difference: str) -> ItemProblem:
-    return ItemProblem(
-        index,
+    return Problem(
         EventErrorCode.EXTERNAL_ID_CONFLICT,
-        f"externalId {external_id!r} was already sent with a different {difference}: a resend must repeat the "
-        "event unchanged (a new event needs a new externalId).",
+        _(
+            "externalId {external_id} was already sent with a different {difference}: a resend must repeat the "
+            "event unchanged (a new event needs a new externalId).",
+            external_id=repr(external_id),  # quoted, control characters escaped
+            difference=difference,
+        ),
         difference,
+        index,
     )
 
 

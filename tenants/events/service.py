@@ -21,7 +21,8 @@ when they were, the credits themselves take part. Within a batch the items are c
 events, only on the path that found some already stored (the common path pays nothing).
 
 Answers keep complete counts; a `report_limit` (the NDJSON import's) keeps only the first duplicates and problems, so
-an import of any size holds a bounded answer.
+an import of any size holds a bounded answer. Problems are `ItemProblem`s (contract.py: a code, the item's index, an
+i18n message that each entry point renders in its reader's language).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import asyncpg
 from pydantic import ValidationError
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from tenants.errors import Problem
 from tenants.events.contract import (
     EVENT_TIME_MAX,
     EVENT_TIME_MIN,
@@ -52,6 +54,7 @@ from tenants.events.contract import (
     problem_from_validation,
     sent_difference,
 )
+from tenants.i18n import Message, _
 from tenants.locks import ingestion_lock_key
 from tenants.statistics import MIN_CHANGED_ROWS, refresh_statistics
 from tenants.tenancy.identity import TenantId
@@ -212,8 +215,9 @@ class Batch:
         else:
             self._keep(index, checked)
 
-    def reject(self, index: int, code: EventErrorCode, message: str) -> None:
-        self._reject(ItemProblem(index, code, message, None))
+    def reject(self, index: int, code: EventErrorCode, message: Message) -> None:
+        """An item refused before its shape could be checked (an NDJSON line too long to read)."""
+        self._reject(Problem(code, message, None, index))
 
     def _reject(self, problem: ItemProblem) -> None:
         self.rejected_count += 1
@@ -337,11 +341,18 @@ def _answer(batch: Batch, written: IngestResult | None) -> IngestResult:
         result.duplicate_count += written.duplicate_count
         result.rejected_count += written.rejected_count
         duplicates = sorted(duplicates + written.duplicates, key=lambda duplicate: duplicate.index)
-        rejected = sorted(rejected + written.rejected, key=lambda problem: problem.index)
+        rejected = sorted(rejected + written.rejected, key=_item_index)
     limit = batch.report_limit
     result.duplicates = duplicates[:limit] if limit is not None else list(duplicates)
     result.rejected = rejected[:limit] if limit is not None else list(rejected)
     return result
+
+
+def _item_index(problem: ItemProblem) -> int:
+    index = problem.index
+    if index is None:  # every problem of a batch is made with its item's index
+        raise ValueError(f"an event problem without an index: {problem.code}")
+    return index
 
 
 @dataclass
@@ -473,8 +484,11 @@ async def _write(
             ref = event.order_external_id or ""
             if ref not in stored_orders:
                 late.rejected.append(
-                    ItemProblem(
-                        index, EventErrorCode.UNKNOWN_ORDER, f"No order {ref!r} for this refund.", "attributes.order"
+                    Problem(
+                        EventErrorCode.UNKNOWN_ORDER,
+                        _("No order {order} for this refund.", order=repr(ref)),
+                        "attributes.order",
+                        index,
                     )
                 )
             else:
@@ -500,7 +514,7 @@ async def _write(
                     result.duplicates.append(Duplicate(index, external_id))
                 else:
                     result.rejected.append(conflict_problem(index, external_id, difference))
-        result.rejected.sort(key=lambda problem: problem.index)
+        result.rejected.sort(key=_item_index)
     else:
         count = await connection.fetchval(INSERT_ALL_SQL, tenant_id, received_at)
         if count != len(stored):
@@ -557,14 +571,7 @@ class _Resolver:
         """The item's row, or its problem when nobody can be credited (codes are known to exist)."""
         credits = self.credits(event, staff_id, order)
         if credits is None:
-            rows.rejected.append(
-                ItemProblem(
-                    index,
-                    EventErrorCode.NO_ATTRIBUTION,
-                    "The event names no staff, credits or team: nobody can be credited.",
-                    "staff",
-                )
-            )
+            rows.rejected.append(Problem(EventErrorCode.NO_ATTRIBUTION, _NO_ATTRIBUTION, "staff", index))
             return
         if self.remember:
             self.batch_credits[event.external_id] = credits
@@ -626,6 +633,18 @@ class _Resolver:
         return None
 
 
+_NO_ATTRIBUTION = _("The event names no staff, credits or team: nobody can be credited.")
+_ONE_TEAM_CREDIT = _("At most one team credit per event (one team pool).")
+
+
+def _unknown_staff(index: int, code: str, field: str) -> ItemProblem:
+    return Problem(EventErrorCode.UNKNOWN_STAFF, _("No staff with code {code}.", code=repr(code)), field, index)
+
+
+def _unknown_team(index: int, code: str, field: str) -> ItemProblem:
+    return Problem(EventErrorCode.UNKNOWN_TEAM, _("No team with code {code}.", code=repr(code)), field, index)
+
+
 def _unknown_code(
     index: int,
     event: CheckedEvent,
@@ -633,30 +652,25 @@ def _unknown_code(
     teams: Mapping[str, int],
     customers: Mapping[str, _Customer],
 ) -> ItemProblem | None:
+    # Codes are quoted with repr: they are the caller's text, control characters included.
     if event.staff and event.staff not in staff:
-        return ItemProblem(index, EventErrorCode.UNKNOWN_STAFF, f"No staff with code {event.staff!r}.", "staff")
+        return _unknown_staff(index, event.staff, "staff")
     if event.team and event.team not in teams:
-        return ItemProblem(index, EventErrorCode.UNKNOWN_TEAM, f"No team with code {event.team!r}.", "team")
+        return _unknown_team(index, event.team, "team")
     if event.customer and event.customer not in customers:
-        return ItemProblem(
-            index, EventErrorCode.UNKNOWN_CUSTOMER, f"No customer with code {event.customer!r}.", "customer"
+        return Problem(
+            EventErrorCode.UNKNOWN_CUSTOMER,
+            _("No customer with code {code}.", code=repr(event.customer)),
+            "customer",
+            index,
         )
     for position, credit in enumerate(event.credits or ()):
         if credit.staff and credit.staff not in staff:
-            return ItemProblem(
-                index,
-                EventErrorCode.UNKNOWN_STAFF,
-                f"No staff with code {credit.staff!r}.",
-                f"credits[{position}].staff",
-            )
+            return _unknown_staff(index, credit.staff, f"credits[{position}].staff")
         if credit.team and credit.team not in teams:
-            return ItemProblem(
-                index, EventErrorCode.UNKNOWN_TEAM, f"No team with code {credit.team!r}.", f"credits[{position}].team"
-            )
+            return _unknown_team(index, credit.team, f"credits[{position}].team")
     if sum(1 for credit in event.credits or () if credit.team) > 1:
-        return ItemProblem(
-            index, EventErrorCode.CREDIT_TARGET, "At most one team credit per event (one team pool).", "credits"
-        )
+        return Problem(EventErrorCode.CREDIT_TARGET, _ONE_TEAM_CREDIT, "credits", index)
     return None
 
 

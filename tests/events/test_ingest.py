@@ -277,12 +277,13 @@ async def test_ndjson_import_gives_the_same_answer(shop: TenantFixture, ndjson: 
         "duplicateCount": 1,
         "rejectedCount": 2,
         "duplicates": [{"index": 1, "externalId": "n1"}],
+        # Messages in the tenant's language (Simplified Chinese by default); codes and fields stay English.
         "rejected": [
-            {"index": 2, "code": "INVALID_JSON", "message": "Not valid JSON.", "field": None},
+            {"index": 2, "code": "INVALID_JSON", "message": "不是有效的 JSON。", "field": None},
             {
                 "index": 3,
                 "code": "NAIVE_TIMESTAMP",
-                "message": "occurredAt needs a timezone offset, e.g. +08:00.",
+                "message": "occurredAt 须带时区偏移，如 +08:00。",
                 "field": "occurredAt",
             },
         ],

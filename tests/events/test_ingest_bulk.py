@@ -123,7 +123,7 @@ async def sequential_answer(tenant_id: TenantId, lines: list[str]) -> dict[str, 
                 "accepted": result.accepted,
                 "duplicates": [{"index": d.index, "externalId": d.external_id} for d in result.duplicates],
                 "rejected": [
-                    {"index": p.index, "code": p.code.value, "message": p.message, "field": p.field}
+                    {"index": p.index, "code": p.code.value, "message": p.message.render("zh-CN"), "field": p.field}
                     for p in result.rejected
                 ],
             }
