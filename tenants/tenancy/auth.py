@@ -1,6 +1,8 @@
 """Authentication: passwords (argon2), access/refresh tokens (JWT), API keys, login rate limiting (Redis).
 
 This module is where a caller becomes a Principal; it is also the only producer of TenantIds for requests.
+It reads the process's settings only through `AuthSettings` (what authentication needs of them): the domain never
+imports the app's settings (server.settings.Settings satisfies the protocol).
 A principal of a tenant carries the tenant's locale, read in the same transaction that checks the membership (or the
 API key), so that every message of the request is rendered in it without another query.
 """
@@ -15,14 +17,14 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from server.settings import Settings
 from tenants.i18n import Locale, _, parse_locale
 from tenants.tenancy.errors import AuthError, AuthErrorCode
 from tenants.tenancy.identity import TenantId, tenant_id_from_membership
@@ -35,6 +37,29 @@ API_KEY_MARKER = "kh_"
 _password_hasher = PasswordHasher()
 # Verifying against this keeps the time of "no such user" equal to "wrong password" (no account enumeration).
 _DUMMY_HASH = _password_hasher.hash("not-a-real-password")
+
+
+class AuthSettings(Protocol):
+    """What authentication needs of the process's settings (the app passes its own; server.settings.Settings has
+    every one of these)."""
+
+    @property
+    def secret_key(self) -> SecretStr: ...
+
+    @property
+    def access_token_minutes(self) -> int: ...
+
+    @property
+    def refresh_token_days(self) -> int: ...
+
+    @property
+    def login_max_failures_per_account(self) -> int: ...
+
+    @property
+    def login_max_failures_per_address(self) -> int: ...
+
+    @property
+    def login_failure_window_seconds(self) -> int: ...
 
 
 class Role(StrEnum):
@@ -143,7 +168,7 @@ def _choose_membership(memberships: tuple[Membership, ...], tenant_slug: str | N
 class LoginRateLimiter:
     """Fixed-window counters of failed logins per account and per client address."""
 
-    def __init__(self, redis: Redis, settings: Settings) -> None:
+    def __init__(self, redis: Redis, settings: AuthSettings) -> None:
         self._redis = redis
         self._settings = settings
 
@@ -172,7 +197,7 @@ class LoginRateLimiter:
 
 
 class TokenService:
-    def __init__(self, settings: Settings, redis: Redis) -> None:
+    def __init__(self, settings: AuthSettings, redis: Redis) -> None:
         self._settings = settings
         self._redis = redis
         self._secret = settings.secret_key.get_secret_value()
@@ -217,7 +242,7 @@ class TokenService:
 
 
 class AuthService:
-    def __init__(self, settings: Settings, redis: Redis) -> None:
+    def __init__(self, settings: AuthSettings, redis: Redis) -> None:
         self.tokens = TokenService(settings, redis)
         self.rate_limiter = LoginRateLimiter(redis, settings)
 

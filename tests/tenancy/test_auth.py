@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from pydantic import SecretStr
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from tenants.tenancy import service
-from tenants.tenancy.auth import Role, Scope
+from tenants.tenancy.auth import AuthService, Role, Scope
+from tenants.tenancy.errors import AuthError
 from tenants.tenancy.models import ApiKey, Tenant
 from tenants.tenancy.uow import platform_unit_of_work, tenant_unit_of_work
 from tests.conftest import LOGIN, PASSWORD, GraphQL, TenantFactory, unique
@@ -119,6 +123,50 @@ async def test_expired_and_forged_tokens(make_tenant: TenantFactory, gql: GraphQ
     # A refresh token is not an access token.
     assert error_code(await gql(ME, token=fresh.refresh_token)) == "TOKEN_INVALID"
     assert error_code(await gql(ME)) == "UNAUTHENTICATED"
+
+
+@dataclass(frozen=True)
+class OwnAuthSettings:
+    """Settings that are not the app's: the domain takes whatever has what `AuthSettings` names."""
+
+    secret_key: SecretStr
+    access_token_minutes: int = 1
+    refresh_token_days: int = 2
+    login_max_failures_per_account: int = 2
+    login_max_failures_per_address: int = 1000
+    login_failure_window_seconds: int = 60
+
+
+async def test_authentication_takes_its_settings_from_the_caller(
+    make_tenant: TenantFactory, app: Starlette, redis: Redis
+) -> None:
+    tenant = await make_tenant()
+    auth = AuthService(OwnAuthSettings(SecretStr("a-secret-that-is-not-the-app-secret-at-all")), redis)
+    address = f"own-settings-{unique('addr')}"
+    try:
+        now = datetime.now(UTC)
+        tokens = auth.tokens.issue(tenant.admin_user_id, int(tenant.tenant_id), now=now)
+        assert tokens.access_expires_at == now + timedelta(minutes=1)
+        assert tokens.refresh_expires_at == now + timedelta(days=2)
+        principal = await auth.authenticate(tokens.access_token)
+        assert principal.tenant_id == tenant.tenant_id
+        # Signed with its own secret: the app's tokens are not its tokens, nor the other way round.
+        with pytest.raises(AuthError) as foreign:
+            await auth.authenticate(app.state.auth.tokens.issue(tenant.admin_user_id, None).access_token)
+        assert foreign.value.code == "TOKEN_INVALID"
+        with pytest.raises(AuthError) as theirs:
+            await app.state.auth.authenticate(tokens.access_token)
+        assert theirs.value.code == "TOKEN_INVALID"
+        # Its own limit: two failures lock the account, the right password included.
+        for _ in range(2):
+            with pytest.raises(AuthError) as wrong:
+                await auth.login(tenant.admin_email, "wrong-password", None, address)
+            assert wrong.value.code == "INVALID_CREDENTIALS"
+        with pytest.raises(AuthError) as limited:
+            await auth.login(tenant.admin_email, PASSWORD, None, address)
+        assert limited.value.code == "RATE_LIMITED"
+    finally:
+        await redis.delete(f"kaohe:login-fail:acct:{tenant.admin_email}", f"kaohe:login-fail:addr:{address}")
 
 
 async def test_refresh_rotates_and_refuses_reuse(make_tenant: TenantFactory, gql: GraphQL) -> None:
