@@ -6,6 +6,10 @@ failed is rendered when it is read, from its template and parameters (tenants/pe
 does not validate in `simulateScheme` answers `ConfigErrors` with the schemes domain's config errors
 (`SchemeConfigError`, code `SchemeConfigErrorCode`): a query selecting `errors { code }` of both `ConfigErrors` and
 `PeriodErrors` aliases one of them, as GraphQL does not merge one field of two enum types.
+
+closePeriod and refreshScorecards call the periods service (tenants/periods/service.py), which validates the request
+and enqueues the job after its unit of work commits; resolvers open no unit of work and enqueue nothing themselves
+(an import-linter contract, pyproject.toml).
 """
 
 from __future__ import annotations
@@ -22,22 +26,20 @@ from schema.errors import ProblemInterface, problem_fields
 from schema.permissions import tenant_access
 from schema.schemes import SchemeConfigError
 from tenants.periods import queries
-from tenants.periods.close import metrics_json, resolve_period, simulate
+from tenants.periods.close import metrics_json, simulate
 from tenants.periods.errors import (
     CloseError,
     CloseErrorCode,
     PeriodProblem,
     decode_failure,
-    period_not_ended,
     scheme_not_found,
     version_not_found,
 )
 from tenants.periods.jobs import JobStatus, read_job
+from tenants.periods.service import request_close, request_refresh
 from tenants.schemes.config import SchemeConfigInvalid, parse_scheme_config
 from tenants.scoring.engine import Scorecard as EngineScorecard
 from tenants.tenancy.auth import Role
-from tenants.tenancy.uow import tenant_unit_of_work
-from workers.queue import enqueue_close, enqueue_refresh
 
 strawberry.enum(CloseErrorCode, name="PeriodErrorCode")
 
@@ -348,31 +350,23 @@ class PeriodsMutation:
         refresh of the period is pending, asking again returns that job."""
         tenant_id = info.context.tenant_id
         try:
-            scheme = _scheme_id(scheme_id)
-            async with tenant_unit_of_work(tenant_id) as conn:
-                resolved = await resolve_period(conn, tenant_id, scheme, period)
+            job_id = await request_refresh(tenant_id, _scheme_id(scheme_id), period)
         except CloseError as error:
             return PeriodErrors.of(error)
-        job_id = await enqueue_refresh(info.context.redis, info.context.settings, tenant_id, scheme, resolved.key)
-        status = await read_job(info.context.redis, tenant_id, job_id)
-        assert status is not None
-        return CloseStarted(job=Job.of(status))
+        return await _started(info, job_id)
 
     @strawberry.mutation(extensions=tenant_access(Role.ADMIN))
     async def close_period(self, info: Info, scheme_id: strawberry.ID, period: str) -> ClosePeriodResult:
         """Closes the period in the background (re-closes a closed or stale one); follow it with job(id)."""
         tenant_id = info.context.tenant_id
         try:
-            scheme = _scheme_id(scheme_id)
-            async with tenant_unit_of_work(tenant_id) as conn:
-                resolved = await resolve_period(conn, tenant_id, scheme, period)
-            if resolved.ends_at > datetime.now(resolved.ends_at.tzinfo):
-                raise period_not_ended(period)
+            job_id = await request_close(tenant_id, _scheme_id(scheme_id), period, force=True)
         except CloseError as error:
             return PeriodErrors.of(error)
-        job_id = await enqueue_close(
-            info.context.redis, info.context.settings, tenant_id, scheme, resolved.key, force=True
-        )
-        status = await read_job(info.context.redis, tenant_id, job_id)
-        assert status is not None
-        return CloseStarted(job=Job.of(status))
+        return await _started(info, job_id)
+
+
+async def _started(info: Info, job_id: str) -> CloseStarted:
+    status = await read_job(info.context.redis, info.context.tenant_id, job_id)
+    assert status is not None  # the service enqueued it (and wrote its status) before returning its id
+    return CloseStarted(job=Job.of(status))

@@ -38,9 +38,11 @@ from server.imports import import_events
 from server.observability import RequestContextMiddleware, configure_logging
 from server.settings import Settings, get_settings
 from tenants.i18n import Locale, Message, _
+from tenants.jobs import install_job_queue
 from tenants.tenancy.auth import AuthService
 from tenants.tenancy.errors import AuthError
 from tenants.tenancy.locale import reader_locale
+from workers.queue import install_arq_job_queue
 
 _HTTP_CODES = {
     400: RequestErrorCode.BAD_REQUEST,
@@ -200,8 +202,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.settings = settings
         app.state.redis = Redis.from_url(settings.redis_url, decode_responses=True)
         app.state.auth = AuthService(settings, app.state.redis)
+        # Services enqueue jobs through it after their unit of work commits (tenants/jobs.py).
+        install_arq_job_queue(app.state.redis, settings)
         async with RegisterTortoise(app, config=app_tortoise_config(settings)):
             yield
+        install_job_queue(None)
         await app.state.redis.aclose()
 
     graphql = KaoheGraphQL(

@@ -1,6 +1,8 @@
-"""Enqueueing jobs: the API and the cron call these; nothing outside workers/ touches arq.
+"""Enqueueing jobs: the domain's `tenants.jobs.JobQueue` on arq (`ArqJobQueue`, installed by the API and the worker
+at startup) and the cron call these; nothing outside workers/ touches arq.
 
-Jobs take ids only and are enqueued after the request's work committed. Ids and keys come from workers/keys.py.
+Jobs take ids only and are enqueued after the request's work committed (services enqueue through the unit of work's
+after-commit hook, tenants/jobs.py). Ids and keys come from workers/keys.py.
 
 - Close: the arq id is derived from tenant, scheme and period, so a second request while one is queued or running
   joins it (its tracking id is kept under the in-flight key) instead of starting another.
@@ -13,6 +15,7 @@ Jobs take ids only and are enqueued after the request's work committed. Ids and 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 from arq import create_pool
@@ -21,6 +24,7 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from server.settings import Settings
+from tenants.jobs import JobQueue, install_job_queue
 from tenants.periods.jobs import create_job, job_key, new_job_id
 from tenants.tenancy.identity import TenantId
 from workers.keys import job_keys
@@ -126,6 +130,27 @@ async def enqueue_refresh(
         await _release_pending(redis, pending, token)
         raise
     return token
+
+
+@dataclass(frozen=True)
+class ArqJobQueue:
+    """The process's `tenants.jobs.JobQueue`: jobs on the arq queue of `settings`, their status in `redis`."""
+
+    redis: Redis
+    settings: Settings
+
+    async def enqueue_close(self, tenant_id: TenantId, scheme_id: int, period_key: str, *, force: bool) -> str:
+        return await enqueue_close(self.redis, self.settings, tenant_id, scheme_id, period_key, force=force)
+
+    async def enqueue_refresh(self, tenant_id: TenantId, scheme_id: int, period_key: str) -> str:
+        return await enqueue_refresh(self.redis, self.settings, tenant_id, scheme_id, period_key)
+
+
+def install_arq_job_queue(redis: Redis, settings: Settings) -> JobQueue:
+    """Install the arq queue of `settings` as the process's job queue (the API's lifespan, the worker's startup)."""
+    queue = ArqJobQueue(redis, settings)
+    install_job_queue(queue)
+    return queue
 
 
 async def claim_refresh(

@@ -18,7 +18,7 @@ import structlog
 from arq import cron, func
 from arq.connections import ArqRedis, RedisSettings
 from arq.cron import CronJob
-from arq.worker import Worker
+from arq.worker import Worker, run_worker
 from tortoise import Tortoise
 
 from server.db import app_tortoise_config
@@ -32,6 +32,7 @@ from workers.jobs import (
     refresh_provisional_job,
 )
 from workers.keys import job_keys
+from workers.queue import install_arq_job_queue
 
 HEALTH_CHECK_KEY = "kaohe:worker:health"
 # arq polls Redis for work; its default half second would dominate short closes of small tenants.
@@ -74,6 +75,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     configure_logging()
     settings = get_settings()
     ctx["settings"] = settings
+    # The services a job runs enqueue their follow-up jobs on this worker's queue (tenants/jobs.py).
+    install_arq_job_queue(ctx["redis"], settings)
     await Tortoise.init(config=app_tortoise_config(settings))
     # Started after Tortoise.init, so that its jobs see the ORM.
     refreshes = refresh_worker(settings)
@@ -130,3 +133,8 @@ class WorkerSettings:
     health_check_key = HEALTH_CHECK_KEY
     poll_delay = POLL_DELAY_SECONDS
     max_jobs = 16
+
+
+def run() -> None:  # pragma: no cover - runs a worker process
+    """`kaohe worker`: arq's runner, so that the CLI needs no arq import of its own."""
+    run_worker(WorkerSettings)  # type: ignore[arg-type]

@@ -318,6 +318,12 @@ async def resolve_period(
     return ResolvedPeriod(key, starts_at, ends_at, local_start, local_end, candidate, config)
 
 
+def ensure_ended(resolved: ResolvedPeriod, now: datetime | None = None) -> None:
+    """A period is closed only once it has ended (PERIOD_NOT_ENDED: not recorded on the period, time fixes it)."""
+    if resolved.ends_at > (now or datetime.now(UTC)):
+        raise period_not_ended(resolved.key)
+
+
 def _window(cycle: str, timezone: str, key: str) -> Window:
     try:
         local_start, local_end = parse_period_key(cycle, key)
@@ -698,8 +704,7 @@ async def _close_period(
             [advisory_key("close", tenant_id, scheme_id, key), ingestion_lock_key(tenant_id)],
         )
         resolved = await resolve_period(conn, tenant_id, scheme_id, key)
-        if resolved.ends_at > (now or datetime.now(UTC)):
-            raise period_not_ended(key)
+        ensure_ended(resolved, now)
         period = await get_or_create_period(conn, tenant_id, scheme_id, resolved)
         if period.state == "closed" and not force:
             await report("done", 1, 1)

@@ -1,0 +1,177 @@
+"""Jobs are asked for by services and enqueued through the unit of work's after-commit hook (tenants/jobs.py).
+
+The process's real queue (arq, installed by the app's lifespan) is wrapped by a recorder that notes, for each job it
+enqueues, whether a unit of work was still open at that moment; the jobs then run on a real worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from server.settings import Settings
+from tenants.demo import PERIOD, seed_worked_example
+from tenants.jobs import JobQueue, enqueue_after_commit, install_job_queue, installed_job_queue
+from tenants.periods.close import CloseError
+from tenants.periods.jobs import read_job
+from tenants.periods.models import Period
+from tenants.periods.service import request_close, request_refresh
+from tenants.tenancy.identity import TenantId
+from tenants.tenancy.uow import after_commit, tenant_unit_of_work
+from tests.conftest import GraphQL, TenantFactory
+from tests.periods.test_close import CLOSE, JOB, REFRESH, run_worker
+
+OPEN_PERIOD = "2026-11"  # the worked example's scheme is in force; it has not ended yet
+
+
+async def _nothing() -> None:
+    return None
+
+
+def inside_unit_of_work() -> bool:
+    try:
+        after_commit(_nothing)
+    except RuntimeError:
+        return False
+    return True
+
+
+@dataclass
+class RecordingQueue:
+    """The installed queue, noting what it enqueued and whether a unit of work was open then."""
+
+    real: JobQueue
+    enqueued: list[tuple[str, TenantId, int, str, bool]] = field(default_factory=list)
+    job_ids: list[str] = field(default_factory=list)
+
+    async def enqueue_close(self, tenant_id: TenantId, scheme_id: int, period_key: str, *, force: bool) -> str:
+        self.enqueued.append(("close", tenant_id, scheme_id, period_key, inside_unit_of_work()))
+        job_id = await self.real.enqueue_close(tenant_id, scheme_id, period_key, force=force)
+        self.job_ids.append(job_id)
+        return job_id
+
+    async def enqueue_refresh(self, tenant_id: TenantId, scheme_id: int, period_key: str) -> str:
+        self.enqueued.append(("refresh", tenant_id, scheme_id, period_key, inside_unit_of_work()))
+        job_id = await self.real.enqueue_refresh(tenant_id, scheme_id, period_key)
+        self.job_ids.append(job_id)
+        return job_id
+
+
+@pytest.fixture
+async def recorder(app: Any) -> AsyncIterator[RecordingQueue]:
+    real = installed_job_queue()
+    recording = RecordingQueue(real)
+    install_job_queue(recording)
+    try:
+        yield recording
+    finally:
+        install_job_queue(real)
+
+
+async def test_a_close_asked_through_graphql_is_enqueued_by_the_service_after_commit(
+    make_tenant: TenantFactory, gql: GraphQL, login: Any, recorder: RecordingQueue, database: Settings
+) -> None:
+    tenant = await make_tenant()
+    scheme_id = await seed_worked_example(tenant.tenant_id)
+    token = await login(tenant.admin_email)
+    started = (await gql(CLOSE, {"scheme": str(scheme_id), "period": PERIOD}, token))["data"]["closePeriod"]
+    assert started["__typename"] == "CloseStarted"
+    # Enqueued once, outside any unit of work (after the commit), and the resolver answers that very job.
+    assert recorder.enqueued == [("close", tenant.tenant_id, scheme_id, PERIOD, False)]
+    assert recorder.job_ids == [started["job"]["id"]]
+    await run_worker(database)
+    job = (await gql(JOB, {"id": started["job"]["id"]}, token))["data"]["job"]
+    assert (job["status"], job["result"]) == ("complete", "revision 1, 12 lines posted")
+
+
+async def test_a_refresh_asked_through_graphql_is_enqueued_by_the_service_after_commit(
+    make_tenant: TenantFactory, gql: GraphQL, login: Any, recorder: RecordingQueue, database: Settings
+) -> None:
+    tenant = await make_tenant()
+    scheme_id = await seed_worked_example(tenant.tenant_id)
+    token = await login(tenant.admin_email)
+    started = (await gql(REFRESH, {"scheme": str(scheme_id), "period": OPEN_PERIOD}, token))["data"][
+        "refreshScorecards"
+    ]
+    assert started["__typename"] == "CloseStarted"
+    assert recorder.enqueued == [("refresh", tenant.tenant_id, scheme_id, OPEN_PERIOD, False)]
+    assert recorder.job_ids == [started["job"]["id"]]
+    await run_worker(database)
+    job = (await gql(JOB, {"id": started["job"]["id"]}, token))["data"]["job"]
+    assert job["status"] == "complete"
+
+
+async def test_the_services_return_the_id_of_the_job_they_enqueued(
+    make_tenant: TenantFactory, recorder: RecordingQueue, redis: Redis, database: Settings
+) -> None:
+    tenant = await make_tenant()
+    tid = tenant.tenant_id
+    scheme_id = await seed_worked_example(tid)
+    close_id = await request_close(tid, scheme_id, PERIOD, force=True)
+    refresh_id = await request_refresh(tid, scheme_id, OPEN_PERIOD)
+    assert recorder.job_ids == [close_id, refresh_id]
+    assert [entry[-1] for entry in recorder.enqueued] == [False, False]  # both after their commit
+    close_status, refresh_status = await read_job(redis, tid, close_id), await read_job(redis, tid, refresh_id)
+    assert close_status is not None and (close_status.kind, close_status.status) == ("close", "queued")
+    assert refresh_status is not None and (refresh_status.kind, refresh_status.status) == ("refresh", "queued")
+    # Another tenant asking for this tenant's scheme is told it does not exist, and nothing is enqueued for it.
+    other = await make_tenant()
+    with pytest.raises(CloseError) as refused:
+        await request_close(other.tenant_id, scheme_id, PERIOD, force=True)
+    assert refused.value.code == "SCHEME_NOT_FOUND"
+    assert len(recorder.enqueued) == 2
+    await run_worker(database)
+
+
+async def test_refused_requests_enqueue_nothing_and_change_nothing(
+    make_tenant: TenantFactory, recorder: RecordingQueue
+) -> None:
+    tenant = await make_tenant()
+    tid = tenant.tenant_id
+    scheme_id = await seed_worked_example(tid)
+    refusals: dict[str, Callable[[], Awaitable[str]]] = {
+        "PERIOD_NOT_ENDED": lambda: request_close(tid, scheme_id, OPEN_PERIOD, force=True),
+        "BAD_PERIOD": lambda: request_close(tid, scheme_id, "2026-13", force=True),
+        "SCHEME_NOT_FOUND": lambda: request_refresh(tid, scheme_id + 1_000_000, OPEN_PERIOD),
+    }
+    for code, request in refusals.items():
+        with pytest.raises(CloseError) as refused:
+            await request()
+        assert refused.value.code == code
+    assert recorder.enqueued == []
+    async with tenant_unit_of_work(tid):
+        assert await Period.filter(tenant_id=tid).count() == 0
+
+
+async def test_a_job_asked_in_a_unit_of_work_that_rolls_back_is_never_enqueued(
+    make_tenant: TenantFactory, recorder: RecordingQueue
+) -> None:
+    tenant = await make_tenant()
+    tid = tenant.tenant_id
+    scheme_id = await seed_worked_example(tid)
+
+    class Abandoned(Exception):
+        pass
+
+    with pytest.raises(Abandoned):
+        async with tenant_unit_of_work(tid):
+            pending = enqueue_after_commit(lambda queue: queue.enqueue_close(tid, scheme_id, PERIOD, force=True))
+            raise Abandoned
+    assert recorder.enqueued == []
+    with pytest.raises(RuntimeError, match="not known yet"):
+        _ = pending.id
+
+
+async def test_without_a_job_queue_a_request_fails_before_anything_is_enqueued(
+    make_tenant: TenantFactory, recorder: RecordingQueue
+) -> None:
+    tenant = await make_tenant()
+    scheme_id = await seed_worked_example(tenant.tenant_id)
+    install_job_queue(None)  # the recorder fixture installs the real queue again
+    with pytest.raises(RuntimeError, match="no job queue is installed"):
+        await request_close(tenant.tenant_id, scheme_id, PERIOD, force=True)
+    assert recorder.enqueued == []
