@@ -6,11 +6,15 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from tenants.periods.models import Period
+from tenants.schemes.service import FrozenPeriod
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.uow import tenant_unit_of_work
+
+# Periods whose results exist (or are being computed): a scheme version must not become effective inside them.
+FROZEN_PERIOD_STATES: Final = ("closing", "closed", "stale")
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,19 @@ def _json(value: Any) -> Any:
 async def list_periods(tenant_id: TenantId, scheme_id: int) -> list[Period]:
     async with tenant_unit_of_work(tenant_id):
         return await Period.filter(tenant_id=tenant_id, scheme_id=scheme_id).order_by("-starts_at")
+
+
+async def first_frozen_period(tenant_id: TenantId, scheme_id: int, ends_after: datetime) -> FrozenPeriod | None:
+    """The scheme's earliest period in a frozen state that ends after `ends_after`, in the caller's unit of work (the
+    schemes domain asks it before publishing a version, see tenants/schemes/service.py)."""
+    period = (
+        await Period.filter(
+            tenant_id=tenant_id, scheme_id=scheme_id, state__in=FROZEN_PERIOD_STATES, ends_at__gt=ends_after
+        )
+        .order_by("starts_at")
+        .first()
+    )
+    return FrozenPeriod(period.key, period.state) if period is not None else None
 
 
 LINES_SQL = """

@@ -11,7 +11,10 @@ Rules
   error.
 - Publishing sets ``effective_from`` (a local date in the config's timezone). It is refused when a period of the
   scheme that is closing, closed or stale ends after that date's first instant: its results were computed with the
-  version then in force, and a new version must not rewrite them retroactively.
+  version then in force, and a new version must not rewrite them retroactively. Which periods those are is the
+  periods domain's knowledge: periods depends on schemes (versions, calendar), so schemes does not import it; it asks
+  through ``FrozenPeriodLookup``, which the periods package provides when it is imported (publishing refuses to run
+  in a process where it is not).
 - The version in force at an instant is the latest published version effective at or before it (ties on the date:
   the highest number). A period uses the version in force at its start.
 - Errors are ``SchemeError``s (``tenants.errors.DomainError``) whose messages are i18n templates
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -34,7 +37,6 @@ from typing import Any, Final
 
 from tenants.audit.service import Actor, record
 from tenants.i18n import Message, _
-from tenants.periods.models import Period
 from tenants.schemes.config import (
     SchemeConfig,
     SchemeConfigInvalid,
@@ -57,9 +59,6 @@ MAX_TEMPLATE_KEY_SHOWN: Final = 64  # an unknown template key is quoted in the m
 EARLIEST_EFFECTIVE_DATE: Final = date(1970, 1, 1)
 LATEST_EFFECTIVE_DATE: Final = date(2199, 12, 31)
 DEFAULT_TIMEZONE: Final[str] = SchemeConfig.model_fields["timezone"].default
-
-# Periods whose results exist (or are being computed): a version must not become effective inside them.
-FROZEN_PERIOD_STATES: Final = ("closing", "closed", "stale")
 
 
 NO_SUCH_SCHEME: Final = _("No such scheme.")
@@ -215,6 +214,37 @@ async def version_in_force(tenant_id: TenantId, scheme_id: int, at: datetime | d
     return pick_version_in_force(published, at)
 
 
+# --- what publishing asks the periods domain ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FrozenPeriod:
+    """A period of a scheme whose results exist or are being computed (closing, closed, stale)."""
+
+    key: str
+    state: str
+
+
+FrozenPeriodLookup = Callable[[TenantId, int, datetime], Awaitable[FrozenPeriod | None]]
+"""(tenant, scheme, instant): the scheme's earliest frozen period that ends after the instant, read in the caller's
+unit of work; None when there is none."""
+
+_frozen_period_lookup: FrozenPeriodLookup | None = None
+
+
+def provide_frozen_period_lookup(lookup: FrozenPeriodLookup) -> None:
+    """The periods domain answers here (tenants/periods/__init__.py)."""
+    global _frozen_period_lookup
+    _frozen_period_lookup = lookup
+
+
+def _frozen_periods() -> FrozenPeriodLookup:
+    if _frozen_period_lookup is None:
+        # Fail closed: without the answer a version could be published inside a closed period.
+        raise RuntimeError("the periods domain is not loaded (import tenants.periods): frozen periods are unknown")
+    return _frozen_period_lookup
+
+
 # --- changes --------------------------------------------------------------------------------------------------------
 
 
@@ -277,6 +307,7 @@ async def _create_draft(tenant_id: TenantId, actor: Actor, scheme_id: int, confi
 
 async def publish_version(tenant_id: TenantId, actor: Actor, version_id: int, effective_from: date) -> SchemeVersion:
     _check_effective_date(effective_from)
+    first_frozen_period = _frozen_periods()
     async with tenant_unit_of_work(tenant_id):
         found = await SchemeVersion.get_or_none(tenant_id=tenant_id, id=version_id)
         if found is None:
@@ -295,16 +326,7 @@ async def publish_version(tenant_id: TenantId, actor: Actor, version_id: int, ef
         except SchemeConfigInvalid as invalid:
             raise SchemeError.invalid_config(invalid.problems) from None
         starts = day_start(effective_from, config.timezone)  # in range: _check_effective_date
-        frozen = (
-            await Period.filter(
-                tenant_id=tenant_id,
-                scheme_id=version.scheme_id,
-                state__in=FROZEN_PERIOD_STATES,
-                ends_at__gt=starts,
-            )
-            .order_by("starts_at")
-            .first()
-        )
+        frozen = await first_frozen_period(tenant_id, version.scheme_id, starts)
         if frozen is not None:
             message = _frozen_period(frozen.state, period=frozen.key, date=effective_from.isoformat())
             raise SchemeError.of(SchemeErrorCode.PERIOD_CLOSED, message, "effectiveFrom")
