@@ -16,6 +16,7 @@ lint: venv
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy
+	$(UV) run lint-imports --no-cache --no-logo
 
 test: lint
 	$(UV) run pytest

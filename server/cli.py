@@ -196,11 +196,9 @@ def serve(
 @app.command()
 def worker() -> None:  # pragma: no cover - runs a worker
     """Run the arq worker."""
-    from arq.worker import run_worker
+    from workers.settings import run
 
-    from workers.settings import WorkerSettings
-
-    run_worker(WorkerSettings)  # type: ignore[arg-type]
+    run()
 
 
 @app.command()
