@@ -14,7 +14,6 @@ itself, not the whole batch.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from enum import Enum
 from typing import Any
@@ -29,9 +28,9 @@ from strawberry.utils.await_maybe import await_maybe
 
 from schema.request_errors import CodedError, RequestErrorCode
 from tenants.i18n import _
+from tenants.text import is_storable_text
 
 MAX_TEXT_LENGTH = 10_000
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 # A path as a chain of (parent, segment) pairs: built for every value walked, rendered only for the one refused.
 Path = tuple[Any, str | int] | None
@@ -51,7 +50,7 @@ def render_path(path: Path) -> str:
 def text_problem(text: str) -> RequestErrorCode | None:
     if len(text) > MAX_TEXT_LENGTH:
         return RequestErrorCode.TEXT_TOO_LONG
-    if _UNSTORABLE.search(text):
+    if not is_storable_text(text):
         return RequestErrorCode.INVALID_TEXT
     return None
 
