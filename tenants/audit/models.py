@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise import fields
-from tortoise.models import Model
+
+from tenants.db.models import TenantModel
 
 
-class AuditEntry(Model):
-    id = fields.BigIntField(primary_key=True)
-    tenant_id = fields.BigIntField()
+class AuditEntry(TenantModel):
     actor_user_id = fields.BigIntField(null=True)
     actor_api_key_id = fields.BigIntField(null=True)
     action = fields.CharField(max_length=64)

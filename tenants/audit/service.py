@@ -1,4 +1,10 @@
-"""Writing the audit log. Call inside the tenant unit of work that makes the change, so both commit or neither."""
+"""Writing the audit log.
+
+`record(conn, tenant_id, ...)` writes on the connection of the unit of work that makes the change, so the change and
+its audit row commit together or neither does (the caller opens the unit of work; this never opens one). Values are
+stored as JSON exactly as they were: Decimals as strings (never a float approximation), dates and datetimes in ISO
+8601.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,12 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
-from tenants.audit.models import AuditEntry
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.connection import get_connection
+
+from tenants.audit import repository
 from tenants.tenancy.identity import TenantId
 
 
@@ -36,7 +45,8 @@ def _default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-async def record(
+async def _write(
+    conn: BaseDBAsyncClient,
     tenant_id: TenantId,
     actor: Actor,
     action: str,
@@ -44,9 +54,10 @@ async def record(
     entity_id: int | None,
     before: Any = None,
     after: Any = None,
-) -> AuditEntry:
-    return await AuditEntry.create(
-        tenant_id=tenant_id,
+) -> None:
+    await repository.insert_entry(
+        conn,
+        tenant_id,
         actor_user_id=actor.user_id,
         actor_api_key_id=actor.api_key_id,
         action=action,
@@ -55,3 +66,40 @@ async def record(
         before=_jsonable(before),
         after=_jsonable(after),
     )
+
+
+@overload
+async def record(
+    conn: BaseDBAsyncClient,
+    tenant_id: TenantId,
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    before: Any = None,
+    after: Any = None,
+) -> None: ...
+
+
+@overload
+async def record(
+    tenant_id: TenantId,
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    before: Any = None,
+    after: Any = None,
+) -> None: ...
+
+
+async def record(*args: Any, **kwargs: Any) -> None:
+    """One audit row, written on `conn`: the caller's unit of work (record(conn, tenant_id, actor, ...)).
+
+    Transitional: callers not yet passing their connection (record(tenant_id, actor, ...)) write on the transaction
+    Tortoise holds for the current task, which is the open unit of work's; that form goes once they all pass it.
+    """
+    if "conn" in kwargs or (args and isinstance(args[0], BaseDBAsyncClient)):
+        await _write(*args, **kwargs)
+    else:
+        await _write(get_connection("default"), *args, **kwargs)
