@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from tortoise import fields
-from tortoise.models import Model
+
+from tenants.db.models import TenantModel
 
 
-class Team(Model):
-    id = fields.BigIntField(primary_key=True)
-    tenant_id = fields.BigIntField()
+class Team(TenantModel):
     code = fields.CharField(max_length=64)
     name = fields.CharField(max_length=200)
     # region > store > group; free text so merchants can name their own levels.
@@ -21,9 +20,7 @@ class Team(Model):
         table = "team"
 
 
-class Staff(Model):
-    id = fields.BigIntField(primary_key=True)
-    tenant_id = fields.BigIntField()
+class Staff(TenantModel):
     code = fields.CharField(max_length=64)
     name = fields.CharField(max_length=200)
     role = fields.CharField(max_length=32)
@@ -40,9 +37,7 @@ class Staff(Model):
         table = "staff"
 
 
-class Customer(Model):
-    id = fields.BigIntField(primary_key=True)
-    tenant_id = fields.BigIntField()
+class Customer(TenantModel):
     code = fields.CharField(max_length=64)
     name = fields.CharField(max_length=200, default="")
     # Exclusive guide (专属导购) binding: orders of this customer are credited to the guide while bound.
