@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
-from tenants.scoring.money import CENT, CTX, HUNDRED, money, round2
+from tenants.rules.money import CENT, CTX, HUNDRED, money, round2
 
 __all__ = ["fmt_money", "fmt_num", "fmt_pct", "fmt_rate", "fmt_score", "fmt_total_against"]
 

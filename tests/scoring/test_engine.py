@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tenants.scoring.engine import ParticipantInput, compute_period
+from tenants.rules.engine import compute_period
+from tenants.rules.scorecard import ParticipantInput
 from tests.scoring.support import WORKED_SCHEME, cards, line, person, scheme
 
 # --------------------------------------------------------------------------------------------------------------------

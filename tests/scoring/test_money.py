@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from tenants.scoring.formatting import fmt_money, fmt_num, fmt_pct, fmt_rate, fmt_score, fmt_total_against
-from tenants.scoring.money import money, quantize_score, split_exactly
+from tenants.rules.formatting import fmt_money, fmt_num, fmt_pct, fmt_rate, fmt_score, fmt_total_against
+from tenants.rules.money import money, quantize_score, split_exactly
 
 
 @pytest.mark.parametrize(
