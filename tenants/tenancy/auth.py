@@ -1,6 +1,7 @@
 """Authentication: passwords (argon2), access/refresh tokens (JWT), API keys, login rate limiting (Redis).
 
-This module is where a caller becomes a Principal; it is also the only producer of TenantIds for requests.
+This module is where a caller becomes a Principal; it is also the only producer of TenantIds for requests. Its reads
+go through tenants/tenancy/repository.py, each way in (login, refresh, a token, an API key) in its own units of work.
 It reads the process's settings only through `AuthSettings` (what authentication needs of them): the domain never
 imports the app's settings (server.settings.Settings satisfies the protocol).
 A principal of a tenant carries the tenant's locale, read in the same transaction that checks the membership (or the
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -26,10 +26,10 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from tenants.i18n import Locale, _, parse_locale
+from tenants.tenancy import repository
 from tenants.tenancy.errors import AuthError, AuthErrorCode
 from tenants.tenancy.identity import TenantId, tenant_id_from_membership
 from tenants.tenancy.locale import read_tenant_locale
-from tenants.tenancy.models import User
 from tenants.tenancy.uow import global_unit_of_work, tenant_unit_of_work
 
 JWT_ALGORITHM = "HS256"
@@ -153,10 +153,14 @@ class TokenPair:
     refresh_expires_at: datetime
 
 
+def _membership(row: repository.MembershipRow) -> Membership:
+    return Membership(row.tenant_id, row.tenant_slug, row.tenant_name, Role(row.role))
+
+
 async def memberships_of(user_id: int) -> tuple[Membership, ...]:
     async with global_unit_of_work() as conn:
-        rows = await conn.execute_query_dict("SELECT * FROM kaohe_user_memberships($1)", [user_id])
-    return tuple(Membership(r["tenant_id"], r["tenant_slug"], r["tenant_name"], Role(r["role"])) for r in rows)
+        rows = await repository.memberships_of_user(conn, user_id)
+    return tuple(_membership(row) for row in rows)
 
 
 def _choose_membership(memberships: tuple[Membership, ...], tenant_slug: str | None) -> Membership | None:
@@ -249,8 +253,8 @@ class AuthService:
     async def login(self, email: str, password: str, tenant_slug: str | None, address: str) -> TokenPair:
         email = email.strip().lower()
         await self.rate_limiter.check(email, address)
-        async with global_unit_of_work():
-            user = await User.get_or_none(email=email, is_active=True)
+        async with global_unit_of_work() as conn:
+            user = await repository.active_user_with_email(conn, email)
         if not verify_password(user.password_hash if user else _DUMMY_HASH, password) or user is None:
             await self.rate_limiter.record_failure(email, address)
             raise AuthError.of(AuthErrorCode.INVALID_CREDENTIALS, _("Wrong email or password."))
@@ -279,24 +283,19 @@ class AuthService:
         tenant's locale.
         """
         async with global_unit_of_work() as conn:
-            rows = await conn.execute_query_dict(_USER_WITH_MEMBERSHIPS, [user_id])
-            if not rows:
+            user = await repository.active_user_with_memberships(conn, user_id)
+            if user is None:
                 raise AuthError.of(AuthErrorCode.TOKEN_INVALID, _("The account no longer exists."))
-            memberships = tuple(
-                Membership(r["tenant_id"], r["tenant_slug"], r["tenant_name"], Role(r["role"]))
-                for r in rows
-                if r["tenant_id"] is not None
-            )
+            memberships = tuple(_membership(row) for row in user.memberships)
             membership = next((m for m in memberships if m.tenant_id == tenant_id), None)
             if tenant_id is not None and membership is None:
                 raise AuthError.of(AuthErrorCode.NOT_A_MEMBER, NOT_A_MEMBER_MESSAGE)
             member_of = tenant_id_from_membership(membership.tenant_id) if membership else None
             locale = await read_tenant_locale(conn, member_of) if member_of is not None else None
-        user = rows[0]
         return UserPrincipal(
-            user_id=user["id"],
-            email=user["email"],
-            is_platform_operator=user["is_platform_operator"],
+            user_id=user.id,
+            email=user.email,
+            is_platform_operator=user.is_platform_operator,
             tenant_id=member_of,
             role=membership.role if membership else None,
             memberships=memberships,
@@ -305,13 +304,6 @@ class AuthService:
 
 
 NOT_A_MEMBER_MESSAGE = _("This account has no access to that tenant.")
-# An active user and its memberships (none: one row of NULL membership columns), in the order of memberships_of.
-_USER_WITH_MEMBERSHIPS = """
-SELECT u.id, u.email, u.is_platform_operator, m.tenant_id, m.tenant_slug, m.tenant_name, m.role
-FROM "user" u LEFT JOIN LATERAL kaohe_user_memberships(u.id) m ON true
-WHERE u.id = $1 AND u.is_active
-ORDER BY m.tenant_id
-"""
 
 
 # --- API keys -------------------------------------------------------------------------------------------------------
@@ -342,28 +334,19 @@ async def authenticate_api_key(plaintext: str) -> ApiKeyPrincipal:
     except ValueError as exc:
         raise AuthError.of(AuthErrorCode.API_KEY_INVALID, _API_KEY_INVALID_MESSAGE) from exc
     async with global_unit_of_work() as conn:
-        rows = await conn.execute_query_dict("SELECT * FROM kaohe_api_key_by_prefix($1)", [prefix])
-    row = rows[0] if rows else None
-    if row is None or not hmac.compare_digest(row["secret_hash"], _hash_secret(secret)):
+        key = await repository.api_key_by_prefix(conn, prefix)
+    if key is None or not hmac.compare_digest(key.secret_hash, _hash_secret(secret)):
         raise AuthError.of(AuthErrorCode.API_KEY_INVALID, _API_KEY_INVALID_MESSAGE)
-    if row["revoked_at"] is not None:
+    if key.revoked_at is not None:
         raise AuthError.of(AuthErrorCode.API_KEY_REVOKED, _("The API key was revoked."))
-    tenant_id = tenant_id_from_membership(row["tenant_id"])
+    tenant_id = tenant_id_from_membership(key.tenant_id)
     async with tenant_unit_of_work(tenant_id) as conn:
-        # Throttled so a busy integration does not write the row on every call; the tenant's locale comes with the
-        # same statement (a data-modifying CTE runs whether or not its rows are read).
-        touched = await conn.execute_query_dict(
-            "WITH touched AS (UPDATE api_key SET last_used_at = now() WHERE id = $1 "
-            "AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute') RETURNING id) "
-            "SELECT settings->>'locale' AS locale FROM tenant WHERE id = $2",
-            [row["id"], int(tenant_id)],
-        )
-    scopes = json.loads(row["scopes"]) if isinstance(row["scopes"], str) else row["scopes"]  # asyncpg: jsonb as text
+        locale = await repository.touch_api_key_read_locale(conn, key.id, tenant_id)
     return ApiKeyPrincipal(
-        api_key_id=row["id"],
+        api_key_id=key.id,
         tenant_id=tenant_id,
-        scopes=frozenset(scopes),
-        locale=parse_locale(touched[0]["locale"] if touched else None),
+        scopes=frozenset(key.scopes),
+        locale=parse_locale(locale),
     )
 
 

@@ -13,26 +13,23 @@ from typing import TYPE_CHECKING
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from tenants.i18n import Locale, parse_locale
+from tenants.tenancy import repository
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import set_tenant_sql, tenant_unit_of_work
+from tenants.tenancy.uow import tenant_unit_of_work
 
 if TYPE_CHECKING:
     from tenants.tenancy.auth import Principal
 
-_LOCALE_OF_TENANT = "SELECT settings->>'locale' AS locale FROM tenant WHERE id = $1"
-
 
 async def tenant_locale(tenant_id: TenantId) -> Locale:
     async with tenant_unit_of_work(tenant_id) as conn:
-        rows = await conn.execute_query_dict(_LOCALE_OF_TENANT, [int(tenant_id)])
-    return parse_locale(rows[0]["locale"] if rows else None)
+        return parse_locale(await repository.locale_setting(conn, tenant_id))
 
 
 async def read_tenant_locale(conn: BaseDBAsyncClient, tenant_id: TenantId) -> Locale:
     """The tenant's locale inside a transaction already open on `conn` (auth's), which from here on is the tenant's."""
-    await conn.execute_query(set_tenant_sql(tenant_id))
-    rows = await conn.execute_query_dict(_LOCALE_OF_TENANT, [int(tenant_id)])
-    return parse_locale(rows[0]["locale"] if rows else None)
+    await repository.scope_to_tenant(conn, tenant_id)
+    return parse_locale(await repository.locale_setting(conn, tenant_id))
 
 
 def reader_locale(principal: Principal | None, accept_language: str | None) -> Locale:

@@ -1,7 +1,9 @@
 """Tenancy use cases: tenants, users, memberships, API keys.
 
 Input is checked before any write, each refusal a TenancyError naming its field; text never exceeds its column, so
-the database never answers a length error of its own.
+the database never answers a length error of its own. Each entry point opens one unit of work (platform for the
+tenant table, global for users, the tenant's for memberships and keys) and runs the statements of
+tenants/tenancy/repository.py on it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from tortoise.exceptions import IntegrityError
 
 from tenants.i18n import _
+from tenants.tenancy import repository
 from tenants.tenancy.auth import Role, Scope, generate_api_key, hash_password
 from tenants.tenancy.errors import TenancyError, TenancyErrorCode
 from tenants.tenancy.identity import TenantId
@@ -68,20 +71,20 @@ async def create_tenant(slug: str, name: str, timezone: str = "Asia/Shanghai", c
     _check_timezone(timezone)
     if currency != "CNY":
         raise TenancyError.of(TenancyErrorCode.INVALID, _("Only CNY is supported for now."), "currency")
-    async with platform_unit_of_work():
-        if await Tenant.exists(slug=slug):
+    async with platform_unit_of_work() as conn:
+        if await repository.tenant_slug_exists(conn, slug):
             raise TenancyError.of(TenancyErrorCode.DUPLICATE, _("A tenant “{slug}” exists already.", slug=slug), "slug")
-        return await Tenant.create(slug=slug, name=name.strip(), timezone=timezone, currency=currency)
+        return await repository.insert_tenant(conn, slug=slug, name=name.strip(), timezone=timezone, currency=currency)
 
 
 async def tenant_by_slug(slug: str) -> Tenant | None:
-    async with platform_unit_of_work():
-        return await Tenant.get_or_none(slug=slug)
+    async with platform_unit_of_work() as conn:
+        return await repository.tenant_with_slug(conn, slug)
 
 
 async def get_tenant(tenant_id: TenantId) -> Tenant:
-    async with tenant_unit_of_work(tenant_id):
-        return await Tenant.get(id=tenant_id)
+    async with tenant_unit_of_work(tenant_id) as conn:
+        return await repository.tenant_by_id(conn, tenant_id)
 
 
 def _check_password(password: str) -> None:
@@ -99,12 +102,13 @@ async def create_user(email: str, password: str, display_name: str = "", *, plat
         raise TenancyError.of(TenancyErrorCode.INVALID, _("Not an email address."), "email")
     _check_password(password)
     _check_name(display_name, "displayName")
-    async with global_unit_of_work():
-        if await User.exists(email=email):
+    async with global_unit_of_work() as conn:
+        if await repository.user_email_exists(conn, email):
             raise TenancyError.of(
                 TenancyErrorCode.DUPLICATE, _("A user “{email}” exists already.", email=email), "email"
             )
-        return await User.create(
+        return await repository.insert_user(
+            conn,
             email=email,
             password_hash=hash_password(password),
             display_name=display_name,
@@ -113,33 +117,33 @@ async def create_user(email: str, password: str, display_name: str = "", *, plat
 
 
 async def user_by_email(email: str) -> User | None:
-    async with global_unit_of_work():
-        return await User.get_or_none(email=email.strip().lower())
+    async with global_unit_of_work() as conn:
+        return await repository.user_with_email(conn, email.strip().lower())
 
 
 async def set_password(user_id: int, password: str) -> None:
     _check_password(password)
-    async with global_unit_of_work():
-        updated = await User.filter(id=user_id).update(password_hash=hash_password(password))
+    async with global_unit_of_work() as conn:
+        updated = await repository.update_user(conn, user_id, password_hash=hash_password(password))
     if not updated:
         raise TenancyError.of(TenancyErrorCode.NOT_FOUND, NO_SUCH_USER, "email")
 
 
 async def set_platform_operator(user_id: int, platform_operator: bool) -> None:
-    async with global_unit_of_work():
-        updated = await User.filter(id=user_id).update(is_platform_operator=platform_operator)
+    async with global_unit_of_work() as conn:
+        updated = await repository.update_user(conn, user_id, is_platform_operator=platform_operator)
     if not updated:
         raise TenancyError.of(TenancyErrorCode.NOT_FOUND, NO_SUCH_USER, "email")
 
 
 async def add_membership(tenant_id: TenantId, user_id: int, role: Role) -> Membership:
-    async with tenant_unit_of_work(tenant_id):
-        existing = await Membership.get_or_none(user_id=user_id)
+    async with tenant_unit_of_work(tenant_id) as conn:
+        existing = await repository.membership_of(conn, user_id)
         if existing is not None:
             existing.role = role.value
-            await existing.save(update_fields=["role"])
+            await repository.save_role(conn, existing)
             return existing
-        return await Membership.create(tenant_id=tenant_id, user_id=user_id, role=role.value)
+        return await repository.insert_membership(conn, tenant_id, user_id, role.value)
 
 
 @dataclass(frozen=True)
@@ -157,10 +161,11 @@ async def create_api_key(
     if not scopes:
         raise TenancyError.of(TenancyErrorCode.INVALID, _("Give the key at least one scope."), "scopes")
     new_key = generate_api_key()
-    async with tenant_unit_of_work(tenant_id):
+    async with tenant_unit_of_work(tenant_id) as conn:
         try:
-            api_key = await ApiKey.create(
-                tenant_id=tenant_id,
+            api_key = await repository.insert_api_key(
+                conn,
+                tenant_id,
                 name=name.strip(),
                 prefix=new_key.prefix,
                 secret_hash=new_key.secret_hash,
@@ -173,17 +178,17 @@ async def create_api_key(
 
 
 async def list_api_keys(tenant_id: TenantId) -> list[ApiKey]:
-    async with tenant_unit_of_work(tenant_id):
-        return await ApiKey.filter(tenant_id=tenant_id).order_by("id")
+    async with tenant_unit_of_work(tenant_id) as conn:
+        return await repository.api_keys(conn, tenant_id)
 
 
 async def revoke_api_key(tenant_id: TenantId, api_key_id: int) -> ApiKey:
-    async with tenant_unit_of_work(tenant_id):
-        api_key = await ApiKey.filter(tenant_id=tenant_id, id=api_key_id).select_for_update().first()
+    async with tenant_unit_of_work(tenant_id) as conn:
+        api_key = await repository.api_key_for_update(conn, tenant_id, api_key_id)
         if api_key is None:
             raise TenancyError.of(TenancyErrorCode.NOT_FOUND, NO_SUCH_API_KEY, "id")
         if api_key.revoked_at is not None:
             raise TenancyError.of(TenancyErrorCode.ALREADY_REVOKED, _("The key was already revoked."), "id")
         api_key.revoked_at = datetime.now(UTC)
-        await api_key.save(update_fields=["revoked_at"])
+        await repository.save_revoked_at(conn, api_key)
         return api_key
