@@ -37,8 +37,8 @@ from tenants.periods.errors import (
 )
 from tenants.periods.jobs import JobStatus, read_job
 from tenants.periods.service import request_close, request_refresh
+from tenants.rules.config import SchemeConfigInvalid, parse_scheme_config
 from tenants.rules.scorecard import Scorecard as EngineScorecard
-from tenants.schemes.config import SchemeConfigInvalid, parse_scheme_config
 from tenants.tenancy.auth import Role
 
 strawberry.enum(CloseErrorCode, name="PeriodErrorCode")

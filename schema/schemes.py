@@ -26,8 +26,8 @@ from schema.context import Info
 from schema.errors import ProblemInterface, problem_fields
 from schema.permissions import tenant_access
 from tenants.errors import Problem
+from tenants.rules.config import ConfigProblem, SchemeConfigErrorCode, validate_scheme_config
 from tenants.schemes import service
-from tenants.schemes.config import ConfigProblem, SchemeConfigErrorCode, validate_scheme_config
 from tenants.schemes.errors import SchemeError, SchemeErrorCode
 from tenants.schemes.models import Scheme as SchemeModel
 from tenants.schemes.models import SchemeVersion as SchemeVersionModel

@@ -29,8 +29,8 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from tenants.schemes.config import Metric, PerEventPenalty, SchemeConfig, TeamPoolReward
-from tenants.schemes.periods_calendar import period_containing, period_window
+from tenants.rules.calendar import period_containing, period_window
+from tenants.rules.config import Metric, PerEventPenalty, SchemeConfig, TeamPoolReward
 
 
 @dataclass(frozen=True)

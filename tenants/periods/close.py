@@ -48,11 +48,11 @@ from tenants.periods.errors import (
     version_not_found,
 )
 from tenants.periods.models import Period
+from tenants.rules.calendar import CalendarError, parse_period_key, period_containing, period_window
+from tenants.rules.config import DemotionPenalty, SchemeConfig, SchemeConfigInvalid, parse_scheme_config
 from tenants.rules.engine import compute_period
 from tenants.rules.scorecard import ParticipantInput, PeriodResult, Scorecard
-from tenants.schemes.config import DemotionPenalty, SchemeConfig, SchemeConfigInvalid, parse_scheme_config
 from tenants.schemes.models import Scheme, SchemeVersion
-from tenants.schemes.periods_calendar import CalendarError, parse_period_key, period_containing, period_window
 from tenants.schemes.service import pick_version_in_force
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.uow import tenant_unit_of_work

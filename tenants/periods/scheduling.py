@@ -18,8 +18,8 @@ import structlog
 
 from tenants.periods.close import permanent_failure, version_calendar
 from tenants.periods.models import Period
+from tenants.rules.calendar import period_containing, period_window, previous_period_key
 from tenants.schemes.models import Scheme, SchemeVersion
-from tenants.schemes.periods_calendar import period_containing, period_window, previous_period_key
 from tenants.schemes.service import pick_version_in_force
 from tenants.tenancy.identity import tenant_id_for_system
 from tenants.tenancy.models import Tenant

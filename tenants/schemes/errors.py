@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 
 from tenants.errors import DomainError, Problem
-from tenants.schemes.config import ConfigProblem
+from tenants.rules.config import ConfigProblem
 
 
 class SchemeErrorCode(StrEnum):

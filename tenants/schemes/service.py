@@ -37,19 +37,19 @@ from typing import Any, Final
 
 from tenants.audit.service import Actor, record
 from tenants.i18n import Message, _
-from tenants.schemes.config import (
+from tenants.rules.calendar import day_start
+from tenants.rules.config import (
     SchemeConfig,
     SchemeConfigInvalid,
-    is_storable_text,
     parse_scheme_config,
     validate_scheme_config,
 )
 from tenants.schemes.errors import SchemeError, SchemeErrorCode
 from tenants.schemes.models import Scheme, SchemeVersion
-from tenants.schemes.periods_calendar import day_start
 from tenants.schemes.templates import get_template
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.uow import tenant_unit_of_work
+from tenants.text import is_storable_text
 
 MAX_NAME_LENGTH: Final = 200  # the column's length
 MAX_DESCRIPTION_LENGTH: Final = 4000

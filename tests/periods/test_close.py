@@ -20,8 +20,8 @@ from tenants.events.service import ingest
 from tenants.periods.close import CloseError, close_period, refresh_provisional, simulate
 from tenants.periods.models import LedgerLine, Period, Scorecard
 from tenants.periods.scheduling import due_work
+from tenants.rules.config import parse_scheme_config
 from tenants.schemes import service as schemes
-from tenants.schemes.config import parse_scheme_config
 from tenants.schemes.templates import get_template
 from tenants.staff.models import Staff
 from tenants.tenancy.auth import Role

@@ -13,7 +13,7 @@ from server.settings import Settings
 from tenants.demo import PERIOD, seed_worked_example
 from tenants.periods.jobs import create_job, read_job
 from tenants.periods.models import Period
-from tenants.schemes.periods_calendar import next_period_key, period_containing
+from tenants.rules.calendar import next_period_key, period_containing
 from tenants.tenancy.auth import Role
 from tenants.tenancy.uow import tenant_unit_of_work
 from tests.conftest import GraphQL, TenantFactory, unique

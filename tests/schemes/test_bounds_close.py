@@ -9,8 +9,8 @@ from typing import Any
 
 from tenants.events.service import ingest
 from tenants.periods.close import close_period, simulate
+from tenants.rules.config import parse_scheme_config
 from tenants.schemes import service
-from tenants.schemes.config import parse_scheme_config
 from tenants.tenancy.identity import TenantId
 from tests.conftest import TenantFactory
 from tests.factories import add_staff, add_team

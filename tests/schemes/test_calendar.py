@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tenants.schemes.periods_calendar import (
+from tenants.rules.calendar import (
     CalendarError,
     next_period_key,
     parse_period_key,

@@ -11,8 +11,7 @@ from pydantic import ValidationError
 
 from tenants.errors import DomainError, Problem
 from tenants.i18n import LOCALES, catalogue
-from tenants.schemes import config as config_module
-from tenants.schemes.config import (
+from tenants.rules.config import (
     CommissionReward,
     ConfigProblem,
     LadderReward,
@@ -21,11 +20,12 @@ from tenants.schemes.config import (
     SchemeConfigErrorCode,
     SchemeConfigInvalid,
     Tier,
-    is_storable_text,
     json_path,
     parse_scheme_config,
     validate_scheme_config,
 )
+from tenants.rules.config import bounds as config_module
+from tenants.text import is_storable_text
 
 Code = SchemeConfigErrorCode
 

@@ -12,11 +12,11 @@ from schema import build_schema
 from server.settings import Settings
 from tenants.audit.models import AuditEntry
 from tenants.audit.service import Actor
+from tenants.rules.calendar import period_window
+from tenants.rules.config import SchemeConfigErrorCode
 from tenants.schemes import service
-from tenants.schemes.config import SchemeConfigErrorCode
 from tenants.schemes.errors import SchemeErrorCode
 from tenants.schemes.models import SchemeVersion
-from tenants.schemes.periods_calendar import period_window
 from tenants.schemes.templates import TEMPLATES
 from tenants.tenancy.auth import Role
 from tenants.tenancy.identity import TenantId

@@ -13,11 +13,11 @@ import pytest
 from tenants.audit.models import AuditEntry
 from tenants.audit.service import Actor
 from tenants.periods.models import Period
+from tenants.rules.calendar import period_window
+from tenants.rules.config import SchemeConfigErrorCode
 from tenants.schemes import service
-from tenants.schemes.config import SchemeConfigErrorCode
 from tenants.schemes.errors import SchemeError, SchemeErrorCode
 from tenants.schemes.models import Scheme, SchemeVersion
-from tenants.schemes.periods_calendar import period_window
 from tenants.schemes.templates import TEMPLATES, get_template
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.uow import tenant_unit_of_work

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from tenants.schemes.config import (
+from tenants.rules.config import (
     CommissionReward,
     DemotionPenalty,
     PerEventPenalty,

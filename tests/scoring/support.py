@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from tenants.rules.config import SchemeConfig, parse_scheme_config
 from tenants.rules.engine import compute_period
 from tenants.rules.scorecard import MoneyLine, ParticipantInput, Scorecard
-from tenants.schemes.config import SchemeConfig, parse_scheme_config
 from tests.schemes.test_config import DESIGN_EXAMPLE_JSON
 
 # The scheme of DESIGN.md "Scheme configuration", verbatim: one copy of the spec's JSON for all tests.

@@ -1,426 +1,71 @@
-"""Scheme configuration (考核方案配置): pydantic models and validation.
+"""Validation of a scheme config: every problem of the input in one call; a config with any problem is rejected whole.
 
-The models mirror the JSON of DESIGN.md "Scheme configuration"; docs/config-contract.md is the Python contract the
-scoring engine is written against, so names here must not change.
+Validation runs in two passes over the same input:
 
-Validation runs in two passes over the same input so that one call reports every problem:
-
-1. structural: pydantic (types, required and unknown fields, literals), converted to ``ConfigProblem``s with JSON
-   paths such as ``rewards[0].tiers[1].from``;
+1. structural: pydantic (rules/config/models.py), its errors converted to ``ConfigProblem``s (rules/config/errors.py);
 2. semantic: cross-field rules (weights, metric references, ordering, signs...), run on the *raw* input defensively,
    so they still report on the parts that are well formed when pass 1 failed elsewhere.
 
 The two passes do not overlap: pass 1 only checks shape, pass 2 only checks meaning and skips any value whose shape is
-wrong (pass 1 already reported it). A config with any problem is rejected whole.
+wrong (pass 1 already reported it).
 
 Before both passes, one iterative walk over the raw JSON refuses a config too large or too deep to handle at all (that
 problem alone is reported) and reports every string, value or object key, that Postgres cannot store (a NUL character
-or an unpaired surrogate). Every list, string and number has a bound (the BOUNDS section below and
-docs/config-contract.md): far beyond what a real merchant configures, and always within what the close's SQL
-(target lists, bind parameters), the ledger's NUMERIC columns and Python handle. So a config that validates can always
-be closed and simulated; and messages and JSON paths never carry unstorable or unbounded input text.
-
-Problems are ``tenants.errors.Problem``s (``ConfigProblem``): a ``SchemeConfigErrorCode``, a ``Message`` (an English
-template with named parameters, rendered in the reader's language at the edge; Chinese in
-tenants/locale/zh_Hans/LC_MESSAGES/schemes.po) and the JSON path as ``field``. ``SchemeConfigInvalid`` is the
-``DomainError`` carrying them.
-
-Identifier rule (metric, reward and penalty keys, event type names): ``^[a-z][a-z0-9_]*$``, at most 64 characters.
-They appear in ledger lines, GraphQL and event payloads, so they are kept lowercase ASCII, starting with a letter.
+or an unpaired surrogate). Every list, string and number has a bound (rules/config/bounds.py and
+docs/config-contract.md): so a config that validates can always be closed and simulated; and messages and JSON paths
+never carry unstorable or unbounded input text.
 """
 
 import json
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
-from decimal import Decimal, InvalidOperation
-from enum import StrEnum
-from typing import Annotated, Any, Final, Literal, get_args
+from decimal import Decimal
+from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
-from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
 
-from tenants.errors import DomainError, Problem
 from tenants.i18n import Message, _
-
-
-class SchemeConfigErrorCode(StrEnum):
-    """Stable problem codes; clients (admin console, GraphQL) branch on these, so never rename one."""
-
-    # structure (pass 1) and input
-    INVALID_JSON = "INVALID_JSON"
-    INVALID_TYPE = "INVALID_TYPE"
-    INVALID_VALUE = "INVALID_VALUE"
-    MISSING_FIELD = "MISSING_FIELD"
-    UNKNOWN_FIELD = "UNKNOWN_FIELD"
-    # keys and references
-    INVALID_KEY = "INVALID_KEY"
-    DUPLICATE_KEY = "DUPLICATE_KEY"
-    UNKNOWN_METRIC = "UNKNOWN_METRIC"
-    INVALID_TIMEZONE = "INVALID_TIMEZONE"
-    # metrics and scoring
-    NO_SCORED_METRIC = "NO_SCORED_METRIC"
-    WEIGHTS_NOT_100 = "WEIGHTS_NOT_100"
-    WEIGHT_NOT_POSITIVE = "WEIGHT_NOT_POSITIVE"
-    MISSING_TARGET = "MISSING_TARGET"
-    TARGET_NOT_POSITIVE = "TARGET_NOT_POSITIVE"
-    MISSING_EVENTS = "MISSING_EVENTS"
-    RATIO_FIELDS = "RATIO_FIELDS"
-    RATIO_CYCLE = "RATIO_CYCLE"
-    INVALID_FILTER = "INVALID_FILTER"
-    CAP_BELOW_1 = "CAP_BELOW_1"
-    GRADES_NOT_DESCENDING = "GRADES_NOT_DESCENDING"
-    # rewards and penalties
-    NEGATIVE_AMOUNT = "NEGATIVE_AMOUNT"
-    NEGATIVE_RATE = "NEGATIVE_RATE"
-    RATE_TOO_HIGH = "RATE_TOO_HIGH"
-    NOT_MONEY_METRIC = "NOT_MONEY_METRIC"
-    NOT_ADDITIVE_METRIC = "NOT_ADDITIVE_METRIC"
-    FLAT_NEEDS_RATE = "FLAT_NEEDS_RATE"
-    TIERS_REQUIRED = "TIERS_REQUIRED"
-    TIERS_NOT_ASCENDING = "TIERS_NOT_ASCENDING"
-    STEPS_REQUIRED = "STEPS_REQUIRED"
-    STEPS_NOT_ASCENDING = "STEPS_NOT_ASCENDING"
-    THRESHOLD_AMOUNT_XOR = "THRESHOLD_AMOUNT_XOR"
-    # a field that the chosen type/mode ignores: rejected so an admin never believes it applies
-    IRRELEVANT_FIELD = "IRRELEVANT_FIELD"
-    # bounds (see BOUNDS below): every number, list and string of a config that validates can be closed
-    VALUE_OUT_OF_RANGE = "VALUE_OUT_OF_RANGE"
-    TOO_MANY_DECIMALS = "TOO_MANY_DECIMALS"  # money has at most 2 decimal places, any other number at most 12
-    TOO_MANY_ITEMS = "TOO_MANY_ITEMS"
-    TEXT_TOO_LONG = "TEXT_TOO_LONG"
-    INVALID_TEXT = "INVALID_TEXT"  # a NUL character or an unpaired surrogate: text Postgres cannot store
-    CONFIG_TOO_LARGE = "CONFIG_TOO_LARGE"
-    CONFIG_TOO_DEEP = "CONFIG_TOO_DEEP"
-
-
-Code = SchemeConfigErrorCode
-
-IDENTIFIER_PATTERN: Final = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-CUSTOMER_GRADES: Final = frozenset({"A", "B", "C", "D"})
-
-# Bounds on every decimal: NUMERIC-friendly, and they keep absurd inputs such as 1e-999999 out of the engine.
-MAX_ABS_DECIMAL: Final = Decimal("1e15")
-MAX_DECIMAL_PLACES: Final = 12
-
-# --- BOUNDS ---------------------------------------------------------------------------------------------------------
-# Far beyond any real scheme, and always within what closing needs (docs/config-contract.md "Bounds" explains each):
-# the close aggregates every metric and per-event penalty as one or two columns of one SQL statement (Postgres allows
-# 1664 columns and 32767 bind parameters: 100 metrics x 2 + 50 penalties stays far below, and so does
-# (1 + 2 x 20 filter conditions) parameters x 150); totals are NUMERIC(12,4) and ledger lines NUMERIC(16,2).
-MAX_METRICS: Final = 100
-MAX_RULES: Final = 50  # rewards, and penalties, each
-MAX_GRADES: Final = 20
-MAX_STEPS: Final = 50  # tiers, steps, bands (each list)
-MAX_RANKS: Final = 100  # entries of a rank_bonus
-MAX_RANK: Final = 10_000
-MAX_EVENT_TYPES: Final = 50  # events of one metric or per_event penalty
-MAX_FILTER_CONDITIONS: Final = 20
-MAX_FILTER_OPTIONS: Final = 100  # values of one "any of" condition
-MAX_PARTICIPANT_ROLES: Final = 50
-MAX_PARTICIPANT_TEAMS: Final = 1_000
-MAX_DEMOTION_PERIODS: Final = 24
-MAX_LABEL_LENGTH: Final = 100
-MAX_GRADE_LENGTH: Final = 16  # scorecard.grade
-MAX_TIMEZONE_LENGTH: Final = 64
-MAX_ROLE_LENGTH: Final = 32  # staff.role
-MAX_TEAM_CODE_LENGTH: Final = 64  # team.code
-MAX_FILTER_NAME_LENGTH: Final = 64
-MAX_FILTER_TEXT_LENGTH: Final = 200
-# every configured amount of money (a step, a rank prize, a penalty, a cap): CNY, to the cent
-MAX_MONEY: Final = Decimal(10_000_000)
-MONEY_DECIMAL_PLACES: Final = 2
-# targets and the mins of bands, steps and tiers compare with a period's metric values
-MAX_METRIC_THRESHOLD: Final = Decimal(1_000_000_000_000)
-MAX_SCORING_CAP: Final = Decimal(10)  # linear scoring and score_bonus caps
-# band points, grade mins, gates and below_score are on the score scale: at most MAX_SCORING_CAP x 100 points
-MAX_SCORE: Final = MAX_SCORING_CAP * 100
-MAX_CONFIG_BYTES: Final = 1024 * 1024  # about: the compact JSON's UTF-8 size
-MAX_CONFIG_DEPTH: Final = 16  # nesting of objects and lists; a valid config needs 6
-
-
-# --- decimals -------------------------------------------------------------------------------------------------------
-
-
-def parse_decimal(value: object) -> Decimal:
-    """Convert a JSON number or numeric string to an exact Decimal, never through binary float arithmetic.
-
-    A float is converted through ``repr``, its shortest round-trip text, so JSON 0.03 becomes Decimal("0.03").
-    Raises ``PydanticCustomError`` so it can serve directly as a pydantic validator.
-    """
-    # bool is an int subclass; true/false as money is always a mistake
-    if isinstance(value, bool) or not isinstance(value, Decimal | int | float | str):
-        raise PydanticCustomError("decimal_type", "Input should be a number or a numeric string")
-    if isinstance(value, Decimal):
-        number = value
-    elif isinstance(value, int):
-        number = Decimal(value)
-    else:
-        text = repr(value) if isinstance(value, float) else value.strip()
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            raise PydanticCustomError("decimal_parsing", "Input should be a number or a numeric string") from None
-    if not number.is_finite():
-        raise PydanticCustomError("decimal_not_finite", "Input should be a finite number (not NaN or Infinity)")
-    if abs(number) >= MAX_ABS_DECIMAL:
-        raise PydanticCustomError("decimal_too_large", "Number is too large (at most 15 integer digits)")
-    if _decimal_places(number) > MAX_DECIMAL_PLACES:
-        raise PydanticCustomError("decimal_too_precise", "Number has more than 12 decimal places")
-    exponent = number.as_tuple().exponent
-    if isinstance(exponent, int) and exponent > 0:
-        # "1e3" would otherwise print as 1E+3 in derivations staff read; same value, plain digits
-        number = number.quantize(Decimal(1))
-    return number
-
-
-def _decimal_places(number: Decimal) -> int:
-    exponent = number.as_tuple().exponent
-    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
-
-
-def _try_decimal(value: object) -> Decimal | None:
-    """The Decimal, or None when the value is absent or malformed (pass 1 reports malformed values)."""
-    try:
-        return parse_decimal(value)
-    except PydanticCustomError:
-        return None
-
-
-ConfigDecimal = Annotated[Decimal, BeforeValidator(parse_decimal)]
-
-
-# --- models (see docs/config-contract.md) ---------------------------------------------------------------------------
-
-Cycle = Literal["week", "month", "quarter", "year"]
-Aggregate = Literal["count", "sum_amount", "sum_value", "avg_value", "count_distinct_customers", "ratio"]
-
-AGGREGATES: Final = frozenset(get_args(Aggregate))
-EVENT_AGGREGATES: Final = AGGREGATES - {"ratio"}
-# commission is a share of money: of an amount (sum_amount) or of a value that a merchant defines as money (sum_value)
-MONEY_AGGREGATES: Final = frozenset({"sum_amount", "sum_value"})
-# a team pool sums the metric over members and splits pro rata by it; ratios and averages do not add up
-NON_ADDITIVE_AGGREGATES: Final = frozenset({"ratio", "avg_value"})
-
-
-class _ConfigModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-Label = Annotated[str, Field(max_length=MAX_LABEL_LENGTH)]
-EventTypes = Annotated[list[str], Field(max_length=MAX_EVENT_TYPES)]
-
-
-class Participants(_ConfigModel):
-    # empty = every role
-    roles: list[Annotated[str, Field(max_length=MAX_ROLE_LENGTH)]] = Field(default=[], max_length=MAX_PARTICIPANT_ROLES)
-    # team external codes (subtree); empty = all teams
-    teams: list[Annotated[str, Field(max_length=MAX_TEAM_CODE_LENGTH)]] = Field(
-        default=[], max_length=MAX_PARTICIPANT_TEAMS
-    )
-
-
-class Band(_ConfigModel):
-    min: ConfigDecimal
-    points: ConfigDecimal
-
-
-class Scoring(_ConfigModel):
-    type: Literal["linear", "threshold", "bands"] = "linear"
-    cap: ConfigDecimal | None = None  # linear only; None means 1.0, see effective_cap
-    direction: Literal["higher", "lower"] = "higher"
-    bands: list[Band] = Field(default=[], max_length=MAX_STEPS)
-
-    @property
-    def effective_cap(self) -> Decimal:
-        return self.cap if self.cap is not None else Decimal(1)
-
-
-class Metric(_ConfigModel):
-    key: str
-    label: Label | None = None
-    aggregate: Aggregate
-    events: EventTypes = []
-    filter: dict[str, Any] = {}  # attribute equality, list = any of; key "customer_grade" allowed
-    credit: Literal["actor", "credited"] = "actor"
-    numerator: str | None = None  # ratio only
-    denominator: str | None = None  # ratio only
-    target: ConfigDecimal | None = None
-    weight: ConfigDecimal | None = None
-    scoring: Scoring = Scoring()
-    on_empty: Literal["zero", "full"] = "zero"
-
-    @property
-    def scored(self) -> bool:
-        return self.weight is not None
-
-    @property
-    def display_label(self) -> str:
-        return self.label or self.key
-
-
-class GradeBand(_ConfigModel):
-    min: ConfigDecimal
-    grade: Annotated[str, Field(max_length=MAX_GRADE_LENGTH)]
-
-
-class Tier(_ConfigModel):
-    # "from" is a Python keyword; the JSON name is kept on input and output
-    model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
-
-    from_: ConfigDecimal = Field(alias="from")
-    rate: ConfigDecimal
-
-
-class Step(_ConfigModel):
-    min: ConfigDecimal
-    amount: ConfigDecimal
-
-
-Steps = Annotated[list[Step], Field(max_length=MAX_STEPS)]
-
-
-class Gate(_ConfigModel):
-    min_score: ConfigDecimal
-
-
-class RankAmount(_ConfigModel):
-    rank: int = Field(ge=1, le=MAX_RANK)
-    amount: ConfigDecimal
-
-
-class _Rule(_ConfigModel):
-    key: str
-    label: Label | None = None
-
-    @property
-    def display_label(self) -> str:
-        return self.label or self.key
-
-
-class CommissionReward(_Rule):
-    type: Literal["commission"]
-    base: str  # metric key
-    mode: Literal["flat", "progressive", "whole"] = "flat"
-    rate: ConfigDecimal | None = None  # flat only
-    tiers: list[Tier] = Field(default=[], max_length=MAX_STEPS)  # progressive / whole
-    gate: Gate | None = None
-
-
-class LadderReward(_Rule):
-    type: Literal["ladder"]
-    metric: str
-    steps: Steps
-    gate: Gate | None = None
-
-
-class ScoreBonusReward(_Rule):
-    type: Literal["score_bonus"]
-    base_amount: ConfigDecimal
-    cap: ConfigDecimal = Decimal(1)
-    gate: Gate | None = None
-
-
-class RankBonusReward(_Rule):
-    type: Literal["rank_bonus"]
-    ranks: Annotated[list[RankAmount], Field(max_length=MAX_RANKS)]
-    per_team: bool = False
-    gate: Gate | None = None
-
-
-class TeamPoolReward(_Rule):
-    type: Literal["team_pool"]
-    metric: str
-    steps: Steps
-    split: Literal["equal", "pro_rata"] = "equal"
-    gate: Gate | None = None
-
-
-Reward = Annotated[
-    CommissionReward | LadderReward | ScoreBonusReward | RankBonusReward | TeamPoolReward,
-    Field(discriminator="type"),
-]
-
-
-class PerEventPenalty(_Rule):
-    type: Literal["per_event"]
-    events: EventTypes
-    filter: dict[str, Any] = {}
-    amount: ConfigDecimal  # positive in the config; the engine posts a negative line
-
-
-class ThresholdPenalty(_Rule):
-    type: Literal["threshold"]
-    below_score: ConfigDecimal
-    amount: ConfigDecimal | None = None  # exactly one of amount and pct_of_rewards
-    pct_of_rewards: ConfigDecimal | None = None  # a fraction 0..1 (0.1 = 10%)
-
-
-class DemotionPenalty(_Rule):
-    type: Literal["demotion"]
-    below_score: ConfigDecimal
-    periods: int = Field(ge=1, le=MAX_DEMOTION_PERIODS)
-
-
-Penalty = Annotated[PerEventPenalty | ThresholdPenalty | DemotionPenalty, Field(discriminator="type")]
-
-# pydantic puts the discriminator's value into error locations; these are stripped from JSON paths
-_UNION_TAGS: Final = frozenset(
-    tag
-    for model in (
-        CommissionReward,
-        LadderReward,
-        ScoreBonusReward,
-        RankBonusReward,
-        TeamPoolReward,
-        PerEventPenalty,
-        ThresholdPenalty,
-        DemotionPenalty,
-    )
-    for tag in get_args(model.model_fields["type"].annotation)
+from tenants.rules.config.bounds import (
+    CUSTOMER_GRADES,
+    IDENTIFIER_PATTERN,
+    MAX_CONFIG_BYTES,
+    MAX_CONFIG_DEPTH,
+    MAX_FILTER_CONDITIONS,
+    MAX_FILTER_NAME_LENGTH,
+    MAX_FILTER_OPTIONS,
+    MAX_FILTER_TEXT_LENGTH,
+    MAX_METRIC_THRESHOLD,
+    MAX_MONEY,
+    MAX_SCORE,
+    MAX_SCORING_CAP,
+    MAX_TIMEZONE_LENGTH,
+    MONEY_DECIMAL_PLACES,
 )
-
-
-class SchemeConfig(_ConfigModel):
-    cycle: Cycle
-    timezone: Annotated[str, Field(max_length=MAX_TIMEZONE_LENGTH)] = "Asia/Shanghai"
-    participants: Participants = Participants()
-    metrics: Annotated[list[Metric], Field(max_length=MAX_METRICS)]
-    grades: Annotated[list[GradeBand], Field(max_length=MAX_GRADES)] = []
-    rewards: Annotated[list[Reward], Field(max_length=MAX_RULES)] = []
-    penalties: Annotated[list[Penalty], Field(max_length=MAX_RULES)] = []
-    penalty_cap: ConfigDecimal | None = None
-
-    def metric(self, key: str) -> Metric:
-        for metric in self.metrics:
-            if metric.key == key:
-                return metric
-        raise KeyError(key)
-
-    @property
-    def scored_metrics(self) -> list[Metric]:
-        return [metric for metric in self.metrics if metric.scored]
-
-
-# --- problems -------------------------------------------------------------------------------------------------------
-
-# A config problem: code, message and, as field, the JSON path like "metrics[2].weight" ("" for the config itself).
-ConfigProblem = Problem[SchemeConfigErrorCode]
-
-
-def _problem(field: str, code: Code, message: Message) -> ConfigProblem:
-    return Problem(code, message, field)
-
-
-class SchemeConfigInvalid(DomainError[SchemeConfigErrorCode]):
-    """Every problem of a config that does not validate (``problems``, in the order found)."""
-
-    def __str__(self) -> str:
-        summary = "; ".join(
-            f"{problem.field or '<root>'}: {problem.code}: {problem.message}" for problem in self.problems
-        )
-        return f"invalid scheme config ({len(self.problems)} problem(s)): {summary}"
+from tenants.rules.config.errors import (
+    Code,
+    ConfigProblem,
+    SchemeConfigInvalid,
+    code_for_pydantic_error,
+    config_problem,
+    decimal_message,
+    json_path,
+    shown_value,
+    structural_problems,
+)
+from tenants.rules.config.models import (
+    AGGREGATES,
+    EVENT_AGGREGATES,
+    MONEY_AGGREGATES,
+    NON_ADDITIVE_AGGREGATES,
+    SchemeConfig,
+    decimal_places,
+    parse_decimal,
+    try_decimal,
+)
+from tenants.text import is_storable_text
 
 
 def validate_scheme_config(raw: object) -> list[ConfigProblem]:
@@ -453,9 +98,9 @@ def _validate(raw: object) -> tuple[SchemeConfig | None, list[ConfigProblem]]:
                 line=error.lineno,
                 column=error.colno,
             )
-            return None, [_problem("", Code.INVALID_JSON, message)]
+            return None, [config_problem("", Code.INVALID_JSON, message)]
         except ValueError:  # bytes that are not UTF-8 (or UTF-16/32) text
-            return None, [_problem("", Code.INVALID_JSON, _("The config is not JSON text in UTF-8"))]
+            return None, [config_problem("", Code.INVALID_JSON, _("The config is not JSON text in UTF-8"))]
     fatal, problems = _scan_raw(raw)
     if fatal is not None:
         return None, [fatal]
@@ -464,7 +109,7 @@ def _validate(raw: object) -> tuple[SchemeConfig | None, list[ConfigProblem]]:
         config = SchemeConfig.model_validate(raw)
     except ValidationError as error:
         # pydantic cannot read an object key with a surrogate; INVALID_TEXT already names that key
-        problems.extend(p for p in _structural_problems(error) if not (problems and p.code == Code.INVALID_TEXT))
+        problems.extend(p for p in structural_problems(error) if not (problems and p.code == Code.INVALID_TEXT))
     problems.extend(_SemanticChecker().check(raw))
     unique = _first_of_each(problems)
     return (config if not unique else None), unique
@@ -482,42 +127,23 @@ def _first_of_each(problems: list[ConfigProblem]) -> list[ConfigProblem]:
     return unique
 
 
-# --- before the passes: size, depth and storable text --------------------------------------------------------------
-
-
-def is_storable_text(text: str) -> bool:
-    """False for text Postgres cannot store (in text or jsonb): a NUL character or an unpaired UTF-16 surrogate."""
-    if "\x00" in text:
-        return False
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _shown(value: object, limit: int = 60) -> str:
-    """A value quoted for a message: escaped (repr never carries a NUL or a surrogate) and cut to ``limit``."""
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit]}…"
+# --- before the passes: size, depth and storable text -----------------------------------------------------------------
 
 
 def _too_large() -> ConfigProblem:
     message = _("The config is larger than {size} KiB", size=MAX_CONFIG_BYTES // 1024)
-    return _problem("", Code.CONFIG_TOO_LARGE, message)
+    return config_problem("", Code.CONFIG_TOO_LARGE, message)
 
 
 def _too_deep() -> ConfigProblem:
-    return _problem(
+    return config_problem(
         "", Code.CONFIG_TOO_DEEP, _("The config nests more than {depth} levels deep", depth=MAX_CONFIG_DEPTH)
     )
 
 
 def _unstorable(loc: tuple[int | str, ...]) -> ConfigProblem:
     message = _("Text must not contain NUL characters or unpaired surrogates (they cannot be stored)")
-    return _problem(json_path(loc), Code.INVALID_TEXT, message)
+    return config_problem(json_path(loc), Code.INVALID_TEXT, message)
 
 
 def _scan_raw(raw: object) -> tuple[ConfigProblem | None, list[ConfigProblem]]:
@@ -567,158 +193,7 @@ def _text_size(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass")) + 2
 
 
-# --- pass 1: pydantic errors -> problems ----------------------------------------------------------------------------
-
-_PYDANTIC_CODES: Final[Mapping[str, Code]] = {
-    "missing": Code.MISSING_FIELD,
-    "union_tag_not_found": Code.MISSING_FIELD,
-    "extra_forbidden": Code.UNKNOWN_FIELD,
-    "union_tag_invalid": Code.INVALID_VALUE,
-    "decimal_type": Code.INVALID_TYPE,
-    "decimal_parsing": Code.INVALID_TYPE,
-    "decimal_too_large": Code.VALUE_OUT_OF_RANGE,
-    "decimal_too_precise": Code.TOO_MANY_DECIMALS,
-    "greater_than": Code.VALUE_OUT_OF_RANGE,
-    "greater_than_equal": Code.VALUE_OUT_OF_RANGE,
-    "less_than": Code.VALUE_OUT_OF_RANGE,
-    "less_than_equal": Code.VALUE_OUT_OF_RANGE,
-    "too_long": Code.TOO_MANY_ITEMS,
-    "string_too_long": Code.TEXT_TOO_LONG,
-}
-# pydantic's error for a str it cannot read (an object key with an unpaired surrogate)
-_UNREADABLE_TEXT: Final = "string_unicode"
-
-
-_OBJECT_ERRORS: Final = frozenset({"model_type", "model_attributes_type", "dict_type"})
-
-
-def _code_for_pydantic_error(error_type: str) -> Code:
-    # INVALID_TYPE: the wrong kind of JSON value (or text that is not a number); INVALID_VALUE: the right kind but a
-    # value that is not allowed (literal choices, ranges, NaN, fractional ints)
-    if error_type in _PYDANTIC_CODES:
-        return _PYDANTIC_CODES[error_type]
-    if error_type.endswith(("_type", "_parsing")):
-        return Code.INVALID_TYPE
-    return Code.INVALID_VALUE
-
-
-def _structural_problems(error: ValidationError) -> list[ConfigProblem]:
-    problems: list[ConfigProblem] = []
-    for detail in error.errors(include_url=False):
-        loc = _strip_union_tags(detail["loc"])
-        error_type = detail["type"]
-        code = _code_for_pydantic_error(error_type)
-        if error_type in ("union_tag_not_found", "union_tag_invalid"):
-            # reported on the rule itself by pydantic; the offending field is "type"
-            loc = (*loc, "type")
-        if error_type == _UNREADABLE_TEXT:
-            code = Code.INVALID_TEXT
-        problems.append(_problem(json_path(loc), code, _structural_message(detail, loc, code)))
-    return problems
-
-
-_QUOTED: Final = re.compile(r"'[^']*'")
-
-
-def _structural_message(detail: ErrorDetails, loc: tuple[int | str, ...], code: Code) -> Message:
-    """Our own template for each pydantic error (pydantic's English text cannot be translated, and names classes)."""
-    error_type = detail["type"]
-    ctx: dict[str, Any] = dict(detail.get("ctx") or {})
-    if error_type in ("missing", "union_tag_not_found"):
-        return _("Field '{name}' is required", name=loc[-1])
-    if error_type == "extra_forbidden":
-        return _("Unknown field {name}", name=_shown(loc[-1]))
-    if error_type in _OBJECT_ERRORS:
-        return _("Expected a JSON object")
-    if error_type == "union_tag_invalid":
-        return _(
-            "Unknown type {type}; expected one of {expected}",
-            type=_shown(ctx.get("tag")),
-            expected=ctx.get("expected_tags"),
-        )
-    if error_type == _UNREADABLE_TEXT:
-        return _("Text must not contain unpaired surrogates (they cannot be stored)")
-    if error_type == "literal_error":
-        # pydantic's "'week', 'month' or 'year'" carries an English "or"; the choices are our own plain literals
-        return _("Expected one of {expected}", expected=", ".join(_QUOTED.findall(str(ctx.get("expected", "")))))
-    if error_type == "too_long":
-        return _(
-            "At most {maximum} items are allowed, not {count}",
-            maximum=ctx.get("max_length"),
-            count=ctx.get("actual_length"),
-        )
-    if error_type == "string_too_long":
-        return _("Use at most {maximum} characters", maximum=ctx.get("max_length"))
-    if error_type == "greater_than_equal":
-        return _("Must be at least {minimum}", minimum=ctx.get("ge"))
-    if error_type == "greater_than":
-        return _("Must be above {minimum}", minimum=ctx.get("gt"))
-    if error_type == "less_than_equal":
-        return _("Must be at most {maximum}", maximum=ctx.get("le"))
-    if error_type == "less_than":
-        return _("Must be below {maximum}", maximum=ctx.get("lt"))
-    if error_type == "string_type":
-        return _("Expected a string")
-    if error_type in ("int_type", "int_parsing", "int_parsing_size"):
-        return _("Expected a whole number")
-    if error_type == "int_from_float":
-        return _("Expected a whole number, without a fraction")
-    if error_type in ("bool_type", "bool_parsing"):
-        return _("Expected true or false")
-    if error_type == "list_type":
-        return _("Expected a list")
-    decimal = _decimal_message(error_type)
-    if decimal is not None:
-        return decimal
-    return _("This value has the wrong type") if code == Code.INVALID_TYPE else _("This value is not allowed")
-
-
-def _decimal_message(error_type: str) -> Message | None:
-    """The message of one of parse_decimal's errors (by its type); None for any other error."""
-    if error_type in ("decimal_type", "decimal_parsing"):
-        return _("Expected a number or a numeric string")
-    if error_type == "decimal_not_finite":
-        return _("Expected a finite number (not NaN or Infinity)")
-    if error_type == "decimal_too_large":
-        return _("Number is too large (at most {digits} integer digits)", digits=MAX_ABS_DECIMAL.adjusted())
-    if error_type == "decimal_too_precise":
-        return _("Number has more than {places} decimal places", places=MAX_DECIMAL_PLACES)
-    return None
-
-
-def _strip_union_tags(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
-    # rewards and penalties are lists of tagged unions at the root: pydantic reports
-    # ("rewards", 0, "commission", "base"); the JSON path is rewards[0].base
-    if len(loc) >= 3 and loc[0] in ("rewards", "penalties") and isinstance(loc[1], int) and loc[2] in _UNION_TAGS:
-        return (*loc[:2], *loc[3:])
-    return loc
-
-
-_PLAIN_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-_SURROGATE: Final = re.compile("[\ud800-\udfff]")
-
-
-def _escaped(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
-
-
-def json_path(loc: tuple[int | str, ...]) -> str:
-    """("rewards", 0, "tiers", 1, "from") -> "rewards[0].tiers[1].from"; odd names are quoted: filter["a b"]."""
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif _PLAIN_NAME.match(part):
-            path += f".{part}" if path else part
-        else:
-            # json.dumps escapes NUL; an unpaired surrogate is escaped too, as no UTF-8 answer could carry it
-            path += f"[{_SURROGATE.sub(_escaped, json.dumps(part, ensure_ascii=False))}]"
-    return path
-
-
-# --- pass 2: semantic checks on the raw input -----------------------------------------------------------------------
+# --- pass 2: semantic checks on the raw input -------------------------------------------------------------------------
 
 
 def _as_dict(value: object) -> dict[str, object] | None:
@@ -747,7 +222,7 @@ class _SemanticChecker:
         self.metrics_known = False
 
     def add(self, field: str, code: Code, message: Message) -> None:
-        self.problems.append(_problem(field, code, message))
+        self.problems.append(config_problem(field, code, message))
 
     def check(self, raw: object) -> list[ConfigProblem]:
         config = _as_dict(raw)
@@ -765,11 +240,11 @@ class _SemanticChecker:
     def check_identifier(self, value: object, field: str, invalid: Callable[[str], Message]) -> None:
         """``invalid`` makes the message from the quoted value (one template per kind of identifier)."""
         if isinstance(value, str) and not IDENTIFIER_PATTERN.match(value):
-            self.add(field, Code.INVALID_KEY, invalid(_shown(value)))
+            self.add(field, Code.INVALID_KEY, invalid(shown_value(value)))
 
     def check_money(self, value: object, field: str) -> None:
         """An amount paid or deducted: 0..MAX_MONEY, to the cent."""
-        amount = _try_decimal(value)
+        amount = try_decimal(value)
         if amount is None:
             return
         if amount < 0:
@@ -781,7 +256,7 @@ class _SemanticChecker:
         elif amount > MAX_MONEY:
             message = _("Amount {amount} is above the maximum of {maximum}", amount=amount, maximum=f"{MAX_MONEY:,}")
             self.add(field, Code.VALUE_OUT_OF_RANGE, message)
-        if _decimal_places(amount) > MONEY_DECIMAL_PLACES:
+        if decimal_places(amount) > MONEY_DECIMAL_PLACES:
             message = _("Amount {amount} has more than 2 decimal places (money is to the cent)", amount=amount)
             self.add(field, Code.TOO_MANY_DECIMALS, message)
 
@@ -790,7 +265,7 @@ class _SemanticChecker:
 
         The message names the value by its JSON name (the last part of ``field``): language-neutral, and the full
         path is in ``field``."""
-        number = _try_decimal(value)
+        number = try_decimal(value)
         if number is None:
             return False
         if low <= number <= high:
@@ -814,14 +289,14 @@ class _SemanticChecker:
         self.check_range(value, field, Decimal(0), MAX_SCORE)
 
     def check_tier_start(self, value: object, field: str) -> None:
-        start = _try_decimal(value)
+        start = try_decimal(value)
         if start is not None and start < 0:
             self.add(field, Code.NEGATIVE_AMOUNT, _("A tier's from {value} must not be negative", value=start))
         elif start is not None:
             self.check_threshold(start, field)
 
     def check_rate(self, value: object, field: str) -> None:
-        rate = _try_decimal(value)
+        rate = try_decimal(value)
         if rate is None:
             return
         if rate < 0:
@@ -833,7 +308,7 @@ class _SemanticChecker:
         """Each item's ``key`` must be strictly beyond every earlier one (so an item out of place is always flagged)."""
         best: Decimal | None = None
         for index, item in _dict_items(items):
-            value = _try_decimal(item.get(key))
+            value = try_decimal(item.get(key))
             if value is None:
                 continue
             if best is not None and (value >= best if descending else value <= best):
@@ -866,7 +341,7 @@ class _SemanticChecker:
             loc = (*_split_path(field), name)
             condition_field = json_path(loc)
             options = expected if isinstance(expected, list) else [expected]
-            shown = _shown(name)
+            shown = shown_value(name)
             if not name:
                 self.add(condition_field, Code.INVALID_FILTER, _("Filter attribute names must not be empty"))
             elif len(name) > MAX_FILTER_NAME_LENGTH:
@@ -903,15 +378,15 @@ class _SemanticChecker:
             try:
                 parse_decimal(option)
             except PydanticCustomError as error:
-                message = _decimal_message(error.type) or _("This value is not allowed")
-                self.add(field, _code_for_pydantic_error(error.type), message)
+                message = decimal_message(error.type) or _("This value is not allowed")
+                self.add(field, code_for_pydantic_error(error.type), message)
 
     def check_metric_reference(self, value: object, field: str) -> str | None:
         """The referenced metric's aggregate when the reference resolves (and the aggregate is well formed)."""
         if not isinstance(value, str) or not self.metrics_known:
             return None
         if value not in self.metric_aggregates:
-            self.add(field, Code.UNKNOWN_METRIC, _("No metric has the key {key}", key=_shown(value)))
+            self.add(field, Code.UNKNOWN_METRIC, _("No metric has the key {key}", key=shown_value(value)))
             return None
         return self.metric_aggregates[value]
 
@@ -924,7 +399,7 @@ class _SemanticChecker:
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError, OSError):
-            message = _("Unknown time zone {zone}; use an IANA name like Asia/Shanghai", zone=_shown(value))
+            message = _("Unknown time zone {zone}; use an IANA name like Asia/Shanghai", zone=shown_value(value))
             self.add("timezone", Code.INVALID_TIMEZONE, message)
 
     # metrics
@@ -940,7 +415,7 @@ class _SemanticChecker:
             if not isinstance(key, str):
                 continue
             if key in self.metric_aggregates:
-                message = _("Metric key {key} is used more than once", key=_shown(key))
+                message = _("Metric key {key} is used more than once", key=shown_value(key))
                 self.add(f"metrics[{index}].key", Code.DUPLICATE_KEY, message)
             else:
                 aggregate = metric.get("aggregate")
@@ -984,14 +459,14 @@ class _SemanticChecker:
         scoring = _as_dict(metric.get("scoring")) or {}
         scoring_type = scoring.get("type", "linear")
         scored = metric.get("weight") is not None
-        weight = _try_decimal(metric.get("weight"))
+        weight = try_decimal(metric.get("weight"))
         if weight is not None and weight <= 0:
             message = _(
                 "Weight {weight} must be above 0; leave weight out for a helper (unscored) metric", weight=weight
             )
             self.add(f"{path}.weight", Code.WEIGHT_NOT_POSITIVE, message)
         target_raw = metric.get("target")
-        target = _try_decimal(target_raw)
+        target = try_decimal(target_raw)
         if scored and scoring_type in ("linear", "threshold") and target_raw is None:
             message = _("A scored metric with {scoring} scoring needs a target", scoring=scoring_type)
             self.add(f"{path}.target", Code.MISSING_TARGET, message)
@@ -1020,7 +495,7 @@ class _SemanticChecker:
 
     def check_cap(self, value: object, field: str, below_1: Callable[[Decimal], Message]) -> None:
         """``below_1`` makes the message that says why a cap below 1 is wrong where it is."""
-        cap = _try_decimal(value)
+        cap = try_decimal(value)
         if cap is None:
             return
         if cap < 1:
@@ -1033,7 +508,7 @@ class _SemanticChecker:
         if not raw_weights:
             self.add("metrics", Code.NO_SCORED_METRIC, _("At least one metric needs a weight"))
             return
-        weights = [_try_decimal(weight) for weight in raw_weights]
+        weights = [try_decimal(weight) for weight in raw_weights]
         # a malformed weight is already reported; a sum without it would only add a confusing second problem
         if any(weight is None for weight in weights):
             return
@@ -1076,7 +551,7 @@ class _SemanticChecker:
             if not grade.strip():
                 self.add(f"grades[{index}].grade", Code.INVALID_VALUE, _("A grade needs a name"))
             elif grade in seen:
-                message = _("Grade {grade} is listed more than once", grade=_shown(grade))
+                message = _("Grade {grade} is listed more than once", grade=shown_value(grade))
                 self.add(f"grades[{index}].grade", Code.DUPLICATE_KEY, message)
             seen.add(grade)
         for index, band in _dict_items(value):
@@ -1095,7 +570,7 @@ class _SemanticChecker:
                 self.check_identifier(key, f"{path}.key", _invalid_rule_key)
                 if isinstance(key, str):
                     if key in seen_keys:
-                        message = _("Key {key} is used by another reward or penalty", key=_shown(key))
+                        message = _("Key {key} is used by another reward or penalty", key=shown_value(key))
                         self.add(f"{path}.key", Code.DUPLICATE_KEY, message)
                     seen_keys.add(key)
                 gate = _as_dict(rule.get("gate"))
@@ -1111,7 +586,7 @@ class _SemanticChecker:
         if aggregate is not None and aggregate not in MONEY_AGGREGATES:
             message = _(
                 "Commission is paid on a sum_amount or sum_value metric; {metric} is {aggregate}",
-                metric=_shown(rule.get("base")),
+                metric=shown_value(rule.get("base")),
                 aggregate=aggregate,
             )
             self.add(f"{path}.base", Code.NOT_MONEY_METRIC, message)
@@ -1244,7 +719,7 @@ def _field_name(path: str) -> str:
 
 def _key_text(key: str) -> str:
     """A key as a message shows it: as is when it is a valid identifier, else quoted and escaped."""
-    return key if IDENTIFIER_PATTERN.match(key) else _shown(key)
+    return key if IDENTIFIER_PATTERN.match(key) else shown_value(key)
 
 
 def _split_path(path: str) -> tuple[int | str, ...]:

@@ -21,7 +21,7 @@ from typing import Final, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tenants.i18n import Message, _
-from tenants.schemes.config import Cycle
+from tenants.rules.config.models import Cycle
 
 __all__ = [
     "CYCLES",
