@@ -15,11 +15,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal, localcontext
 
 from tenants.rules import penalties, rewards
-from tenants.rules.metrics import plan_metrics, score_participant
-from tenants.rules.money import CTX, money
-from tenants.rules.ranking import Ranking, build_ranking, competition_ranks
-from tenants.rules.scorecard import Card, LineFn, LineKind, ParticipantInput, PeriodResult, Scorecard, rule_word
-from tenants.schemes.config import (
+from tenants.rules.config import (
     CommissionReward,
     DemotionPenalty,
     LadderReward,
@@ -29,6 +25,10 @@ from tenants.schemes.config import (
     TeamPoolReward,
     ThresholdPenalty,
 )
+from tenants.rules.metrics import plan_metrics, score_participant
+from tenants.rules.money import CTX, money
+from tenants.rules.ranking import Ranking, build_ranking, competition_ranks
+from tenants.rules.scorecard import Card, LineFn, LineKind, ParticipantInput, PeriodResult, Scorecard, rule_word
 
 __all__ = ["compute_period"]
 

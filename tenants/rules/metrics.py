@@ -10,10 +10,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from tenants.rules.config import Metric, SchemeConfig
 from tenants.rules.formatting import fmt_money, fmt_num, fmt_pct, fmt_rate, fmt_score
 from tenants.rules.money import CTX, HUNDRED, ZERO, quantize_score
 from tenants.rules.scorecard import Card, MetricResult, ParticipantInput
-from tenants.schemes.config import Metric, SchemeConfig
 
 # --------------------------------------------------------------------------------------------------------------------
 # Compiled metric plan (built once per call, used for every participant)

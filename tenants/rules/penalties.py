@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tenants.rules.config import DemotionPenalty, PerEventPenalty, ThresholdPenalty
 from tenants.rules.formatting import fmt_money, fmt_num, fmt_rate, fmt_score, fmt_total_against
 from tenants.rules.money import ZERO, ZERO_MONEY, money
 from tenants.rules.scorecard import Card, Flag, LineFn, MoneyLine, memo_line, rule_word, total_of
-from tenants.schemes.config import DemotionPenalty, PerEventPenalty, ThresholdPenalty
 
 
 def per_event(rule: PerEventPenalty) -> LineFn:

@@ -10,12 +10,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
-from tenants.rules.formatting import fmt_money, fmt_num, fmt_rate, fmt_score
-from tenants.rules.metrics import MetricPlan
-from tenants.rules.money import HUNDRED, ONE, ZERO, ZERO_MONEY, money, split_exactly
-from tenants.rules.ranking import Ranking
-from tenants.rules.scorecard import Card, LineFn, LineKind, MoneyLine, gate_line, memo_line, rule_word, total_of
-from tenants.schemes.config import (
+from tenants.rules.config import (
     CommissionReward,
     LadderReward,
     RankBonusReward,
@@ -23,6 +18,11 @@ from tenants.schemes.config import (
     Step,
     TeamPoolReward,
 )
+from tenants.rules.formatting import fmt_money, fmt_num, fmt_rate, fmt_score
+from tenants.rules.metrics import MetricPlan
+from tenants.rules.money import HUNDRED, ONE, ZERO, ZERO_MONEY, money, split_exactly
+from tenants.rules.ranking import Ranking
+from tenants.rules.scorecard import Card, LineFn, LineKind, MoneyLine, gate_line, memo_line, rule_word, total_of
 
 
 def _steps_desc(steps: Sequence[Step]) -> tuple[tuple[Decimal, Decimal], ...]:
