@@ -15,7 +15,7 @@ import pytest
 from tenants.audit.service import Actor
 from tenants.i18n import LOCALES
 from tenants.staff import service
-from tenants.staff.service import CustomerItem, StaffItem, TeamItem, UpsertOutcome
+from tenants.staff.records import CustomerItem, StaffItem, TeamItem, UpsertOutcome
 from tests.conftest import GraphQL, TenantFactory, TenantFixture
 from tests.staff import CUSTOMERS, STAFF, UPSERT_CUSTOMERS, codes, errors_of, query, snapshot, upsert
 

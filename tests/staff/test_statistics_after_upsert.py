@@ -26,7 +26,8 @@ from server.db import app_tortoise_config
 from server.dbadmin import init_database, migrate_database
 from server.settings import get_settings
 from tenants.audit.service import SYSTEM
-from tenants.staff.service import StaffItem, upsert_staff
+from tenants.staff.records import StaffItem
+from tenants.staff.service import upsert_staff
 from tenants.tenancy.identity import tenant_id_for_system
 from tenants.tenancy.service import create_tenant
 

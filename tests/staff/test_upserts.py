@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from tortoise.backends.asyncpg.client import TransactionWrapper
 
-from tenants.staff.service import MAX_BATCH
+from tenants.staff.checks import MAX_BATCH
 from tests.conftest import GraphQL, TenantFactory
 from tests.staff import (
     CUSTOMERS,
