@@ -27,8 +27,10 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from tenants.events.contract import EVENT_TIME_MAX, EVENT_TIME_MIN, MAX_BATCH, EventErrorCode
-from tenants.events.service import Batch, IngestResult, refresh_event_statistics, store
+from tenants.events.batch import Batch, IngestResult
+from tenants.events.contract import EVENT_TIME_MAX, EVENT_TIME_MIN, MAX_BATCH
+from tenants.events.errors import EventErrorCode
+from tenants.events.service import refresh_event_statistics, store
 from tenants.i18n import Locale, _
 from tenants.tenancy.auth import UNAUTHENTICATED_MESSAGE, Principal, Role, Scope, check_tenant_access
 from tenants.tenancy.errors import AuthError, AuthErrorCode

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tenants.audit.service import Actor, record
-from tenants.events.contract import EventError, EventErrorCode
+from tenants.events import repository
+from tenants.events.errors import EventError, EventErrorCode
 from tenants.i18n import _
-from tenants.locks import ingestion_lock_key
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.uow import tenant_unit_of_work
 
@@ -42,25 +42,14 @@ async def confirm_large_orders(tenant_id: TenantId, actor: Actor, external_ids: 
     wanted = list(dict.fromkeys(external_ids))
     async with tenant_unit_of_work(tenant_id) as conn:
         # Like an ingestion: never between a running close's aggregation and its commit (see tenants/locks.py).
-        await conn.execute_query("SELECT pg_advisory_xact_lock_shared($1)", [ingestion_lock_key(tenant_id)])
-        rows = await conn.execute_query_dict(
-            "UPDATE event SET status = 'counted' WHERE tenant_id = $1 AND external_id = ANY($2::text[]) "
-            "AND status = 'pending' RETURNING external_id, occurred_at",
-            [tenant_id, wanted],
-        )
-        confirmed = sorted(row["external_id"] for row in rows)
-        if rows:
+        await repository.hold_ingestion_lock(conn, tenant_id)
+        counted = await repository.confirm_pending_orders(conn, tenant_id, wanted)
+        confirmed = sorted(external_id for external_id, _occurred_at in counted)
+        if counted:
             # Refunds of these orders waited with them.
-            rows += await conn.execute_query_dict(
-                "UPDATE event SET status = 'counted' WHERE tenant_id = $1 AND type = 'refund' "
-                "AND order_external_id = ANY($2::text[]) AND status = 'pending' RETURNING external_id, occurred_at",
-                [tenant_id, confirmed],
+            counted += await repository.confirm_pending_refunds(conn, tenant_id, confirmed)
+            await repository.mark_periods_stale_for_confirmed(
+                conn, tenant_id, [occurred_at for _external_id, occurred_at in counted]
             )
-            await conn.execute_query(
-                "UPDATE period p SET state = CASE WHEN p.state = 'closed' THEN 'stale' ELSE p.state END, "
-                "watermark_event_id = NULL WHERE p.tenant_id = $1 AND p.revision > 0 AND EXISTS "
-                "(SELECT 1 FROM unnest($2::timestamptz[]) AS t(at) WHERE t.at >= p.starts_at AND t.at < p.ends_at)",
-                [tenant_id, [row["occurred_at"] for row in rows]],
-            )
-            await record(tenant_id, actor, "confirm", "event", None, before=None, after={"confirmed": confirmed})
+            await record(conn, tenant_id, actor, "confirm", "event", None, before=None, after={"confirmed": confirmed})
     return ConfirmResult(confirmed, sorted(set(wanted) - set(confirmed)))

@@ -12,12 +12,11 @@ from typing import Any
 
 from tortoise import fields
 from tortoise.contrib.postgres.fields import ArrayField
-from tortoise.models import Model
+
+from tenants.db.models import TenantModel
 
 
-class Event(Model):
-    id = fields.BigIntField(primary_key=True)
-    tenant_id = fields.BigIntField()
+class Event(TenantModel):
     external_id = fields.CharField(max_length=128)
     type = fields.CharField(max_length=64)
     occurred_at = fields.DatetimeField()

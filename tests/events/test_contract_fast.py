@@ -17,14 +17,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from tenants.events.contract import (
-    CheckedEvent,
-    EventIn,
-    check_fast,
-    check_fast_json,
-    check_item,
-    problem_from_validation,
-)
+from tenants.events.checks import check_item
+from tenants.events.contract import CheckedEvent, EventIn
+from tenants.events.fast import check_fast, check_fast_json
+from tenants.events.problems import problem_from_validation
 
 BASE: dict[str, Any] = {
     "externalId": "ord-1001",

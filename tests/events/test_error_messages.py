@@ -17,9 +17,12 @@ from starlette.applications import Starlette
 
 from server.app import create_app
 from server.settings import Settings
+from tenants.events.checks import check_item
 from tenants.events.confirmation import MAX_CONFIRM
-from tenants.events.contract import MAX_BATCH, EventErrorCode, check_item, problem_from_validation
+from tenants.events.contract import MAX_BATCH
+from tenants.events.errors import EventErrorCode
 from tenants.events.models import Event
+from tenants.events.problems import problem_from_validation
 from tenants.events.service import ingest
 from tenants.tenancy import service
 from tenants.tenancy.auth import Scope

@@ -1,0 +1,370 @@
+"""Every SQL statement of the events domain. Each function takes the unit of work's connection (never opens one).
+
+Statements go through the transaction's Tortoise connection as raw SQL (they are set-based: staged rows, arrays of
+ids, joins for codes; none is a QuerySet). The one exception is COPY, which Tortoise does not offer: `_asyncpg` reaches
+the asyncpg connection behind the transaction for it, here and nowhere else. The merchant's staff and team codes are
+looked up with `tenants.db.ids_by_code`; jsonb is read with `tenants.db.codecs.json_value`.
+
+Bulk path. Postgres refuses COPY FROM into a table with row level security, so `stage` copies the rows (COPY text
+format, built by rows.py) into a temporary staging table, which has no RLS, and `insert_staged` /
+`insert_staged_new` move them into `event` with one INSERT ... SELECT, which the `event` policy checks like any insert.
+The same statement marks stale the closed periods the new events fall in (`_MARK_STALE`, shared with the confirmation
+of large orders), so a late event is never missed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+
+from tenants.db.codecs import json_value
+from tenants.db.paging import Page, PageRequest
+from tenants.locks import ingestion_lock_key
+from tenants.rules.attribution import Credits, GuideBinding
+from tenants.tenancy.identity import TenantId
+
+# The unique index of (tenant_id, external_id): a resent or concurrently sent externalId.
+EXTERNAL_ID_INDEX = "event_external_id_uniq"
+
+
+class ExternalIdTaken(Exception):
+    """The staged rows hold an externalId that is already stored (or being stored by a concurrent transaction); the
+    transaction is aborted: store the batch again with `insert_staged_new`."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCustomer:
+    id: int
+    binding: GuideBinding
+
+
+@dataclass(frozen=True, slots=True)
+class StoredOrder:
+    credits: Credits
+    pending: bool  # waiting for a manager's confirmation (its refunds wait with it)
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    type: str | None = None
+    staff_code: str | None = None
+    occurred_from: datetime | None = None
+    occurred_to: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """A stored event as listed: the merchant's codes instead of our ids."""
+
+    id: int
+    external_id: str
+    type: str
+    occurred_at: datetime
+    received_at: datetime
+    staff_code: str | None
+    customer_code: str | None
+    team_code: str | None
+    amount: Decimal | None
+    value: Decimal | None
+    attributes: dict[str, Any]
+    status: str
+
+
+def _asyncpg(conn: BaseDBAsyncClient) -> asyncpg.Connection:
+    """The asyncpg connection of a Tortoise transaction, for COPY (which Tortoise does not offer). It reaches into
+    Tortoise's private `_connection`: only `stage` uses it."""
+    connection = conn._connection
+    assert isinstance(connection, asyncpg.Connection)
+    return connection
+
+
+async def hold_ingestion_lock(conn: BaseDBAsyncClient, tenant_id: TenantId) -> None:
+    """Shared: ingestions (and confirmations) run side by side; a running close (exclusive) holds them until it
+    committed (tenants/locks.py)."""
+    await conn.execute_query("SELECT pg_advisory_xact_lock_shared($1)", [ingestion_lock_key(tenant_id)])
+
+
+async def tenant_settings(conn: BaseDBAsyncClient, tenant_id: TenantId) -> Mapping[str, Any]:
+    """The tenant's settings (its attribution rules among them)."""
+    rows = await conn.execute_query_dict("SELECT settings FROM tenant WHERE id = $1", [tenant_id])
+    return (json_value(rows[0]["settings"]) if rows else None) or {}
+
+
+async def customers_by_code(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, codes: Iterable[str]
+) -> dict[str, StoredCustomer]:
+    """The stored customers with these codes, with their exclusive guide binding."""
+    lookup = sorted(set(codes))
+    if not lookup:
+        return {}
+    rows = await conn.execute_query_dict(
+        "SELECT code, id, guide_staff_id, bound_since FROM customer WHERE tenant_id = $1 AND code = ANY($2::text[])",
+        [tenant_id, lookup],
+    )
+    return {
+        row["code"]: StoredCustomer(row["id"], GuideBinding(row["guide_staff_id"], row["bound_since"])) for row in rows
+    }
+
+
+async def stored_orders(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, external_ids: Iterable[str]
+) -> dict[str, StoredOrder]:
+    """Stored events with these externalIds (a refund's orders), with the credits they were stored with."""
+    rows = await conn.execute_query_dict(
+        "SELECT external_id, credit_staff_ids, credit_shares, pool_team_id, pool_share, status FROM event "
+        "WHERE tenant_id = $1 AND external_id = ANY($2::text[])",
+        [tenant_id, list(external_ids)],
+    )
+    return {
+        row["external_id"]: StoredOrder(
+            Credits(
+                tuple(row["credit_staff_ids"]), tuple(row["credit_shares"]), row["pool_team_id"], row["pool_share"]
+            ),
+            row["status"] == "pending",
+        )
+        for row in rows
+    }
+
+
+_COLUMNS = (
+    "external_id, type, occurred_at, staff_id, customer_id, team_id, amount, value, attributes, order_external_id, "
+    "credit_staff_ids, credit_shares, pool_team_id, pool_share, status, credits_sent"
+)
+# Per connection, emptied at each commit; temporary tables have no RLS, `event` keeps its policy on the INSERT.
+# rows.py writes COPY text rows of these columns, in this order.
+_STAGE = """
+CREATE TEMP TABLE IF NOT EXISTS event_stage (
+    external_id text, type text, occurred_at timestamptz, staff_id bigint, customer_id bigint, team_id bigint,
+    amount numeric, value numeric, attributes jsonb, order_external_id text, credit_staff_ids bigint[],
+    credit_shares numeric[], pool_team_id bigint, pool_share numeric, status text, credits_sent boolean
+) ON COMMIT DELETE ROWS
+"""
+
+
+async def stage(conn: BaseDBAsyncClient, lines: Sequence[str]) -> None:
+    """Add COPY text rows (each ending with a newline) to this transaction's staging table."""
+    connection = _asyncpg(conn)
+    await connection.execute(_STAGE)
+    await connection.copy_to_table(
+        "event_stage",
+        schema_name="pg_temp",
+        source=memoryview("".join(lines).encode()),  # a buffer: bytes would be taken for a file name
+    )
+
+
+def _mark_stale(events: str, *, older_than_watermark: bool) -> str:
+    """Mark stale the tenant's ($1) closed periods that the events of relation `events` (an `occurred_at` column)
+    fall in: their numbers no longer match their events, a re-close must make revision n+1.
+
+    `older_than_watermark`: the events may have ids below a period's watermark (a large order stored long ago and
+    confirmed now), so every period closed before (revision > 0, whatever its state now) also forgets its watermark:
+    its re-close aggregates the whole period, not only the events received after the last close.
+    """
+    if older_than_watermark:
+        changes = "state = CASE WHEN p.state = 'closed' THEN 'stale' ELSE p.state END, watermark_event_id = NULL"
+        periods = "p.revision > 0"
+    else:
+        changes = "state = 'stale'"
+        periods = "p.state = 'closed'"
+    return f"""
+    UPDATE period p SET {changes}
+    WHERE p.tenant_id = $1 AND {periods}
+      AND p.starts_at <= (SELECT max(occurred_at) FROM {events})
+      AND p.ends_at > (SELECT min(occurred_at) FROM {events})
+      AND EXISTS (SELECT 1 FROM {events} e WHERE e.occurred_at >= p.starts_at AND e.occurred_at < p.ends_at)
+    """
+
+
+_INSERT = f"""
+WITH inserted AS (
+    INSERT INTO event (tenant_id, received_at, {_COLUMNS})
+    -- A fixed key order: concurrent batches sharing ids wait on each other instead of deadlocking.
+    SELECT $1, $2, {_COLUMNS} FROM pg_temp.event_stage ORDER BY external_id
+    {{conflict}}
+    RETURNING external_id, occurred_at
+), stale AS ({_mark_stale("inserted", older_than_watermark=False)})
+"""
+_INSERT_ALL = _INSERT.format(conflict="") + "SELECT count(*) AS n FROM inserted"
+_INSERT_NEW = (
+    _INSERT.format(conflict="ON CONFLICT (tenant_id, external_id) DO NOTHING") + "SELECT external_id FROM inserted"
+)
+
+
+async def insert_staged(conn: BaseDBAsyncClient, tenant_id: TenantId, received_at: datetime) -> int:
+    """Insert every staged row (the common case: nothing is a duplicate); how many. Raises `ExternalIdTaken` when
+    the unique index refuses one: no ON CONFLICT here, so a batch of new events pays nothing for duplicates."""
+    try:
+        rows = await conn.execute_query_dict(_INSERT_ALL, [tenant_id, received_at])
+    except IntegrityError as error:
+        cause = error.__cause__
+        if isinstance(cause, asyncpg.UniqueViolationError) and cause.constraint_name == EXTERNAL_ID_INDEX:
+            raise ExternalIdTaken from error
+        raise
+    inserted: int = rows[0]["n"]
+    return inserted
+
+
+async def insert_staged_new(conn: BaseDBAsyncClient, tenant_id: TenantId, received_at: datetime) -> set[str]:
+    """Insert the staged rows whose externalId is not stored yet (also against concurrent retries, which this
+    waits for); the externalIds inserted."""
+    rows = await conn.execute_query_dict(_INSERT_NEW, [tenant_id, received_at])
+    return {row["external_id"] for row in rows}
+
+
+def _credit_pairs(row: str) -> str:
+    # Explicit credits as a set: the same staff and shares in another order are the same credits.
+    return (
+        f"ARRAY(SELECT ROW(c.staff_id, c.share) FROM unnest({row}.credit_staff_ids, {row}.credit_shares) "
+        "AS c(staff_id, share) ORDER BY c.staff_id, c.share)"
+    )
+
+
+# The staged resends of stored events, with the first field (its contract name) whose content differs. Numbers
+# compare as numbers, instants as instants, attributes as jsonb (key order and 1.0 vs 1 do not matter). Credits
+# resolved by the tenant's rules were not sent: events stored before `credits_sent` existed (NULL) compare credits
+# only when the resend sends some. The same comparison as checks.sent_difference, for stored events.
+_RESENT_DIFFERENCES = f"""
+SELECT external_id, difference FROM (
+    SELECT s.external_id, CASE
+        WHEN e.type IS DISTINCT FROM s.type THEN 'type'
+        WHEN e.occurred_at IS DISTINCT FROM s.occurred_at THEN 'occurredAt'
+        WHEN e.staff_id IS DISTINCT FROM s.staff_id THEN 'staff'
+        WHEN e.customer_id IS DISTINCT FROM s.customer_id THEN 'customer'
+        WHEN e.team_id IS DISTINCT FROM s.team_id THEN 'team'
+        WHEN e.amount IS DISTINCT FROM s.amount THEN 'amount'
+        WHEN e.value IS DISTINCT FROM s.value THEN 'value'
+        WHEN e.attributes IS DISTINCT FROM s.attributes THEN 'attributes'
+        WHEN e.credits_sent IS NOT NULL AND e.credits_sent IS DISTINCT FROM s.credits_sent THEN 'credits'
+        WHEN s.credits_sent AND (
+            e.pool_team_id IS DISTINCT FROM s.pool_team_id OR e.pool_share IS DISTINCT FROM s.pool_share
+            OR {_credit_pairs("e")} IS DISTINCT FROM {_credit_pairs("s")}
+        ) THEN 'credits'
+    END AS difference
+    FROM pg_temp.event_stage s JOIN event e ON e.tenant_id = $1 AND e.external_id = s.external_id
+    WHERE s.external_id = ANY($2::text[])
+) resent WHERE difference IS NOT NULL
+"""
+
+
+async def resent_differences(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, external_ids: Sequence[str]
+) -> dict[str, str]:
+    """Of these staged externalIds that are stored already, those sent with other content: externalId -> the first
+    field that differs (the others are plain duplicates)."""
+    rows = await conn.execute_query_dict(_RESENT_DIFFERENCES, [tenant_id, list(external_ids)])
+    return {row["external_id"]: row["difference"] for row in rows}
+
+
+async def confirm_pending_orders(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, external_ids: Sequence[str]
+) -> list[tuple[str, datetime]]:
+    """Pending orders with these externalIds now count: (externalId, occurredAt) of each."""
+    rows = await conn.execute_query_dict(
+        "UPDATE event SET status = 'counted' WHERE tenant_id = $1 AND external_id = ANY($2::text[]) "
+        "AND status = 'pending' RETURNING external_id, occurred_at",
+        [tenant_id, list(external_ids)],
+    )
+    return [(row["external_id"], row["occurred_at"]) for row in rows]
+
+
+async def confirm_pending_refunds(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, order_external_ids: Sequence[str]
+) -> list[tuple[str, datetime]]:
+    """The pending refunds of these orders (they waited with them) now count: (externalId, occurredAt) of each."""
+    rows = await conn.execute_query_dict(
+        "UPDATE event SET status = 'counted' WHERE tenant_id = $1 AND type = 'refund' "
+        "AND order_external_id = ANY($2::text[]) AND status = 'pending' RETURNING external_id, occurred_at",
+        [tenant_id, list(order_external_ids)],
+    )
+    return [(row["external_id"], row["occurred_at"]) for row in rows]
+
+
+_MARK_STALE_CONFIRMED = "WITH confirmed AS (SELECT unnest($2::timestamptz[]) AS occurred_at)" + _mark_stale(
+    "confirmed", older_than_watermark=True
+)
+
+
+async def mark_periods_stale_for_confirmed(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, occurred_at: Sequence[datetime]
+) -> None:
+    """Events stored earlier (below the watermarks) that count from now on: the periods they fall in must be
+    re-closed, over the whole period."""
+    await conn.execute_query_dict(_MARK_STALE_CONFIRMED, [tenant_id, list(occurred_at)])
+
+
+class _Conditions:
+    """A WHERE clause and its bind parameters, numbered as they are added ($1 is the tenant)."""
+
+    def __init__(self, tenant_id: TenantId) -> None:
+        self.clauses = ["e.tenant_id = $1"]
+        self.params: list[Any] = [tenant_id]
+
+    def add(self, clause: str, value: object) -> None:
+        """`clause` holds one `{}` for the parameter's placeholder; nothing is added for a None value."""
+        if value is not None:
+            self.params.append(value)
+            self.clauses.append(clause.format(f"${len(self.params)}"))
+
+    def placeholder(self, value: object) -> str:
+        """A parameter outside the WHERE clause (LIMIT, OFFSET)."""
+        self.params.append(value)
+        return f"${len(self.params)}"
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self.clauses)
+
+
+async def event_page(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, where: EventFilter, page: PageRequest
+) -> Page[EventRecord]:
+    """One page of the tenant's events, oldest first, with the total that match."""
+    conditions = _Conditions(tenant_id)
+    conditions.add("e.type = {}", where.type)
+    conditions.add("s.code = {}", where.staff_code)
+    conditions.add("e.occurred_at >= {}", where.occurred_from)
+    conditions.add("e.occurred_at < {}", where.occurred_to)
+    # Codes come from joins in the same query: no per-row lookups.
+    base = (
+        "FROM event e LEFT JOIN staff s ON s.tenant_id = e.tenant_id AND s.id = e.staff_id "
+        "LEFT JOIN customer c ON c.tenant_id = e.tenant_id AND c.id = e.customer_id "
+        "LEFT JOIN team t ON t.tenant_id = e.tenant_id AND t.id = e.team_id "
+        f"WHERE {conditions.sql}"
+    )
+    total_rows = await conn.execute_query_dict(f"SELECT count(*) AS n {base}", conditions.params)
+    limit, offset = conditions.placeholder(page.limit), conditions.placeholder(page.offset)
+    rows = await conn.execute_query_dict(
+        "SELECT e.id, e.external_id, e.type, e.occurred_at, e.received_at, s.code AS staff_code, "
+        "c.code AS customer_code, t.code AS team_code, e.amount, e.value, e.attributes, e.status "
+        f"{base} ORDER BY e.occurred_at, e.id LIMIT {limit} OFFSET {offset}",
+        conditions.params,
+    )
+    return Page(
+        items=[
+            EventRecord(
+                id=row["id"],
+                external_id=row["external_id"],
+                type=row["type"],
+                occurred_at=row["occurred_at"],
+                received_at=row["received_at"],
+                staff_code=row["staff_code"],
+                customer_code=row["customer_code"],
+                team_code=row["team_code"],
+                amount=row["amount"],
+                value=row["value"],
+                attributes=json_value(row["attributes"]),
+                status=row["status"],
+            )
+            for row in rows
+        ],
+        total=total_rows[0]["n"],
+        limit=page.limit,
+        offset=page.offset,
+    )
