@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
 
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.models import ApiKey, Membership, Tenant, User
@@ -208,16 +209,20 @@ async def insert_api_key(
     secret_hash: str,
     scopes: list[str],
     created_by_user_id: int | None,
-) -> ApiKey:
-    return await ApiKey.create(
-        using_db=conn,
-        tenant_id=tenant_id,
-        name=name,
-        prefix=prefix,
-        secret_hash=secret_hash,
-        scopes=scopes,
-        created_by_user_id=created_by_user_id,
-    )
+) -> ApiKey | None:
+    """The new key; None when its prefix is taken (the transaction is then aborted: the caller must give up)."""
+    try:
+        return await ApiKey.create(
+            using_db=conn,
+            tenant_id=tenant_id,
+            name=name,
+            prefix=prefix,
+            secret_hash=secret_hash,
+            scopes=scopes,
+            created_by_user_id=created_by_user_id,
+        )
+    except IntegrityError:
+        return None
 
 
 async def api_keys(conn: BaseDBAsyncClient, tenant_id: TenantId) -> list[ApiKey]:

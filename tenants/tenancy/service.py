@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tortoise.exceptions import IntegrityError
-
 from tenants.i18n import _
 from tenants.tenancy import repository
 from tenants.tenancy.auth import Role, Scope, generate_api_key, hash_password
@@ -162,18 +160,17 @@ async def create_api_key(
         raise TenancyError.of(TenancyErrorCode.INVALID, _("Give the key at least one scope."), "scopes")
     new_key = generate_api_key()
     async with tenant_unit_of_work(tenant_id) as conn:
-        try:
-            api_key = await repository.insert_api_key(
-                conn,
-                tenant_id,
-                name=name.strip(),
-                prefix=new_key.prefix,
-                secret_hash=new_key.secret_hash,
-                scopes=sorted({scope.value for scope in scopes}),
-                created_by_user_id=created_by_user_id,
-            )
-        except IntegrityError as exc:  # a prefix collision: 48 random bits, so practically never
-            raise TenancyError.of(TenancyErrorCode.DUPLICATE, _("Please try again.")) from exc
+        api_key = await repository.insert_api_key(
+            conn,
+            tenant_id,
+            name=name.strip(),
+            prefix=new_key.prefix,
+            secret_hash=new_key.secret_hash,
+            scopes=sorted({scope.value for scope in scopes}),
+            created_by_user_id=created_by_user_id,
+        )
+        if api_key is None:  # a prefix collision: 48 random bits, so practically never
+            raise TenancyError.of(TenancyErrorCode.DUPLICATE, _("Please try again."))
     return CreatedApiKey(api_key, new_key.plaintext)
 
 

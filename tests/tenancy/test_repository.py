@@ -63,3 +63,20 @@ async def test_the_tenant_table_in_the_platform_unit_of_work(make_tenant: Tenant
         assert await repository.tenant_slug_exists(conn, a.slug)
         assert not await repository.tenant_slug_exists(conn, "no-such-tenant")
     assert found is not None and found.id == a.tenant_id
+
+
+async def test_a_taken_prefix_inserts_nothing(make_tenant: TenantFactory) -> None:
+    a = await make_tenant()
+    created = await service.create_api_key(a.tenant_id, "first", [Scope.EVENTS_READ], a.admin_user_id)
+    async with tenant_unit_of_work(a.tenant_id) as conn:
+        again = await repository.insert_api_key(
+            conn,
+            a.tenant_id,
+            name="second",
+            prefix=created.api_key.prefix,
+            secret_hash="other",
+            scopes=["events:read"],
+            created_by_user_id=None,
+        )
+    assert again is None
+    assert [key.name for key in await service.list_api_keys(a.tenant_id)] == ["first"]
