@@ -38,6 +38,7 @@ from tenants.periods.errors import (
 from tenants.periods.jobs import JobStatus, read_job
 from tenants.periods.service import request_close, request_refresh
 from tenants.rules.config import SchemeConfigInvalid, parse_scheme_config
+from tenants.rules.money import round2
 from tenants.rules.scorecard import Scorecard as EngineScorecard
 from tenants.tenancy.auth import Role
 
@@ -210,10 +211,6 @@ ClosePeriodResult = Annotated[CloseStarted | PeriodErrors, strawberry.union("Clo
 SimulateResult = Annotated[Simulation | PeriodErrors | ConfigErrors, strawberry.union("SimulateResult")]
 
 
-def _display(total: Decimal) -> Decimal:
-    return total.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
-
-
 def _simulated(card: EngineScorecard) -> SimulatedScorecard:
     return SimulatedScorecard(
         staff_code=card.staff_code,
@@ -290,7 +287,7 @@ class PeriodsQuery:
                 team_code=c.team_code,
                 revision=c.revision,
                 provisional=c.provisional,
-                total=_display(c.total),
+                total=round2(c.total),
                 total_exact=c.total,
                 grade=c.grade,
                 rank=c.rank,

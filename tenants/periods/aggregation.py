@@ -24,13 +24,15 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from tenants.rules.calendar import period_containing, period_window
 from tenants.rules.config import Metric, PerEventPenalty, SchemeConfig, TeamPoolReward
+from tenants.rules.grading import DEFAULT_CUSTOMER_GRADING, CustomerGrading
+from tenants.rules.money import money
 
 
 @dataclass(frozen=True)
@@ -257,15 +259,20 @@ TEAM_CODE_MAP = """team_code_map AS MATERIALIZED (
         )"""
 
 
-def _customer_grades_cte(params: _Params, config: SchemeConfig, window_start: datetime) -> str:
-    """DESIGN.md grading of the calendar month before the period (in the scheme's timezone): A while less than 20%
-    of the total ranks above, B below 60%, else C; known customers without positive contribution are D.
+def _customer_grades_cte(
+    params: _Params, config: SchemeConfig, window_start: datetime, grading: CustomerGrading = DEFAULT_CUSTOMER_GRADING
+) -> str:
+    """DESIGN.md grading of the calendar month before the period (in the scheme's timezone): A while less than
+    ``grading.a_below`` (20%) of the total ranks above, B below ``grading.b_below`` (60%), else C; known customers
+    without positive contribution are D. The thresholds are bind parameters (tenants/rules/grading.py).
 
     Each customer's contribution comes from one GROUP BY over the customers and their month's events together (no
     join whose method depends on estimates), and the grades end in one jsonb map (customer id -> grade) that the
     metric filters read per event: a lookup, never a rescan of the grades per event."""
     previous = period_containing("month", window_start - timedelta(seconds=1), config.timezone)
     starts, ends = period_window("month", previous, config.timezone)
+    a_below = f"{params.add(grading.a_below)}::numeric"
+    b_below = f"{params.add(grading.b_below)}::numeric"
     return f"""customer_totals AS MATERIALIZED (
             SELECT customer_id, max(code) AS code, sum(amount) AS amount FROM (
                 SELECT cu.id AS customer_id, cu.code, NULL::numeric AS amount FROM customer cu WHERE cu.tenant_id = $3
@@ -284,7 +291,8 @@ def _customer_grades_cte(params: _Params, config: SchemeConfig, window_start: da
             FROM customer_totals WHERE code IS NOT NULL AND amount > 0
         ),
         customer_grades AS (
-            SELECT customer_id, CASE WHEN before < total * 0.2 THEN 'A' WHEN before < total * 0.6 THEN 'B' ELSE 'C' END
+            SELECT customer_id,
+                   CASE WHEN before < total * {a_below} THEN 'A' WHEN before < total * {b_below} THEN 'B' ELSE 'C' END
                    AS grade FROM ranked
             UNION ALL
             SELECT customer_id, 'D' FROM customer_totals WHERE code IS NOT NULL AND (amount IS NULL OR amount <= 0)
@@ -332,7 +340,6 @@ def build_pool_query(
     return sql, params.values, mapping
 
 
-CENT = Decimal("0.01")
 State = dict[str, dict[str, Any]]
 
 
@@ -377,7 +384,7 @@ def metric_values(config: SchemeConfig, state: State) -> dict[str, Decimal | Non
             total, count = Decimal(raw[0]), int(raw[1])
             values[metric.key] = total / count if count else None
         elif metric.aggregate == "sum_amount":
-            values[metric.key] = Decimal(raw).quantize(CENT, rounding=ROUND_HALF_UP)
+            values[metric.key] = money(Decimal(raw))
         else:
             values[metric.key] = Decimal(raw)
     return values

@@ -48,6 +48,7 @@ from tenants.periods.errors import (
     version_not_found,
 )
 from tenants.periods.models import Period
+from tenants.rules.adjustments import adjustments
 from tenants.rules.calendar import CalendarError, parse_period_key, period_containing, period_window
 from tenants.rules.config import DemotionPenalty, SchemeConfig, SchemeConfigInvalid, parse_scheme_config
 from tenants.rules.engine import compute_period
@@ -58,7 +59,6 @@ from tenants.tenancy.identity import TenantId
 from tenants.tenancy.uow import tenant_unit_of_work
 
 Progress = Callable[[str, int, int], Awaitable[None]]
-ZERO = Decimal("0.00")
 log = structlog.get_logger("kaohe.close")
 
 
@@ -523,43 +523,20 @@ async def _post_lines(
     )
 
 
-def _fmt(amount: Decimal) -> str:
-    return f"{amount:,.2f}"
-
-
 async def _adjustments(
     conn: BaseDBAsyncClient, tenant_id: TenantId, period_id: int, revision: int, result: PeriodResult
 ) -> list[_Line]:
-    """New minus everything posted so far, per staff and rule; only the non-zero differences."""
+    """New minus everything posted so far, per staff and rule (tenants/rules/adjustments.py); only non-zero lines."""
     rows = await conn.execute_query_dict(
         "SELECT staff_id, rule_key, sum(amount) AS posted FROM ledger_line "
         "WHERE tenant_id = $1 AND period_id = $2 GROUP BY staff_id, rule_key",
         [tenant_id, period_id],
     )
     posted: dict[tuple[int, str], Decimal] = {(r["staff_id"], r["rule_key"]): r["posted"] for r in rows}
-    new: dict[tuple[int, str], tuple[Decimal, str]] = {}
-    for card in result.scorecards:
-        for line in card.lines:
-            new[(card.staff_id, line.rule_key)] = (line.amount, line.derivation)
-    adjustments: list[_Line] = []
-    for key in sorted(set(posted) | set(new)):
-        before = posted.get(key, ZERO)
-        after, derivation = new.get(key, (ZERO, "本期不再适用"))
-        delta = after - before
-        if delta != 0:
-            adjustments.append(
-                _Line(
-                    staff_id=key[0],
-                    rule_key=key[1],
-                    kind="adjustment",
-                    amount=delta,
-                    derivation=(
-                        f"调整（修订 {revision} 对比修订 {revision - 1}）：已入账 {_fmt(before)}，"
-                        f"重算 {_fmt(after)}，差额 {_fmt(delta)}。重算依据：{derivation}"
-                    ),
-                )
-            )
-    return adjustments
+    return [
+        _Line(a.staff_id, a.rule_key, a.kind, a.amount, a.derivation)
+        for a in adjustments(revision, posted, result.scorecards)
+    ]
 
 
 async def _same_scorecards(

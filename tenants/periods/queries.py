@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from tenants.periods.models import Period
+from tenants.rules.money import net_amount
 from tenants.schemes.service import FrozenPeriod
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.uow import tenant_unit_of_work
@@ -46,7 +47,7 @@ class ScorecardView:
 
     @property
     def net(self) -> Decimal:
-        return sum((line.amount for line in self.lines), Decimal("0.00"))
+        return net_amount(line.amount for line in self.lines)
 
 
 def _json(value: Any) -> Any:

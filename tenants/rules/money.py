@@ -1,4 +1,7 @@
-"""Decimal arithmetic for the scoring engine: one local context, half-up rounding, exact splits.
+"""Money arithmetic of every rule: one local context, half-up rounding to the cent, exact splits, the net of lines.
+
+The only home of money constants and rounding: the engine, the close (metric values, adjustments) and the API
+(display totals, nets) round here, so a rounding rule is changed in one place.
 
 Nothing here touches the process-wide decimal context: the engine runs inside ``localcontext(CTX)`` and every
 quantize names its rounding explicitly, so a stray ``getcontext().rounding = ...`` elsewhere never changes what staff
@@ -7,7 +10,7 @@ are paid. (Rounding is passed positionally: the keyword form costs 3x more and r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import (
     ROUND_DOWN,
     ROUND_HALF_UP,
@@ -17,6 +20,7 @@ from decimal import (
     DivisionByZero,
     InvalidOperation,
     Overflow,
+    localcontext,
 )
 
 __all__ = [
@@ -27,6 +31,7 @@ __all__ = [
     "ZERO",
     "ZERO_MONEY",
     "money",
+    "net_amount",
     "quantize_score",
     "round2",
     "split_exactly",
@@ -48,6 +53,12 @@ def money(value: Decimal) -> Decimal:
     """Round to the cent, half-up. A zero result is always ``0.00`` (never ``-0.00``, which would print as such)."""
     q = value.quantize(CENT, ROUND_HALF_UP)
     return q if q else ZERO_MONEY
+
+
+def net_amount(amounts: Iterable[Decimal]) -> Decimal:
+    """What a staff member is paid for a period: the sum of their lines, to the cent (``0.00`` without lines)."""
+    with localcontext(CTX):
+        return money(sum(amounts, ZERO))
 
 
 def quantize_score(value: Decimal) -> Decimal:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from typing import Literal
 
 from tenants.rules.formatting import fmt_num, fmt_total_against
-from tenants.rules.money import CTX, ZERO, ZERO_MONEY, money, round2
+from tenants.rules.money import ZERO_MONEY, net_amount, round2
 
 __all__ = [
     "Flag",
@@ -97,8 +97,7 @@ class Scorecard:
 
     @property
     def net(self) -> Decimal:
-        with localcontext(CTX):
-            return money(sum((line.amount for line in self.lines), ZERO))
+        return net_amount(line.amount for line in self.lines)
 
 
 @dataclass(frozen=True, slots=True)
