@@ -1,8 +1,7 @@
-"""GraphQL pieces shared by the domain modules: pages, ids, the actor (errors: schema/errors.py)."""
+"""GraphQL pieces shared by the domain packages: the JSON scalar, ids, the actor (errors: schema/errors.py; paging:
+schema/pagination.py)."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import strawberry
 from strawberry.scalars import JSON
@@ -10,21 +9,7 @@ from strawberry.scalars import JSON
 from schema.context import Info
 from tenants.audit.service import Actor
 
-__all__ = ["JSON", "PageArgs", "actor_of", "page_args", "parse_id"]
-
-DEFAULT_PAGE_SIZE = 50
-
-
-@dataclass(frozen=True)
-class PageArgs:
-    limit: int
-    offset: int
-
-
-def page_args(info: Info, limit: int | None, offset: int | None) -> PageArgs:
-    """Clamp paging: at most settings.page_size_max items, never a negative offset."""
-    maximum = info.context.settings.page_size_max
-    return PageArgs(limit=max(1, min(limit or DEFAULT_PAGE_SIZE, maximum)), offset=max(0, offset or 0))
+__all__ = ["JSON", "actor_of", "parse_id"]
 
 
 def parse_id(raw: strawberry.ID | str) -> int | None:

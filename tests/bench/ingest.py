@@ -1,7 +1,8 @@
 """Ingestion benchmark: GraphQL recordEvents (batches of 1,000 over HTTP) and the NDJSON import, each as a ratio of
 the rate of a raw asyncpg copy_records_to_table of the same rows into the same table, measured in the same run.
 
-Run: `make bench-ingest` (or `uv run python -m tests.bench.ingest [events]`). Targets: GraphQL >= 0.10, NDJSON >= 0.50.
+Run: `make bench` (every benchmark) or `uv run python -m tests.bench.ingest [events]`. Targets: GraphQL >= 0.10,
+NDJSON >= 0.50.
 `python -m tests.bench.ingest --bounded [lines]` measures what an import of junk or duplicate lines costs the API
 process instead: its resident memory (VmRSS, and the peak VmHWM, from /proc) before and after, and the latency of
 /healthz polled every 20 ms from a process of its own while the import runs (the loop must keep answering).
@@ -133,8 +134,6 @@ async def run(count: int) -> None:
                 with ndjson.timing():
                     response = await client.post("/import/events", content=body, headers=headers)
                 assert response.json()["accepted"] == count, response.text[:500]
-                copy_again = await reference(make_events("r2", count)) if False else None
-                del copy_again
         await superuser.close()
 
     copy_rate = count / copy_seconds
