@@ -84,9 +84,14 @@ async def insert_user(
     )
 
 
-async def update_user(conn: BaseDBAsyncClient, user_id: int, **values: Any) -> int:
-    """The number of users updated (0: no such user)."""
-    return await User.filter(id=user_id).using_db(conn).update(**values)
+async def update_password_hash(conn: BaseDBAsyncClient, user_id: int, password_hash: str) -> bool:
+    """False: no such user."""
+    return await User.filter(id=user_id).using_db(conn).update(password_hash=password_hash) > 0
+
+
+async def update_platform_operator(conn: BaseDBAsyncClient, user_id: int, platform_operator: bool) -> bool:
+    """False: no such user."""
+    return await User.filter(id=user_id).using_db(conn).update(is_platform_operator=platform_operator) > 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,14 +122,14 @@ async def user_by_email(email: str) -> User | None:
 async def set_password(user_id: int, password: str) -> None:
     _check_password(password)
     async with global_unit_of_work() as conn:
-        updated = await repository.update_user(conn, user_id, password_hash=hash_password(password))
+        updated = await repository.update_password_hash(conn, user_id, hash_password(password))
     if not updated:
         raise TenancyError.of(TenancyErrorCode.NOT_FOUND, NO_SUCH_USER, "email")
 
 
 async def set_platform_operator(user_id: int, platform_operator: bool) -> None:
     async with global_unit_of_work() as conn:
-        updated = await repository.update_user(conn, user_id, is_platform_operator=platform_operator)
+        updated = await repository.update_platform_operator(conn, user_id, platform_operator)
     if not updated:
         raise TenancyError.of(TenancyErrorCode.NOT_FOUND, NO_SUCH_USER, "email")
 
