@@ -20,11 +20,11 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from server.imports import REPORT_LIMIT, YIELD_EVERY, import_lines
 from tenants.events.batch import Batch
 from tenants.events.contract import MAX_ATTRIBUTES_DEPTH
 from tenants.events.errors import EventErrorCode
 from tenants.events.models import Event
+from tenants.events.ndjson import REPORT_LIMIT, YIELD_EVERY, import_lines
 from tenants.events.service import ingest
 from tenants.staff.models import Customer
 from tenants.tenancy import service

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-import server.imports
+import tenants.events.ndjson
 from tenants.events.models import Event
 from tenants.events.service import ingest
 from tenants.tenancy import service
@@ -133,8 +133,8 @@ async def sequential_answer(tenant_id: TenantId, lines: list[str]) -> dict[str, 
 
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(server.imports, "CHUNK_ITEMS", CHUNK)
-    monkeypatch.setattr(server.imports, "YIELD_EVERY", 1)
+    monkeypatch.setattr(tenants.events.ndjson, "CHUNK_ITEMS", CHUNK)
+    monkeypatch.setattr(tenants.events.ndjson, "YIELD_EVERY", 1)
 
 
 async def import_ndjson(client: httpx.AsyncClient, key: str, body: bytes) -> dict[str, Any]:
