@@ -1,4 +1,4 @@
-"""A config at every bound of tenants/schemes/config.py simulates and closes on the real database: the bounds keep
+"""A config at every bound of tenants/rules/config/bounds.py simulates and closes on the real database: the bounds keep
 every config that validates within what the close's SQL (columns, bind parameters) and the ledger columns take."""
 
 from __future__ import annotations
