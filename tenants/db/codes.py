@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from tenants.tenancy.identity import TenantId
+if TYPE_CHECKING:
+    # Only a type: at run time tenants.db sits below every domain, tenancy included (no import cycle).
+    from tenants.tenancy.identity import TenantId
 
 CodedTable = Literal["team", "staff", "customer"]
 

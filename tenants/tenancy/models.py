@@ -10,6 +10,8 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+from tenants.db.models import TenantModel
+
 
 class Tenant(Model):
     id = fields.BigIntField(primary_key=True)
@@ -39,9 +41,7 @@ class User(Model):
         table = "user"
 
 
-class Membership(Model):
-    id = fields.BigIntField(primary_key=True)
-    tenant_id = fields.BigIntField()
+class Membership(TenantModel):
     user_id = fields.BigIntField()
     role = fields.CharField(max_length=16)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -50,9 +50,7 @@ class Membership(Model):
         table = "membership"
 
 
-class ApiKey(Model):
-    id = fields.BigIntField(primary_key=True)
-    tenant_id = fields.BigIntField()
+class ApiKey(TenantModel):
     name = fields.CharField(max_length=200)
     # The public part of the key, used to find the row; the secret part is only stored as a hash.
     prefix = fields.CharField(max_length=32)
