@@ -54,8 +54,11 @@ class RowBuilder:
         self.batch_credits: dict[str, Credits] = {}
         self.pending_orders: set[str] = set()  # orders waiting for confirmation: their refunds wait too
         self._o2o = bool(rules.o2o_splits)
-        # The COPY text of credits, once per value: the rules give all events of one actor the same credits.
-        self._credit_texts: dict[Credits, str] = {}
+        self._large_orders = rules.large_order_threshold is not None
+        # The COPY text of credits, once per Credits object: the rules give all events of one actor the same one.
+        # Keyed by identity (hashing the value costs more than the text saves); the entry keeps the object alive, so
+        # its id cannot be reused while the entry exists.
+        self._credit_texts: dict[int, tuple[Credits, str]] = {}
 
     def fork(self) -> RowBuilder:
         """A copy that can go on adding rows (a write that may be retried) without changing this one."""
@@ -91,14 +94,17 @@ class RowBuilder:
             return
         if self.remember:
             self.batch_credits[event.external_id] = credits
-        large = self.rules.is_large_order(event.type, event.amount)
+        large = self._large_orders and self.rules.is_large_order(event.type, event.amount)
         if large:
             self.pending_orders.add(event.external_id)
         # A refund of an order still waiting for confirmation waits with it (confirming the order confirms it).
         pending = large or (refund and (event.order_external_id or "") in self.pending_orders)
-        credits_text = self._credit_texts.get(credits)
-        if credits_text is None:
-            credits_text = self._credit_texts[credits] = _credits_text(credits)
+        cached = self._credit_texts.get(id(credits))
+        if cached is not None and cached[0] is credits:
+            credits_text = cached[1]
+        else:
+            credits_text = _credits_text(credits)
+            self._credit_texts[id(credits)] = (credits, credits_text)
         rows.lines.append(
             f"{_copy_text(event.external_id)}\t{event.type}\t{event.occurred_text}\t"
             f"{_NULL if staff_id is None else staff_id}\t{_NULL if customer is None else customer.id}\t"
