@@ -25,7 +25,8 @@ class EventsMutation:
         settings = info.context.settings
         result = await record_events(
             info.context.tenant_id,
-            [as_contract(event) for event in events],
+            events,
+            as_contract,
             event_time_min=settings.event_time_min,
             event_time_max=settings.event_time_max,
         )
