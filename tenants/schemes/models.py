@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise import fields
-from tortoise.models import Model
+
+from tenants.db.models import TenantModel
 
 
-class Scheme(Model):
-    id = fields.BigIntField(primary_key=True)
-    tenant_id = fields.BigIntField()
+class Scheme(TenantModel):
     name = fields.CharField(max_length=200)
     description = fields.TextField(default="")
     active = fields.BooleanField(default=True)
@@ -20,9 +19,7 @@ class Scheme(Model):
         table = "scheme"
 
 
-class SchemeVersion(Model):
-    id = fields.BigIntField(primary_key=True)
-    tenant_id = fields.BigIntField()
+class SchemeVersion(TenantModel):
     scheme_id = fields.BigIntField()
     number = fields.IntField()
     config: fields.Field[dict[str, Any]] = fields.JSONField()
