@@ -12,12 +12,11 @@ from decimal import Decimal
 from typing import Any, cast
 
 from tortoise import fields
-from tortoise.models import Model
+
+from tenants.db.models import TenantModel
 
 
-class Period(Model):
-    id = fields.BigIntField(primary_key=True)
-    tenant_id = fields.BigIntField()
+class Period(TenantModel):
     scheme_id = fields.BigIntField()
     key = fields.CharField(max_length=16)
     starts_at = fields.DatetimeField()
@@ -42,9 +41,7 @@ class Period(Model):
         table = "period"
 
 
-class Scorecard(Model):
-    id = fields.BigIntField(primary_key=True)
-    tenant_id = fields.BigIntField()
+class Scorecard(TenantModel):
     period_id = fields.BigIntField()
     revision = fields.IntField()
     staff_id = fields.BigIntField()
@@ -65,9 +62,7 @@ class Scorecard(Model):
         table = "scorecard"
 
 
-class LedgerLine(Model):
-    id = fields.BigIntField(primary_key=True)
-    tenant_id = fields.BigIntField()
+class LedgerLine(TenantModel):
     period_id = fields.BigIntField()
     revision = fields.IntField()
     staff_id = fields.BigIntField()
