@@ -20,7 +20,9 @@ Rules
 - Errors are ``SchemeError``s (``tenants.errors.DomainError``) whose messages are i18n templates
   (``tenants.i18n._``), rendered in the reader's language at the edge.
 - Every change writes an audit entry (before/after) in the same transaction as the change.
-- Each function runs in its own ``tenant_unit_of_work`` and also filters by tenant: another tenant's id is NOT_FOUND.
+- Each entry point opens one ``tenant_unit_of_work`` and passes its connection to the statements
+  (``tenants/schemes/repository.py``, which also filter by tenant: another tenant's id is NOT_FOUND) and to the audit
+  log; this module builds no SQL.
 - Changes of one scheme are serialised by a row lock on the scheme, so two concurrent saves cannot open two drafts
   and a publish cannot race a draft edit.
 """
@@ -35,6 +37,8 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, Final
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+
 from tenants.audit.service import Actor, record
 from tenants.i18n import Message, _
 from tenants.rules.calendar import day_start
@@ -44,6 +48,7 @@ from tenants.rules.config import (
     parse_scheme_config,
     validate_scheme_config,
 )
+from tenants.schemes import repository
 from tenants.schemes.errors import SchemeError, SchemeErrorCode
 from tenants.schemes.models import Scheme, SchemeVersion
 from tenants.schemes.templates import get_template
@@ -147,16 +152,13 @@ def checked_config(config: object) -> dict[str, Any]:
 
 
 async def list_schemes(tenant_id: TenantId, active: bool | None = None) -> list[Scheme]:
-    async with tenant_unit_of_work(tenant_id):
-        query = Scheme.filter(tenant_id=tenant_id)
-        if active is not None:
-            query = query.filter(active=active)
-        return await query.order_by("name", "id")
+    async with tenant_unit_of_work(tenant_id) as conn:
+        return await repository.list_schemes(conn, tenant_id, active)
 
 
 async def get_scheme(tenant_id: TenantId, scheme_id: int) -> Scheme | None:
-    async with tenant_unit_of_work(tenant_id):
-        return await Scheme.get_or_none(tenant_id=tenant_id, id=scheme_id)
+    async with tenant_unit_of_work(tenant_id) as conn:
+        return await repository.get_scheme(conn, tenant_id, scheme_id)
 
 
 async def versions_by_scheme(tenant_id: TenantId, scheme_ids: Sequence[int]) -> dict[int, list[SchemeVersion]]:
@@ -164,10 +166,8 @@ async def versions_by_scheme(tenant_id: TenantId, scheme_ids: Sequence[int]) -> 
     grouped: dict[int, list[SchemeVersion]] = defaultdict(list)
     if not scheme_ids:
         return grouped
-    async with tenant_unit_of_work(tenant_id):
-        versions = await SchemeVersion.filter(tenant_id=tenant_id, scheme_id__in=list(set(scheme_ids))).order_by(
-            "scheme_id", "number"
-        )
+    async with tenant_unit_of_work(tenant_id) as conn:
+        versions = await repository.versions_of_schemes(conn, tenant_id, scheme_ids)
     for version in versions:
         grouped[version.scheme_id].append(version)
     return grouped
@@ -207,10 +207,8 @@ def pick_version_in_force(versions: Iterable[SchemeVersion], at: datetime | date
 
 async def version_in_force(tenant_id: TenantId, scheme_id: int, at: datetime | date) -> SchemeVersion | None:
     """The version a period starting at ``at`` uses; None when nothing was published effective by then."""
-    async with tenant_unit_of_work(tenant_id):
-        published = await SchemeVersion.filter(
-            tenant_id=tenant_id, scheme_id=scheme_id, status=VersionStatus.PUBLISHED
-        ).all()
+    async with tenant_unit_of_work(tenant_id) as conn:
+        published = await repository.versions_with_status(conn, tenant_id, scheme_id, VersionStatus.PUBLISHED)
     return pick_version_in_force(published, at)
 
 
@@ -248,8 +246,8 @@ def _frozen_periods() -> FrozenPeriodLookup:
 # --- changes --------------------------------------------------------------------------------------------------------
 
 
-async def _lock_scheme(tenant_id: TenantId, scheme_id: int) -> Scheme:
-    scheme = await Scheme.filter(tenant_id=tenant_id, id=scheme_id).select_for_update().first()
+async def _lock_scheme(conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int) -> Scheme:
+    scheme = await repository.lock_scheme(conn, tenant_id, scheme_id)
     if scheme is None:
         raise SchemeError.of(SchemeErrorCode.NOT_FOUND, NO_SUCH_SCHEME, "schemeId")
     return scheme
@@ -257,64 +255,64 @@ async def _lock_scheme(tenant_id: TenantId, scheme_id: int) -> Scheme:
 
 async def create_scheme(tenant_id: TenantId, actor: Actor, name: str, description: str = "") -> Scheme:
     clean_name, clean_description = _clean_name(name), _clean_description(description)
-    async with tenant_unit_of_work(tenant_id):
-        scheme = await Scheme.create(tenant_id=tenant_id, name=clean_name, description=clean_description)
-        await record(tenant_id, actor, "scheme.create", "scheme", scheme.id, None, scheme_snapshot(scheme))
+    async with tenant_unit_of_work(tenant_id) as conn:
+        scheme = await repository.insert_scheme(conn, tenant_id, clean_name, clean_description)
+        await record(conn, tenant_id, actor, "scheme.create", "scheme", scheme.id, None, scheme_snapshot(scheme))
     return scheme
 
 
 async def save_draft(tenant_id: TenantId, actor: Actor, scheme_id: int, config: object) -> SchemeVersion:
     """Edit the scheme's draft, or open a new draft (number = highest + 1) when it has none."""
     stored = checked_config(config)  # before any I/O: an invalid config stores nothing
-    async with tenant_unit_of_work(tenant_id):
-        await _lock_scheme(tenant_id, scheme_id)
-        draft = (
-            await SchemeVersion.filter(tenant_id=tenant_id, scheme_id=scheme_id, status=VersionStatus.DRAFT)
-            .order_by("-number")
-            .first()
-        )
+    async with tenant_unit_of_work(tenant_id) as conn:
+        await _lock_scheme(conn, tenant_id, scheme_id)
+        draft = await repository.latest_version(conn, tenant_id, scheme_id, VersionStatus.DRAFT)
         if draft is not None:
             if draft.config == stored:
                 return draft  # nothing changes, so nothing to audit
             before = version_snapshot(draft)
-            draft.config = stored
             # created_by stays the draft's author; who edited it and when is in the audit log
-            await draft.save(update_fields=["config", "updated_at"])
+            await repository.update_config(conn, draft, stored)
             after = version_snapshot(draft)
-            await record(tenant_id, actor, "scheme_version.update_draft", "scheme_version", draft.id, before, after)
+            await record(
+                conn, tenant_id, actor, "scheme_version.update_draft", "scheme_version", draft.id, before, after
+            )
             return draft
-        version = await _create_draft(tenant_id, actor, scheme_id, stored)
+        version = await _create_draft(conn, tenant_id, actor, scheme_id, stored)
     return version
 
 
-async def _create_draft(tenant_id: TenantId, actor: Actor, scheme_id: int, config: dict[str, Any]) -> SchemeVersion:
+async def _create_draft(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, actor: Actor, scheme_id: int, config: dict[str, Any]
+) -> SchemeVersion:
     # callers hold the scheme's row lock, so max + 1 cannot race (the unique index would refuse it anyway)
-    latest = await SchemeVersion.filter(tenant_id=tenant_id, scheme_id=scheme_id).order_by("-number").first()
+    latest = await repository.latest_version(conn, tenant_id, scheme_id)
     number = latest.number + 1 if latest is not None else 1
-    version = await SchemeVersion.create(
-        tenant_id=tenant_id,
+    version = await repository.insert_version(
+        conn,
+        tenant_id,
         scheme_id=scheme_id,
         number=number,
         config=config,
         status=VersionStatus.DRAFT,
         created_by_user_id=actor.user_id,
     )
-    await record(
-        tenant_id, actor, "scheme_version.create_draft", "scheme_version", version.id, None, version_snapshot(version)
-    )
+    after = version_snapshot(version)
+    await record(conn, tenant_id, actor, "scheme_version.create_draft", "scheme_version", version.id, None, after)
     return version
 
 
 async def publish_version(tenant_id: TenantId, actor: Actor, version_id: int, effective_from: date) -> SchemeVersion:
     _check_effective_date(effective_from)
     first_frozen_period = _frozen_periods()
-    async with tenant_unit_of_work(tenant_id):
-        found = await SchemeVersion.get_or_none(tenant_id=tenant_id, id=version_id)
+    async with tenant_unit_of_work(tenant_id) as conn:
+        found = await repository.get_version(conn, tenant_id, version_id)
         if found is None:
             raise SchemeError.of(SchemeErrorCode.NOT_FOUND, NO_SUCH_VERSION, "versionId")
-        await _lock_scheme(tenant_id, found.scheme_id)
+        await _lock_scheme(conn, tenant_id, found.scheme_id)
         # read again under the lock: a concurrent publish of the same draft may have committed meanwhile
-        version = await SchemeVersion.get(tenant_id=tenant_id, id=version_id)
+        version = await repository.get_version(conn, tenant_id, version_id)
+        assert version is not None  # versions are never deleted, and the scheme's lock is held
         if version.status != VersionStatus.DRAFT:
             message = _(
                 "Version {number} is published and cannot change; save a new draft instead.", number=version.number
@@ -331,16 +329,16 @@ async def publish_version(tenant_id: TenantId, actor: Actor, version_id: int, ef
             message = _frozen_period(frozen.state, period=frozen.key, date=effective_from.isoformat())
             raise SchemeError.of(SchemeErrorCode.PERIOD_CLOSED, message, "effectiveFrom")
         before = version_snapshot(version)
-        version.status = VersionStatus.PUBLISHED
-        version.effective_from = effective_from
-        version.published_by_user_id = actor.user_id
-        version.published_at = datetime.now(UTC)
-        await version.save(
-            update_fields=["status", "effective_from", "published_by_user_id", "published_at", "updated_at"]
+        await repository.mark_published(
+            conn,
+            version,
+            status=VersionStatus.PUBLISHED,
+            effective_from=effective_from,
+            published_by_user_id=actor.user_id,
+            published_at=datetime.now(UTC),
         )
-        await record(
-            tenant_id, actor, "scheme_version.publish", "scheme_version", version.id, before, version_snapshot(version)
-        )
+        after = version_snapshot(version)
+        await record(conn, tenant_id, actor, "scheme_version.publish", "scheme_version", version.id, before, after)
     return version
 
 
@@ -387,9 +385,9 @@ async def create_from_template(
         ) from None
     clean_name = _clean_name(template.name if name is None else name)
     stored = checked_config(template.config)
-    async with tenant_unit_of_work(tenant_id):
-        scheme = await Scheme.create(tenant_id=tenant_id, name=clean_name, description=template.description)
+    async with tenant_unit_of_work(tenant_id) as conn:
+        scheme = await repository.insert_scheme(conn, tenant_id, clean_name, template.description)
         after = {**scheme_snapshot(scheme), "template": template.key}
-        await record(tenant_id, actor, "scheme.create", "scheme", scheme.id, None, after)
-        draft = await _create_draft(tenant_id, actor, scheme.id, stored)
+        await record(conn, tenant_id, actor, "scheme.create", "scheme", scheme.id, None, after)
+        draft = await _create_draft(conn, tenant_id, actor, scheme.id, stored)
     return SchemeWithDraft(scheme, draft)
