@@ -12,10 +12,9 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, overload
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.connection import get_connection
 
 from tenants.audit import repository
 from tenants.tenancy.identity import TenantId
@@ -45,7 +44,7 @@ def _default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-async def _write(
+async def record(
     conn: BaseDBAsyncClient,
     tenant_id: TenantId,
     actor: Actor,
@@ -55,6 +54,7 @@ async def _write(
     before: Any = None,
     after: Any = None,
 ) -> None:
+    """One audit row, written on `conn`: the caller's unit of work."""
     await repository.insert_entry(
         conn,
         tenant_id,
@@ -66,40 +66,3 @@ async def _write(
         before=_jsonable(before),
         after=_jsonable(after),
     )
-
-
-@overload
-async def record(
-    conn: BaseDBAsyncClient,
-    tenant_id: TenantId,
-    actor: Actor,
-    action: str,
-    entity: str,
-    entity_id: int | None,
-    before: Any = None,
-    after: Any = None,
-) -> None: ...
-
-
-@overload
-async def record(
-    tenant_id: TenantId,
-    actor: Actor,
-    action: str,
-    entity: str,
-    entity_id: int | None,
-    before: Any = None,
-    after: Any = None,
-) -> None: ...
-
-
-async def record(*args: Any, **kwargs: Any) -> None:
-    """One audit row, written on `conn`: the caller's unit of work (record(conn, tenant_id, actor, ...)).
-
-    Transitional: callers not yet passing their connection (record(tenant_id, actor, ...)) write on the transaction
-    Tortoise holds for the current task, which is the open unit of work's; that form goes once they all pass it.
-    """
-    if "conn" in kwargs or (args and isinstance(args[0], BaseDBAsyncClient)):
-        await _write(*args, **kwargs)
-    else:
-        await _write(get_connection("default"), *args, **kwargs)

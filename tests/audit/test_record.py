@@ -65,20 +65,6 @@ async def test_an_audit_row_commits_and_rolls_back_with_its_change(make_tenant: 
         assert await AuditEntry.filter(tenant_id=tenant.tenant_id).count() == 0
 
 
-async def test_the_transitional_form_writes_in_the_open_unit_of_work(make_tenant: TenantFactory) -> None:
-    # record(tenant_id, actor, ...) without the connection: still the unit of work's transaction.
-    tenant = await make_tenant()
-    with pytest.raises(Abandoned):
-        async with tenant_unit_of_work(tenant.tenant_id) as conn:
-            await _add_team(tenant.tenant_id, "s1", conn)
-            await record(tenant.tenant_id, SYSTEM, "upsert", "team", None, after={"created": 1})
-            raise Abandoned
-    assert await _state(tenant.tenant_id) == ([], [])
-    async with tenant_unit_of_work(tenant.tenant_id):
-        await record(tenant.tenant_id, SYSTEM, "upsert", "team", 7, before=None, after={"created": 1})
-    assert await _state(tenant.tenant_id) == ([], [("upsert", "team", {"created": 1})])
-
-
 async def test_values_are_logged_exactly_as_stored(make_tenant: TenantFactory) -> None:
     tenant = await make_tenant()
     before = {"amount": Decimal("1234.10"), "on": date(2026, 10, 5)}
