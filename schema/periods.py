@@ -26,7 +26,7 @@ from schema.errors import ProblemInterface, problem_fields
 from schema.permissions import tenant_access
 from schema.schemes import SchemeConfigError
 from tenants.periods import queries
-from tenants.periods.close import metrics_json, simulate
+from tenants.periods.close import simulate
 from tenants.periods.errors import (
     CloseError,
     CloseErrorCode,
@@ -36,6 +36,7 @@ from tenants.periods.errors import (
     version_not_found,
 )
 from tenants.periods.jobs import JobStatus, read_job
+from tenants.periods.repository import metrics_json
 from tenants.periods.service import request_close, request_refresh
 from tenants.rules.config import SchemeConfigInvalid, parse_scheme_config
 from tenants.rules.money import round2

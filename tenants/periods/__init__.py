@@ -5,7 +5,7 @@ know about periods (a version cannot take effect inside a period whose results e
 package provides when it is imported (publishing fails closed in a process that has not imported it).
 """
 
-from tenants.periods.queries import first_frozen_period
+from tenants.periods.repository import first_frozen_period
 from tenants.schemes.service import provide_frozen_period_lookup
 
 provide_frozen_period_lookup(first_frozen_period)

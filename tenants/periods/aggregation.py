@@ -29,6 +29,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from tenants.periods.repository import BindParams
 from tenants.rules.calendar import period_containing, period_window
 from tenants.rules.config import Metric, PerEventPenalty, SchemeConfig, TeamPoolReward
 from tenants.rules.grading import DEFAULT_CUSTOMER_GRADING, CustomerGrading
@@ -51,18 +52,7 @@ class PeriodAggregates:
     team_pool_credits: dict[str, dict[str, Decimal]]
 
 
-class _Params:
-    """Collects bind parameters; SQL text only ever contains $n placeholders and our own identifiers."""
-
-    def __init__(self, *initial: Any) -> None:
-        self.values: list[Any] = list(initial)
-
-    def add(self, value: Any) -> str:
-        self.values.append(value)
-        return f"${len(self.values)}"
-
-
-def _filter_sql(params: _Params, events: Sequence[str], filters: dict[str, Any], alias: str = "e") -> str:
+def _filter_sql(params: BindParams, events: Sequence[str], filters: dict[str, Any], alias: str = "e") -> str:
     parts = [f"{alias}.type = ANY({params.add(list(events))}::text[])"]
     for key, expected in sorted(filters.items()):
         if key == "customer_grade":
@@ -120,7 +110,7 @@ def _metric_columns(metric: Metric, condition: str, share: str | None, column: s
     raise ValueError(f"not an aggregate metric: {metric.key}")
 
 
-def _seen_before(params: _Params, metric: Metric, since: str) -> str:
+def _seen_before(params: BindParams, metric: Metric, since: str) -> str:
     """For an incremental distinct count: the customer was already counted for this staff member in the period."""
     earlier = _filter_sql(params, metric.events, metric.filter, alias="o")
     return (
@@ -159,7 +149,7 @@ def build_query(
 
     With `since_event_id`, only events after that id are aggregated (the late events of a re-close).
     Every table is filtered by tenant_id explicitly (index use, and a second wall besides RLS)."""
-    params = _Params(window_start, window_end, tenant_id)
+    params = BindParams(window_start, window_end, tenant_id)
     window = "e.tenant_id = $3 AND e.occurred_at >= $1 AND e.occurred_at < $2 AND e.status = 'counted'"
     since = None
     if since_event_id is not None:
@@ -260,7 +250,10 @@ TEAM_CODE_MAP = """team_code_map AS MATERIALIZED (
 
 
 def _customer_grades_cte(
-    params: _Params, config: SchemeConfig, window_start: datetime, grading: CustomerGrading = DEFAULT_CUSTOMER_GRADING
+    params: BindParams,
+    config: SchemeConfig,
+    window_start: datetime,
+    grading: CustomerGrading = DEFAULT_CUSTOMER_GRADING,
 ) -> str:
     """DESIGN.md grading of the calendar month before the period (in the scheme's timezone): A while less than
     ``grading.a_below`` (20%) of the total ranks above, B below ``grading.b_below`` (60%), else C; known customers
@@ -310,7 +303,7 @@ def build_pool_query(
     pool_metrics = {r.metric for r in config.rewards if isinstance(r, TeamPoolReward)}
     if not pool_metrics:
         return None
-    params = _Params(window_start, window_end, tenant_id)
+    params = BindParams(window_start, window_end, tenant_id)
     columns: list[_Column] = []
     mapping: list[tuple[str, str]] = []
     uses_grades = False

@@ -21,11 +21,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any, Final
 
 import asyncpg
@@ -36,6 +34,7 @@ from tortoise.exceptions import DBConnectionError
 
 from tenants.i18n import _
 from tenants.locks import advisory_key, ingestion_lock_key
+from tenants.periods import repository
 from tenants.periods.aggregation import IncrementalNotPossible, State, aggregate_period, supports_incremental
 
 # CloseError and CloseErrorCode are re-exported: callers import them from here.
@@ -48,12 +47,13 @@ from tenants.periods.errors import (
     version_not_found,
 )
 from tenants.periods.models import Period
+from tenants.periods.repository import NewLine, flags_json
 from tenants.rules.adjustments import adjustments
 from tenants.rules.calendar import CalendarError, parse_period_key, period_containing, period_window
 from tenants.rules.config import DemotionPenalty, SchemeConfig, SchemeConfigInvalid, parse_scheme_config
 from tenants.rules.engine import compute_period
-from tenants.rules.scorecard import ParticipantInput, PeriodResult, Scorecard
-from tenants.schemes.models import Scheme, SchemeVersion
+from tenants.rules.scorecard import ParticipantInput, PeriodResult
+from tenants.schemes.models import SchemeVersion
 from tenants.schemes.service import pick_version_in_force
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.uow import tenant_unit_of_work
@@ -296,10 +296,10 @@ def _version_in_force(versions: Sequence[SchemeVersion], key: str) -> tuple[Sche
 
 
 async def _published_versions(conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int) -> list[SchemeVersion]:
-    scheme = await Scheme.filter(tenant_id=tenant_id, id=scheme_id).using_db(conn).first()
-    if scheme is None:
+    versions = await repository.published_versions(conn, tenant_id, scheme_id)
+    if versions is None:
         raise scheme_not_found()
-    return list(await SchemeVersion.filter(tenant_id=tenant_id, scheme_id=scheme_id, status="published").using_db(conn))
+    return versions
 
 
 async def resolve_period(
@@ -335,29 +335,6 @@ def _window(cycle: str, timezone: str, key: str) -> Window:
     return local_start, local_end, starts_at, ends_at
 
 
-async def _previous_totals(
-    conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int, before: datetime, depth: int
-) -> dict[int, list[Decimal]]:
-    """Totals of the last `depth` closed periods before this one, most recent first (for demotion)."""
-    rows = await conn.execute_query_dict(
-        """
-        WITH recent AS (
-            SELECT id, revision, starts_at FROM period
-            WHERE tenant_id = $1 AND scheme_id = $2 AND starts_at < $3 AND revision > 0
-            ORDER BY starts_at DESC LIMIT $4
-        )
-        SELECT s.staff_id, s.total FROM recent r
-        JOIN scorecard s ON s.tenant_id = $1 AND s.period_id = r.id AND s.revision = r.revision
-        ORDER BY r.starts_at DESC
-        """,
-        [tenant_id, scheme_id, before, depth],
-    )
-    totals: dict[int, list[Decimal]] = defaultdict(list)
-    for row in rows:
-        totals[row["staff_id"]].append(row["total"])
-    return totals
-
-
 @dataclass(frozen=True)
 class Computed:
     result: PeriodResult
@@ -366,13 +343,7 @@ class Computed:
 
 
 async def _stored_states(conn: BaseDBAsyncClient, tenant_id: TenantId, period: Period) -> dict[int, State] | None:
-    rows = await conn.execute_query_dict(
-        "SELECT staff_id, state FROM scorecard WHERE tenant_id = $1 AND period_id = $2 AND revision = $3",
-        [tenant_id, period.id, period.revision],
-    )
-    states = {
-        row["staff_id"]: json.loads(row["state"]) if isinstance(row["state"], str) else row["state"] for row in rows
-    }
+    states = await repository.stored_states(conn, tenant_id, period.id, period.revision)
     # Scorecards written before states were stored have none: those periods re-close with a full pass.
     complete = states and all(isinstance(state, dict) and state.get("m") is not None for state in states.values())
     return states if complete else None
@@ -413,7 +384,7 @@ async def compute(
     if aggregates is None:
         aggregates = await aggregate_period(conn, tenant_id, resolved.config, *window)
     depth = max((p.periods for p in resolved.config.penalties if isinstance(p, DemotionPenalty)), default=0)
-    previous = await _previous_totals(conn, tenant_id, scheme_id, resolved.starts_at, depth) if depth else {}
+    previous = await repository.previous_totals(conn, tenant_id, scheme_id, resolved.starts_at, depth) if depth else {}
     participants = [
         ParticipantInput(
             staff_id=row.staff_id,
@@ -429,112 +400,13 @@ async def compute(
     return Computed(result, {row.staff_id: row.state for row in aggregates.participants}, incremental)
 
 
-def metrics_json(card: Scorecard) -> list[dict[str, str | None]]:
-    """A scorecard's metrics as stored: exact numbers as strings, never floats."""
-    return [
-        {
-            "key": m.key,
-            "label": m.label,
-            "value": None if m.value is None else str(m.value),
-            "score": None if m.score is None else str(m.score),
-            "weight": None if m.weight is None else str(m.weight),
-            "explanation": m.explanation,
-        }
-        for m in card.metrics
-    ]
-
-
-def _flags_json(card: Scorecard) -> str:
-    return json.dumps(
-        [{"rule_key": f.rule_key, "kind": f.kind, "message": f.message} for f in card.flags], ensure_ascii=False
-    )
-
-
-async def write_scorecards(
-    conn: BaseDBAsyncClient,
-    tenant_id: TenantId,
-    period_id: int,
-    revision: int,
-    version_id: int,
-    cards: Sequence[Scorecard],
-    states: dict[int, State],
-    *,
-    provisional: bool = False,
-) -> None:
-    await conn.execute_query(
-        """
-        INSERT INTO scorecard (tenant_id, period_id, revision, staff_id, scheme_version_id, total, grade, rank, metrics,
-                               flags, state, provisional, computed_at)
-        SELECT $1, $2, $3, c.staff_id, $4, c.total, c.grade, c.rank, c.metrics::jsonb, c.flags::jsonb,
-               c.state::jsonb, $5, now()
-        FROM unnest($6::bigint[], $7::numeric[], $8::text[], $9::int[], $10::text[], $11::text[], $12::text[])
-             AS c(staff_id, total, grade, rank, metrics, flags, state)
-        """,
-        [
-            tenant_id,
-            period_id,
-            revision,
-            version_id,
-            provisional,
-            [c.staff_id for c in cards],
-            [c.total for c in cards],
-            [c.grade for c in cards],
-            [c.rank for c in cards],
-            [json.dumps(metrics_json(c), ensure_ascii=False) for c in cards],
-            [_flags_json(c) for c in cards],
-            [json.dumps(states.get(c.staff_id, {})) for c in cards],
-        ],
-    )
-
-
-@dataclass(frozen=True)
-class _Line:
-    staff_id: int
-    rule_key: str
-    kind: str
-    amount: Decimal
-    derivation: str
-
-
-async def _post_lines(
-    conn: BaseDBAsyncClient, tenant_id: TenantId, period_id: int, revision: int, version_id: int, lines: list[_Line]
-) -> None:
-    if not lines:
-        return
-    await conn.execute_query(
-        """
-        INSERT INTO ledger_line (tenant_id, period_id, revision, staff_id, scheme_version_id, rule_key, kind, amount,
-                                 derivation, posted_at)
-        SELECT $1, $2, $3, l.staff_id, $4, l.rule_key, l.kind, l.amount, l.derivation, now()
-        FROM unnest($5::bigint[], $6::text[], $7::text[], $8::numeric[], $9::text[])
-             AS l(staff_id, rule_key, kind, amount, derivation)
-        """,
-        [
-            tenant_id,
-            period_id,
-            revision,
-            version_id,
-            [line.staff_id for line in lines],
-            [line.rule_key for line in lines],
-            [line.kind for line in lines],
-            [line.amount for line in lines],
-            [line.derivation for line in lines],
-        ],
-    )
-
-
 async def _adjustments(
     conn: BaseDBAsyncClient, tenant_id: TenantId, period_id: int, revision: int, result: PeriodResult
-) -> list[_Line]:
+) -> list[NewLine]:
     """New minus everything posted so far, per staff and rule (tenants/rules/adjustments.py); only non-zero lines."""
-    rows = await conn.execute_query_dict(
-        "SELECT staff_id, rule_key, sum(amount) AS posted FROM ledger_line "
-        "WHERE tenant_id = $1 AND period_id = $2 GROUP BY staff_id, rule_key",
-        [tenant_id, period_id],
-    )
-    posted: dict[tuple[int, str], Decimal] = {(r["staff_id"], r["rule_key"]): r["posted"] for r in rows}
+    posted = await repository.posted_sums(conn, tenant_id, period_id)
     return [
-        _Line(a.staff_id, a.rule_key, a.kind, a.amount, a.derivation)
+        NewLine(a.staff_id, a.rule_key, a.kind, a.amount, a.derivation)
         for a in adjustments(revision, posted, result.scorecards)
     ]
 
@@ -544,27 +416,14 @@ async def _same_scorecards(
 ) -> bool:
     """Nothing at all changed: same version, same totals, grades, ranks and exact aggregates.
     (Aggregates can move while every score stays capped: that is a change, and the next re-close builds on it.)"""
-    # Metric values follow from the aggregates and the version, so comparing those (not the metrics) is enough.
-    rows = await conn.execute_query_dict(
-        "SELECT staff_id, scheme_version_id, total, grade, rank, flags, state FROM scorecard "
-        "WHERE tenant_id = $1 AND period_id = $2 AND revision = $3",
-        [tenant_id, period_id, revision],
-    )
 
+    # Metric values follow from the aggregates and the version, so comparing those (not the metrics) is enough.
     def canonical(value: Any) -> str:
-        return json.dumps(json.loads(value) if isinstance(value, str) else value, sort_keys=True)
+        return json.dumps(value, sort_keys=True)
 
     stored = {
-        (
-            r["staff_id"],
-            r["scheme_version_id"],
-            r["total"],
-            r["grade"],
-            r["rank"],
-            canonical(r["flags"]),
-            canonical(r["state"]),
-        )
-        for r in rows
+        (s.staff_id, s.scheme_version_id, s.total, s.grade, s.rank, canonical(s.flags), canonical(s.state))
+        for s in await repository.stored_scorecards(conn, tenant_id, period_id, revision)
     }
     fresh = {
         (
@@ -573,7 +432,7 @@ async def _same_scorecards(
             c.total,
             c.grade,
             c.rank,
-            canonical(json.loads(_flags_json(c))),
+            canonical(json.loads(flags_json(c))),
             canonical(computed.states.get(c.staff_id, {})),
         )
         for c in computed.result.scorecards
@@ -584,17 +443,10 @@ async def _same_scorecards(
 async def get_or_create_period(
     conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int, resolved: ResolvedPeriod
 ) -> Period:
-    await conn.execute_query(
-        "INSERT INTO period (tenant_id, scheme_id, key, starts_at, ends_at, state, revision, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, 'open', 0, now()) ON CONFLICT (tenant_id, scheme_id, key) DO NOTHING",
-        [tenant_id, scheme_id, resolved.key, resolved.starts_at, resolved.ends_at],
+    await repository.insert_period_if_absent(
+        conn, tenant_id, scheme_id, resolved.key, resolved.starts_at, resolved.ends_at
     )
-    period = (
-        await Period.filter(tenant_id=tenant_id, scheme_id=scheme_id, key=resolved.key)
-        .select_for_update()
-        .using_db(conn)
-        .first()
-    )
+    period = await repository.period_for_update(conn, tenant_id, scheme_id, resolved.key)
     assert period is not None
     return period
 
@@ -604,11 +456,7 @@ async def mark_closing(tenant_id: TenantId, scheme_id: int, key: str) -> None:
     # One statement: a period seen before (provisional scorecards, an earlier close) shows the close; a period's
     # very first close creates its row in the close transaction itself.
     async with tenant_unit_of_work(tenant_id) as conn:
-        await conn.execute_query(
-            "UPDATE period SET state = 'closing' WHERE tenant_id = $1 AND scheme_id = $2 AND key = $3 "
-            "AND state IN ('open', 'stale')",
-            [tenant_id, scheme_id, key],
-        )
+        await repository.mark_closing(conn, tenant_id, scheme_id, key)
 
 
 async def close_period(
@@ -652,24 +500,15 @@ async def record_close_failure(tenant_id: TenantId, scheme_id: int, key: str, fa
     A period closed for the first time has no row yet (the failed close created it and rolled back): it is created,
     so that the cron sees the failure. A period left 'closing' goes back to what it was before the close started."""
     async with tenant_unit_of_work(tenant_id) as conn:
-        await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [advisory_key("close", tenant_id, scheme_id, key)])
+        await repository.advisory_xact_locks(conn, advisory_key("close", tenant_id, scheme_id, key))
         try:
             # The window only: the version's config may be what failed.
             _version, window = _version_in_force(await _published_versions(conn, tenant_id, scheme_id), key)
         except CloseError:
             window = None  # nothing to create a row from; a row that exists is still marked
         if window is not None:
-            await conn.execute_query(
-                "INSERT INTO period (tenant_id, scheme_id, key, starts_at, ends_at, state, revision, created_at) "
-                "VALUES ($1, $2, $3, $4, $5, 'open', 0, now()) ON CONFLICT (tenant_id, scheme_id, key) DO NOTHING",
-                [tenant_id, scheme_id, key, window[2], window[3]],
-            )
-        await conn.execute_query(
-            "UPDATE period SET failed_at = now(), failure = $4, "
-            "state = CASE WHEN state <> 'closing' THEN state WHEN revision > 0 THEN 'stale' ELSE 'open' END "
-            "WHERE tenant_id = $1 AND scheme_id = $2 AND key = $3",
-            [tenant_id, scheme_id, key, encode_failure(failure.problem)],
-        )
+            await repository.insert_period_if_absent(conn, tenant_id, scheme_id, key, window[2], window[3])
+        await repository.record_failure(conn, tenant_id, scheme_id, key, encode_failure(failure.problem))
 
 
 async def _close_period(
@@ -677,9 +516,8 @@ async def _close_period(
 ) -> CloseOutcome:
     report = progress or _noop_progress
     async with tenant_unit_of_work(tenant_id) as conn:
-        await conn.execute_query(
-            "SELECT pg_advisory_xact_lock($1), pg_advisory_xact_lock($2)",
-            [advisory_key("close", tenant_id, scheme_id, key), ingestion_lock_key(tenant_id)],
+        await repository.advisory_xact_locks(
+            conn, advisory_key("close", tenant_id, scheme_id, key), ingestion_lock_key(tenant_id)
         )
         resolved = await resolve_period(conn, tenant_id, scheme_id, key)
         ensure_ended(resolved, now)
@@ -700,7 +538,7 @@ async def _close_period(
         if revision == 0:
             revision = 1
             lines = [
-                _Line(card.staff_id, line.rule_key, line.kind, line.amount, line.derivation)
+                NewLine(card.staff_id, line.rule_key, line.kind, line.amount, line.derivation)
                 for card in cards
                 for line in card.lines
             ]
@@ -713,28 +551,19 @@ async def _close_period(
             else:
                 revision += 1
         if changed:
-            await write_scorecards(conn, tenant_id, period.id, revision, resolved.version_id, cards, computed.states)
-            await _post_lines(conn, tenant_id, period.id, revision, resolved.version_id, lines)
+            await repository.write_scorecards(
+                conn, tenant_id, period.id, revision, resolved.version_id, cards, computed.states
+            )
+            await repository.post_lines(conn, tenant_id, period.id, revision, resolved.version_id, lines)
             posted = len(lines)
         await report("committing", len(cards), len(cards))
         await _fault_injection_pause()
         # The watermark can be read last: the ingestion lock held since the start lets no event in meanwhile.
         # Provisional scorecards go with the same round trip.
         if changed:
-            await conn.execute_query(
-                "WITH provisional AS (DELETE FROM scorecard WHERE tenant_id = $1 AND period_id = $2 AND revision = 0) "
-                "UPDATE period SET state = 'closed', revision = $3, scheme_version_id = $4, "
-                "watermark_event_id = (SELECT max(id) FROM event WHERE tenant_id = $1), closed_at = now(), "
-                "failed_at = NULL, failure = NULL "
-                "WHERE tenant_id = $1 AND id = $2",
-                [tenant_id, period.id, revision, resolved.version_id],
-            )
+            await repository.mark_closed_with_revision(conn, tenant_id, period.id, revision, resolved.version_id)
         else:
-            # The stored revision still describes the period exactly: its watermark and version stay as they are.
-            await conn.execute_query(
-                "UPDATE period SET state = 'closed', failed_at = NULL, failure = NULL WHERE tenant_id = $1 AND id = $2",
-                [tenant_id, period.id],
-            )
+            await repository.mark_closed_unchanged(conn, tenant_id, period.id)
         await report("writing", len(cards), len(cards))
     await report("done", 1, 1)
     return CloseOutcome(
@@ -761,10 +590,8 @@ async def _refresh_provisional(tenant_id: TenantId, scheme_id: int, key: str) ->
         if period.state != "open":
             return 0
         computed = await compute(conn, tenant_id, scheme_id, resolved)
-        await conn.execute_query(
-            "DELETE FROM scorecard WHERE tenant_id = $1 AND period_id = $2 AND revision = 0", [tenant_id, period.id]
-        )
-        await write_scorecards(
+        await repository.delete_provisional_scorecards(conn, tenant_id, period.id)
+        await repository.write_scorecards(
             conn,
             tenant_id,
             period.id,
@@ -774,9 +601,7 @@ async def _refresh_provisional(tenant_id: TenantId, scheme_id: int, key: str) ->
             computed.states,
             provisional=True,
         )
-        await conn.execute_query(
-            "UPDATE period SET provisional_at = now() WHERE tenant_id = $1 AND id = $2", [tenant_id, period.id]
-        )
+        await repository.mark_provisional_refreshed(conn, tenant_id, period.id)
         return len(computed.result.scorecards)
 
 
@@ -800,11 +625,7 @@ async def _simulate(
     async with tenant_unit_of_work(tenant_id) as conn:
         override = config
         if version_id is not None:
-            version = (
-                await SchemeVersion.filter(tenant_id=tenant_id, id=version_id, scheme_id=scheme_id)
-                .using_db(conn)
-                .first()
-            )
+            version = await repository.scheme_version(conn, tenant_id, scheme_id, version_id)
             if version is None:
                 raise version_not_found()
             override = parse_scheme_config(version.config)

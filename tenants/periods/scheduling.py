@@ -9,20 +9,20 @@ any time someone closes it by hand (closePeriod, `kaohe close`); a successful cl
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
 
+from tenants.db.codecs import json_value
+from tenants.periods import repository
 from tenants.periods.close import permanent_failure, version_calendar
 from tenants.periods.models import Period
 from tenants.rules.calendar import period_containing, period_window, previous_period_key
-from tenants.schemes.models import Scheme, SchemeVersion
+from tenants.schemes.models import SchemeVersion
 from tenants.schemes.service import pick_version_in_force
 from tenants.tenancy.identity import tenant_id_for_system
-from tenants.tenancy.models import Tenant
 from tenants.tenancy.uow import platform_unit_of_work, tenant_unit_of_work
 
 DEFAULT_GRACE_HOURS = 6
@@ -45,20 +45,19 @@ class DueWork:
 
 
 async def due_work(now: datetime) -> DueWork:
-    async with platform_unit_of_work():
-        tenants = await Tenant.all().values("id", "settings")
+    async with platform_unit_of_work() as conn:
+        tenants = await repository.tenant_settings(conn)
     work = DueWork()
-    for tenant in tenants:
+    for raw_tenant_id, raw_settings in tenants:
         # One tenant's unusable settings or data must not stop the other tenants' closes.
         tenant_work = DueWork()
         try:
-            settings = tenant["settings"]
-            settings = json.loads(settings) if isinstance(settings, str) else settings or {}
-            await _tenant_work(tenant["id"], settings, now, tenant_work)
+            settings = json_value(raw_settings) or {}
+            await _tenant_work(raw_tenant_id, settings, now, tenant_work)
         except Exception as error:
             if permanent_failure(error) is None:
                 raise  # the database is gone: no tenant's work can be known now
-            log.error("cron skipped a tenant", tenant_id=tenant["id"], exc_info=error)
+            log.error("cron skipped a tenant", tenant_id=raw_tenant_id, exc_info=error)
             continue
         work.to_close.extend(tenant_work.to_close)
         work.to_refresh.extend(tenant_work.to_refresh)
@@ -70,10 +69,9 @@ async def _tenant_work(raw_tenant_id: int, settings: dict[str, object], now: dat
     grace = timedelta(hours=float(str(settings.get("close_grace_hours", DEFAULT_GRACE_HOURS))))
     refresh = timedelta(minutes=float(str(settings.get("provisional_refresh_minutes", DEFAULT_REFRESH_MINUTES))))
     auto_reclose = settings.get("auto_reclose", True) is not False
-    async with tenant_unit_of_work(tenant_id):
-        schemes = await Scheme.filter(tenant_id=tenant_id, active=True)
-        versions = await SchemeVersion.filter(tenant_id=tenant_id, status="published")
-        periods = await Period.filter(tenant_id=tenant_id)
+    async with tenant_unit_of_work(tenant_id) as conn:
+        schedule = await repository.tenant_schedule(conn, tenant_id)
+    schemes, versions, periods = schedule.schemes, schedule.published, schedule.periods
     by_scheme: dict[int, list[SchemeVersion]] = defaultdict(list)
     for version in versions:
         by_scheme[version.scheme_id].append(version)
