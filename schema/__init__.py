@@ -26,8 +26,7 @@ from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
 from schema.context import Context
-from schema.event_confirmation import EventConfirmationMutation
-from schema.events import EventsMutation, EventsQuery
+from schema.events import EventConfirmationMutation, EventsMutation, EventsQuery
 from schema.periods import PeriodsMutation, PeriodsQuery
 from schema.request_errors import CachedValidation, RequestErrorCode, TokenLimitedParserCache, answer_errors, with_code
 from schema.schemes import SchemesMutation, SchemesQuery
