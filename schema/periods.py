@@ -26,7 +26,6 @@ from schema.errors import ProblemInterface, problem_fields
 from schema.permissions import tenant_access
 from schema.schemes import SchemeConfigError
 from tenants.periods import queries
-from tenants.periods.close import simulate
 from tenants.periods.errors import (
     CloseError,
     CloseErrorCode,
@@ -38,6 +37,7 @@ from tenants.periods.errors import (
 from tenants.periods.jobs import JobStatus, read_job
 from tenants.periods.repository import metrics_json
 from tenants.periods.service import request_close, request_refresh
+from tenants.periods.simulate import simulate
 from tenants.rules.config import SchemeConfigInvalid, parse_scheme_config
 from tenants.rules.money import round2
 from tenants.rules.scorecard import Scorecard as EngineScorecard

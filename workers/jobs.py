@@ -19,9 +19,11 @@ from redis.asyncio import Redis
 from server.settings import Settings
 from tenants.i18n import _
 from tenants.periods import scheduling
-from tenants.periods.close import close_period, mark_closing, record_close_failure, refresh_provisional
+from tenants.periods.close import close_period, mark_closing
 from tenants.periods.errors import CloseError, CloseErrorCode
+from tenants.periods.failures import record_close_failure
 from tenants.periods.jobs import complete_job, fail_job, retry_job, update_job
+from tenants.periods.provisional import refresh_provisional
 from tenants.tenancy.identity import tenant_id_for_system
 from workers.keys import job_keys
 from workers.queue import claim_refresh, enqueue_close, enqueue_refresh

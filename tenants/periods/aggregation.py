@@ -5,6 +5,8 @@ window's events grouped by the acting staff (every `credit: actor` metric and pe
 aggregate), one scan of the credited share rows (`credit: credited` metrics: each credited staff gets amount x share)
 and, when a filter uses customer grades, one scan of the previous month's orders; a second statement scans the
 team-pool credits. Events are never loaded into Python; the result has one row per participant.
+This module builds (and runs, on the caller's connection) the aggregation statements; every other statement of the
+periods domain is in repository.py.
 
 Plans that cannot collapse: the planner's row estimates come from statistics that may be missing (a table filled by
 API upserts or an import with autovacuum off or late) or stale (analysed before this tenant's rows arrived). A join

@@ -17,8 +17,9 @@ import structlog
 
 from tenants.db.codecs import json_value
 from tenants.periods import repository
-from tenants.periods.close import permanent_failure, version_calendar
+from tenants.periods.failures import permanent_failure
 from tenants.periods.models import Period
+from tenants.periods.resolution import version_calendar
 from tenants.rules.calendar import period_containing, period_window, previous_period_key
 from tenants.schemes.models import SchemeVersion
 from tenants.schemes.service import pick_version_in_force

@@ -10,7 +10,7 @@ job's tracking id is returned: the hook has run when the unit of work closed, in
 from __future__ import annotations
 
 from tenants.jobs import enqueue_after_commit
-from tenants.periods.close import ensure_ended, resolve_period
+from tenants.periods.resolution import ensure_ended, resolve_period
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.uow import tenant_unit_of_work
 

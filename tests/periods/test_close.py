@@ -17,9 +17,12 @@ from server.settings import Settings
 from tenants.audit.service import SYSTEM
 from tenants.demo import PERIOD, seed_worked_example
 from tenants.events.service import ingest
-from tenants.periods.close import CloseError, close_period, refresh_provisional, simulate
+from tenants.periods.close import close_period
+from tenants.periods.errors import CloseError
 from tenants.periods.models import LedgerLine, Period, Scorecard
+from tenants.periods.provisional import refresh_provisional
 from tenants.periods.scheduling import due_work
+from tenants.periods.simulate import simulate
 from tenants.rules.config import parse_scheme_config
 from tenants.schemes import service as schemes
 from tenants.schemes.templates import get_template

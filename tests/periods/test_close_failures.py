@@ -19,8 +19,9 @@ from redis.asyncio import Redis
 from server.settings import Settings
 from tenants.audit.service import SYSTEM
 from tenants.demo import PERIOD, seed_worked_example
-from tenants.periods.close import CloseError, CloseErrorCode, close_period, permanent_failure
-from tenants.periods.errors import decode_failure
+from tenants.periods.close import close_period
+from tenants.periods.errors import CloseError, CloseErrorCode, decode_failure
+from tenants.periods.failures import permanent_failure
 from tenants.periods.jobs import read_job
 from tenants.periods.models import LedgerLine, Period
 from tenants.periods.scheduling import due_work

@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from server.settings import Settings
 from tenants.demo import PERIOD, seed_worked_example
 from tenants.jobs import JobQueue, enqueue_after_commit, install_job_queue, installed_job_queue
-from tenants.periods.close import CloseError
+from tenants.periods.errors import CloseError
 from tenants.periods.jobs import read_job
 from tenants.periods.models import Period
 from tenants.periods.service import request_close, request_refresh

@@ -28,7 +28,7 @@ import pytest
 
 from tenants.audit.service import SYSTEM
 from tenants.periods.aggregation import aggregate_period, build_pool_query, build_query
-from tenants.periods.close import ResolvedPeriod, resolve_period
+from tenants.periods.resolution import ResolvedPeriod, resolve_period
 from tenants.schemes import service as schemes
 from tenants.schemes.templates import get_template
 from tenants.tenancy import service

@@ -12,8 +12,9 @@ from tenants.audit.service import SYSTEM
 from tenants.events.confirmation import confirm_large_orders
 from tenants.events.models import Event
 from tenants.events.service import ingest
-from tenants.periods.close import close_period, simulate
+from tenants.periods.close import close_period
 from tenants.periods.models import LedgerLine, Period
+from tenants.periods.simulate import simulate
 from tenants.schemes import service as schemes
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.models import Tenant

@@ -14,9 +14,10 @@ from redis.asyncio import Redis
 
 from server.settings import Settings
 from tenants.demo import PERIOD, seed_worked_example
-from tenants.periods.close import close_period, refresh_provisional
+from tenants.periods.close import close_period
 from tenants.periods.jobs import read_job
 from tenants.periods.models import LedgerLine, Period, Scorecard
+from tenants.periods.provisional import refresh_provisional
 from tenants.tenancy.uow import tenant_unit_of_work
 from tests.conftest import TenantFactory
 from tests.periods.test_close import lines_of, run_worker
