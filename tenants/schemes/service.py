@@ -5,10 +5,8 @@ Rules
   new one numbered after the highest. A published version never changes (the database trigger refuses it as well);
   editing a published scheme means saving a new draft.
 - A config is validated before anything is read or written: an invalid one is rejected whole, nothing stored.
-- Plain arguments are checked before any I/O too: a name or description longer than its column, or holding text
-  Postgres cannot store (a NUL, an unpaired surrogate), and an effective date outside the range events may occur in
-  (EARLIEST_EFFECTIVE_DATE .. LATEST_EFFECTIVE_DATE) are INVALID with the argument's name as field, never a database
-  error.
+- Plain arguments (name, description, effective date) are checked before any I/O too (checks.py): INVALID with the
+  argument's name as field, never a database error.
 - Publishing sets ``effective_from`` (a local date in the config's timezone). It is refused when a period of the
   scheme that is closing, closed or stale ends after that date's first instant: its results were computed with the
   version then in force, and a new version must not rewrite them retroactively. Which periods those are is the
@@ -29,7 +27,6 @@ Rules
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -46,23 +43,16 @@ from tenants.rules.config import (
     SchemeConfig,
     SchemeConfigInvalid,
     parse_scheme_config,
-    validate_scheme_config,
 )
 from tenants.schemes import repository
+from tenants.schemes.checks import check_effective_date, checked_config, checked_description, checked_name
 from tenants.schemes.errors import SchemeError, SchemeErrorCode
 from tenants.schemes.models import Scheme, SchemeVersion
 from tenants.schemes.templates import get_template
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.uow import tenant_unit_of_work
-from tenants.text import is_storable_text
 
-MAX_NAME_LENGTH: Final = 200  # the column's length
-MAX_DESCRIPTION_LENGTH: Final = 4000
 MAX_TEMPLATE_KEY_SHOWN: Final = 64  # an unknown template key is quoted in the message up to this length
-# A version takes effect on a day events can occur on (the default event time range, 1970 .. 2199): its first instant
-# must be an instant Postgres and every period calculation can hold in any timezone.
-EARLIEST_EFFECTIVE_DATE: Final = date(1970, 1, 1)
-LATEST_EFFECTIVE_DATE: Final = date(2199, 12, 31)
 DEFAULT_TIMEZONE: Final[str] = SchemeConfig.model_fields["timezone"].default
 
 
@@ -93,59 +83,6 @@ def version_snapshot(version: SchemeVersion) -> dict[str, Any]:
         "published_by_user_id": version.published_by_user_id,
         "published_at": version.published_at,
     }
-
-
-# --- input checks (before any I/O) ----------------------------------------------------------------------------------
-
-
-def _storable(text: str, field: str) -> str:
-    if not is_storable_text(text):
-        message = _("Text must not contain NUL characters or unpaired surrogates.")
-        raise SchemeError.of(SchemeErrorCode.INVALID, message, field)
-    return text
-
-
-def _too_long(maximum: int) -> Message:
-    return _("Use at most {maximum} characters.", maximum=maximum)
-
-
-def _clean_name(name: str) -> str:
-    cleaned = _storable(name, "name").strip()
-    if not cleaned:
-        raise SchemeError.of(SchemeErrorCode.INVALID, _("A scheme needs a name."), "name")
-    if len(cleaned) > MAX_NAME_LENGTH:
-        raise SchemeError.of(SchemeErrorCode.INVALID, _too_long(MAX_NAME_LENGTH), "name")
-    return cleaned
-
-
-def _clean_description(description: str) -> str:
-    cleaned = _storable(description, "description").strip()
-    if len(cleaned) > MAX_DESCRIPTION_LENGTH:
-        raise SchemeError.of(SchemeErrorCode.INVALID, _too_long(MAX_DESCRIPTION_LENGTH), "description")
-    return cleaned
-
-
-def _check_effective_date(effective_from: date) -> None:
-    if not EARLIEST_EFFECTIVE_DATE <= effective_from <= LATEST_EFFECTIVE_DATE:
-        message = _(
-            "Choose a date from {earliest} to {latest}.",
-            earliest=EARLIEST_EFFECTIVE_DATE.isoformat(),
-            latest=LATEST_EFFECTIVE_DATE.isoformat(),
-        )
-        raise SchemeError.of(SchemeErrorCode.INVALID, message, "effectiveFrom")
-
-
-def checked_config(config: object) -> dict[str, Any]:
-    """The config as the JSON object to store, or SchemeError(INVALID_CONFIG) carrying every problem."""
-    problems = validate_scheme_config(config)
-    if problems:
-        raise SchemeError.invalid_config(problems)
-    if isinstance(config, str | bytes | bytearray):
-        # valid JSON text (just validated); stored as the object it denotes. Floats are fine here: repr round-trips,
-        # and the engine re-parses through repr into exact Decimals.
-        config = json.loads(config)
-    assert isinstance(config, dict)  # a valid config is an object
-    return config
 
 
 # --- queries --------------------------------------------------------------------------------------------------------
@@ -254,7 +191,7 @@ async def _lock_scheme(conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: 
 
 
 async def create_scheme(tenant_id: TenantId, actor: Actor, name: str, description: str = "") -> Scheme:
-    clean_name, clean_description = _clean_name(name), _clean_description(description)
+    clean_name, clean_description = checked_name(name), checked_description(description)
     async with tenant_unit_of_work(tenant_id) as conn:
         scheme = await repository.insert_scheme(conn, tenant_id, clean_name, clean_description)
         await record(conn, tenant_id, actor, "scheme.create", "scheme", scheme.id, None, scheme_snapshot(scheme))
@@ -303,7 +240,7 @@ async def _create_draft(
 
 
 async def publish_version(tenant_id: TenantId, actor: Actor, version_id: int, effective_from: date) -> SchemeVersion:
-    _check_effective_date(effective_from)
+    check_effective_date(effective_from)
     first_frozen_period = _frozen_periods()
     async with tenant_unit_of_work(tenant_id) as conn:
         found = await repository.get_version(conn, tenant_id, version_id)
@@ -323,7 +260,7 @@ async def publish_version(tenant_id: TenantId, actor: Actor, version_id: int, ef
             config = parse_scheme_config(version.config)
         except SchemeConfigInvalid as invalid:
             raise SchemeError.invalid_config(invalid.problems) from None
-        starts = day_start(effective_from, config.timezone)  # in range: _check_effective_date
+        starts = day_start(effective_from, config.timezone)  # in range: check_effective_date
         frozen = await first_frozen_period(tenant_id, version.scheme_id, starts)
         if frozen is not None:
             message = _frozen_period(frozen.state, period=frozen.key, date=effective_from.isoformat())
@@ -383,7 +320,7 @@ async def create_from_template(
         raise SchemeError.of(
             SchemeErrorCode.UNKNOWN_TEMPLATE, _("No template {key}.", key=shown), "templateKey"
         ) from None
-    clean_name = _clean_name(template.name if name is None else name)
+    clean_name = checked_name(template.name if name is None else name)
     stored = checked_config(template.config)
     async with tenant_unit_of_work(tenant_id) as conn:
         scheme = await repository.insert_scheme(conn, tenant_id, clean_name, template.description)

@@ -15,7 +15,7 @@ from tenants.audit.service import Actor
 from tenants.periods.models import Period
 from tenants.rules.calendar import period_window
 from tenants.rules.config import SchemeConfigErrorCode
-from tenants.schemes import service
+from tenants.schemes import checks, service
 from tenants.schemes.errors import SchemeError, SchemeErrorCode
 from tenants.schemes.models import Scheme, SchemeVersion
 from tenants.schemes.templates import TEMPLATES, get_template
@@ -126,8 +126,8 @@ async def test_invalid_config_is_rejected_whole_and_nothing_is_stored(make_tenan
         ("x\ud800", "", "name"),
         ("导购考核", "monthly\x00", "description"),
         ("导购考核", "\udc00", "description"),
-        ("n" * (service.MAX_NAME_LENGTH + 1), "", "name"),
-        ("导购考核", "d" * (service.MAX_DESCRIPTION_LENGTH + 1), "description"),
+        ("n" * (checks.MAX_NAME_LENGTH + 1), "", "name"),
+        ("导购考核", "d" * (checks.MAX_DESCRIPTION_LENGTH + 1), "description"),
     ],
 )
 async def test_names_and_descriptions_postgres_cannot_store_are_invalid(
@@ -478,7 +478,7 @@ async def test_an_unusable_effective_date_is_invalid(make_tenant: TenantFactory)
         assert (raised.value.code, raised.value.problems[0].field) == (SchemeErrorCode.INVALID, "effectiveFrom")
     [stored] = await versions_of(tenant.tenant_id, scheme.id)
     assert stored.status == "draft"
-    for usable in (service.EARLIEST_EFFECTIVE_DATE, service.LATEST_EFFECTIVE_DATE):
+    for usable in (checks.EARLIEST_EFFECTIVE_DATE, checks.LATEST_EFFECTIVE_DATE):
         other = await new_scheme(tenant, f"scheme from {usable}")
         version = await published(tenant, other.id, usable)
         assert (version.status, version.effective_from) == ("published", usable)
