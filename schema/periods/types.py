@@ -1,0 +1,261 @@
+"""GraphQL types of the periods domain and their converters from the domain's records (tenants/periods).
+
+Errors: `PeriodErrors` and a period's or job's `failure` are `Problem`s whose `code` is `PeriodErrorCode` and whose
+`message` is in the reader's language (schema/errors.py); a failure kept since a close failed is rendered when it is
+read, from its template and parameters (tenants/periods/errors.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+
+from schema.common import parse_id
+from schema.context import Info
+from schema.errors import ProblemInterface, problem_fields
+from schema.schemes import SchemeConfigError
+from tenants.periods.errors import CloseError, CloseErrorCode, PeriodProblem, decode_failure, scheme_not_found
+from tenants.periods.jobs import JobStatus
+from tenants.periods.models import Period as PeriodRecord
+from tenants.periods.queries import ScorecardView
+from tenants.periods.repository import metrics_json
+from tenants.rules.money import round2
+from tenants.rules.scorecard import Scorecard as EngineScorecard
+
+strawberry.enum(CloseErrorCode, name="PeriodErrorCode")
+
+
+@strawberry.type
+class PeriodError(ProblemInterface):
+    code: CloseErrorCode
+
+    @classmethod
+    def of(cls, problem: PeriodProblem) -> PeriodError:
+        return cls(code=problem.code, **problem_fields(problem))
+
+
+@strawberry.type
+class PeriodErrors:
+    errors: list[PeriodError]
+
+    @classmethod
+    def of(cls, error: CloseError) -> PeriodErrors:
+        return cls(errors=[PeriodError.of(problem) for problem in error.problems])
+
+
+@strawberry.type(description="Why a close failed: a period keeps its last failure until a close succeeds.")
+class PeriodFailure(ProblemInterface):
+    code: CloseErrorCode
+    at: datetime
+
+    @classmethod
+    def of(cls, kept: str | PeriodProblem | None, at: datetime | None) -> PeriodFailure | None:
+        """From a kept failure (a period's `failure` text, a job's decoded `error`)."""
+        problem = decode_failure(kept) if isinstance(kept, str | None) else kept
+        if problem is None or at is None:
+            return None
+        return cls(code=problem.code, at=at, **problem_fields(problem))
+
+
+@strawberry.type
+class Job:
+    id: strawberry.ID
+    kind: str
+    status: str
+    stage: str
+    done: int
+    total: int
+    failure: PeriodFailure | None
+    result: str | None
+    _error: strawberry.Private[PeriodProblem | None]
+
+    @strawberry.field(
+        description='"CODE: message" of a failure, or of the temporary failure a job waits to be retried after; the '
+        "message in your language. See `failure`."
+    )
+    def error(self, info: Info) -> str | None:
+        if self._error is None:
+            return None
+        return f"{self._error.code.value}: {self._error.message.render(info.context.locale)}"
+
+    @classmethod
+    def of(cls, status: JobStatus) -> Job:
+        return cls(
+            id=strawberry.ID(status.id),
+            kind=status.kind,
+            status=status.status,
+            stage=status.stage,
+            done=status.done,
+            total=status.total,
+            failure=PeriodFailure.of(status.error, status.failed_at) if status.status == "failed" else None,
+            result=status.result,
+            _error=status.error,
+        )
+
+
+@strawberry.type
+class CloseStarted:
+    job: Job
+
+
+@strawberry.type
+class Period:
+    key: str
+    starts_at: datetime
+    ends_at: datetime
+    state: str
+    revision: int
+    scheme_version_id: strawberry.ID | None
+    closed_at: datetime | None
+    provisional_at: datetime | None
+    failure: PeriodFailure | None = strawberry.field(
+        description="The last close failed for a reason a retry cannot fix; the cron leaves the period alone until "
+        "it is closed by hand or a version of the scheme is published. Cleared by a successful close."
+    )
+
+    @classmethod
+    def of(cls, period: PeriodRecord) -> Period:
+        return cls(
+            key=period.key,
+            starts_at=period.starts_at,
+            ends_at=period.ends_at,
+            state=period.state,
+            revision=period.revision,
+            scheme_version_id=strawberry.ID(str(period.scheme_version_id)) if period.scheme_version_id else None,
+            closed_at=period.closed_at,
+            provisional_at=period.provisional_at,
+            failure=PeriodFailure.of(period.failure, period.failed_at),
+        )
+
+
+@strawberry.type
+class MetricScore:
+    key: str
+    label: str
+    value: str | None
+    score: str | None
+    weight: str | None
+    explanation: str
+
+    @classmethod
+    def of(cls, stored: dict[str, str | None]) -> MetricScore:
+        """From a stored scorecard's metric entry (numbers kept as exact strings)."""
+        return cls(
+            key=str(stored["key"]),
+            label=str(stored["label"]),
+            value=stored["value"],
+            score=stored["score"],
+            weight=stored["weight"],
+            explanation=str(stored["explanation"]),
+        )
+
+
+@strawberry.type
+class LedgerLine:
+    revision: int
+    rule_key: str
+    kind: str
+    amount: Decimal
+    derivation: str
+
+
+@strawberry.type
+class ScorecardType:
+    staff_code: str
+    staff_name: str
+    team_code: str | None
+    revision: int
+    provisional: bool
+    total: Decimal = strawberry.field(description="Rounded half-up to 2 decimals for display")
+    total_exact: Decimal = strawberry.field(description="Kept to 4 decimals")
+    grade: str | None
+    rank: int
+    metrics: list[MetricScore]
+    flags: list[str]
+    lines: list[LedgerLine]
+    net: Decimal
+
+    @classmethod
+    def of(cls, card: ScorecardView) -> ScorecardType:
+        return cls(
+            staff_code=card.staff_code,
+            staff_name=card.staff_name,
+            team_code=card.team_code,
+            revision=card.revision,
+            provisional=card.provisional,
+            total=round2(card.total),
+            total_exact=card.total,
+            grade=card.grade,
+            rank=card.rank,
+            metrics=[MetricScore.of(m) for m in card.metrics],
+            flags=[f["message"] for f in card.flags],
+            lines=[
+                LedgerLine(
+                    revision=line.revision,
+                    rule_key=line.rule_key,
+                    kind=line.kind,
+                    amount=line.amount,
+                    derivation=line.derivation,
+                )
+                for line in card.lines
+            ],
+            net=card.net,
+        )
+
+
+@strawberry.type
+class SimulatedScorecard:
+    staff_code: str
+    total: Decimal
+    grade: str | None
+    rank: int
+    metrics: list[MetricScore]
+    lines: list[LedgerLine]
+    flags: list[str]
+    net: Decimal
+
+
+@strawberry.type
+class Simulation:
+    period: str
+    starts_at: datetime
+    ends_at: datetime
+    scorecards: list[SimulatedScorecard]
+
+
+@strawberry.type
+class ConfigErrors:
+    errors: list[SchemeConfigError]
+
+
+ClosePeriodResult = Annotated[CloseStarted | PeriodErrors, strawberry.union("ClosePeriodResult")]
+SimulateResult = Annotated[Simulation | PeriodErrors | ConfigErrors, strawberry.union("SimulateResult")]
+
+
+def simulated_scorecard(card: EngineScorecard) -> SimulatedScorecard:
+    """From the engine's scorecard of a simulation (nothing stored: its lines are revision 0)."""
+    return SimulatedScorecard(
+        staff_code=card.staff_code,
+        total=card.total_display,
+        grade=card.grade,
+        rank=card.rank,
+        metrics=[MetricScore.of(stored) for stored in metrics_json(card)],
+        lines=[
+            LedgerLine(
+                revision=0, rule_key=line.rule_key, kind=line.kind, amount=line.amount, derivation=line.derivation
+            )
+            for line in card.lines
+        ],
+        flags=[flag.message for flag in card.flags],
+        net=card.net,
+    )
+
+
+def scheme_id_of(raw: strawberry.ID) -> int:
+    scheme_id = parse_id(raw)
+    if scheme_id is None:
+        raise scheme_not_found()
+    return scheme_id
