@@ -21,7 +21,7 @@ from tenants.periods.errors import CloseError, CloseErrorCode, PeriodProblem, de
 from tenants.periods.jobs import JobStatus
 from tenants.periods.models import Period as PeriodRecord
 from tenants.periods.queries import ScorecardView
-from tenants.periods.repository import metrics_json
+from tenants.periods.stored import metrics_json
 from tenants.rules.money import round2
 from tenants.rules.scorecard import Scorecard as EngineScorecard
 

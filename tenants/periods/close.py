@@ -43,10 +43,11 @@ from tenants.periods.computation import Computed, compute
 from tenants.periods.errors import CloseError as CloseError
 from tenants.periods.errors import CloseErrorCode
 from tenants.periods.failures import permanent_failure, record_close_failure
-from tenants.periods.repository import NewLine, flags_json
+from tenants.periods.repository import NewLine
 from tenants.periods.resolution import ensure_ended, get_or_create_period
 from tenants.periods.resolution import resolve_period as resolve_period
 from tenants.periods.simulate import simulate as simulate
+from tenants.periods.stored import flags_json
 from tenants.rules.adjustments import adjustments
 from tenants.rules.scorecard import PeriodResult
 from tenants.tenancy.identity import TenantId

@@ -20,6 +20,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from tenants.db.codecs import json_value
 from tenants.periods.models import Period
+from tenants.periods.stored import flags_json, metrics_json
 from tenants.rules.scorecard import Scorecard
 from tenants.schemes.models import Scheme, SchemeVersion
 from tenants.schemes.service import FrozenPeriod
@@ -166,27 +167,6 @@ async def mark_provisional_refreshed(conn: BaseDBAsyncClient, tenant_id: TenantI
 
 
 # --- scorecards ----------------------------------------------------------------------------------------------------
-
-
-def metrics_json(card: Scorecard) -> list[dict[str, str | None]]:
-    """A scorecard's metrics as stored: exact numbers as strings, never floats."""
-    return [
-        {
-            "key": m.key,
-            "label": m.label,
-            "value": None if m.value is None else str(m.value),
-            "score": None if m.score is None else str(m.score),
-            "weight": None if m.weight is None else str(m.weight),
-            "explanation": m.explanation,
-        }
-        for m in card.metrics
-    ]
-
-
-def flags_json(card: Scorecard) -> str:
-    return json.dumps(
-        [{"rule_key": f.rule_key, "kind": f.kind, "message": f.message} for f in card.flags], ensure_ascii=False
-    )
 
 
 async def write_scorecards(
