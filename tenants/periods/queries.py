@@ -65,8 +65,18 @@ async def scorecards(
         lines = await repository.line_rows(conn, tenant_id, period.id, staff_code)
     by_staff: dict[int, list[LineView]] = {}
     for row in lines:
-        staff_id = row.pop("staff_id")
-        by_staff.setdefault(staff_id, []).append(LineView(**row))
+        by_staff.setdefault(row["staff_id"], []).append(
+            LineView(
+                staff_code=row["staff_code"],
+                revision=row["revision"],
+                rule_key=row["rule_key"],
+                kind=row["kind"],
+                amount=row["amount"],
+                derivation=row["derivation"],
+                scheme_version_id=row["scheme_version_id"],
+                posted_at=row["posted_at"],
+            )
+        )
     return [
         ScorecardView(
             staff_id=row["staff_id"],
