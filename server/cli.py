@@ -211,7 +211,8 @@ def close(
     """Close (or re-close) one period now, in this process, with a progress bar."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from tenants.periods.close import CloseError, close_period
+    from tenants.periods.close import close_period
+    from tenants.periods.errors import CloseError
     from tenants.tenancy import service
     from tenants.tenancy.identity import tenant_id_for_system
 

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tenants.audit.service import SYSTEM
+from tenants.db.uow import tenant_unit_of_work
 from tenants.events.service import ingest
 from tenants.schemes import service as schemes
 from tenants.schemes.models import Scheme
@@ -19,7 +20,6 @@ from tenants.staff.models import Customer, Staff
 from tenants.tenancy import service
 from tenants.tenancy.auth import Role
 from tenants.tenancy.identity import TenantId, tenant_id_for_system
-from tenants.tenancy.uow import tenant_unit_of_work
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "admin@demo.kaohe.local"

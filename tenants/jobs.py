@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from tenants.db.uow import after_commit
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import after_commit
 
 
 class JobQueue(Protocol):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tenants.db.uow import tenant_unit_of_work
 from tenants.staff.models import Customer, Staff, Team
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import tenant_unit_of_work
 
 
 async def add_team(tenant_id: TenantId, code: str, parent_id: int | None = None, name: str | None = None) -> Team:

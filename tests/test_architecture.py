@@ -68,7 +68,7 @@ def test_the_contracts_cover_every_boundary_of_the_design() -> None:
     assert set(contracts["domain-below-app"]["forbidden_modules"]) == {"server", "schema", "workers", "admin"}
     assert set(contracts["arq-in-workers"]["source_modules"]) == set(PACKAGES) - {"workers"}
     assert set(contracts["sqlalchemy-in-admin"]["source_modules"]) == set(PACKAGES) - {"admin"}
-    assert set(contracts["resolvers-call-services"]["forbidden_modules"]) == {"tenants.tenancy.uow", "tenants.jobs"}
+    assert set(contracts["resolvers-call-services"]["forbidden_modules"]) == {"tenants.db.uow", "tenants.jobs"}
     assert contracts["acyclic-domains"]["type"] == "acyclic_siblings"
     assert contracts["acyclic-domains"]["ancestors"] == ["tenants"]
 

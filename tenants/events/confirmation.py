@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tenants.audit.service import Actor, record
+from tenants.db.uow import tenant_unit_of_work
 from tenants.events import repository
 from tenants.events.errors import EventError, EventErrorCode
 from tenants.i18n import _
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import tenant_unit_of_work
 
 MAX_CONFIRM = 1_000
 

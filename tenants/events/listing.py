@@ -4,10 +4,10 @@ with the merchant's codes."""
 from __future__ import annotations
 
 from tenants.db.paging import Page, PageRequest
+from tenants.db.uow import tenant_unit_of_work
 from tenants.events import repository
 from tenants.events.repository import EventFilter, EventRecord
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import tenant_unit_of_work
 
 __all__ = ["EventFilter", "EventRecord", "list_events"]
 

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from tenants.db.codes import ids_by_code
+from tenants.db.uow import tenant_unit_of_work
 from tenants.errors import Problem
 from tenants.events import repository
 from tenants.events.batch import Batch, Duplicate, IngestResult, answer, item_index
@@ -39,7 +40,6 @@ from tenants.i18n import _
 from tenants.rules.attribution import AttributionRules
 from tenants.statistics import MIN_CHANGED_ROWS, refresh_statistics
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import tenant_unit_of_work
 
 T = TypeVar("T")
 

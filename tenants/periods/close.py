@@ -33,25 +33,18 @@ from typing import Any, Final
 import structlog
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from tenants.db.uow import tenant_unit_of_work
 from tenants.locks import advisory_key, ingestion_lock_key
 from tenants.periods import repository
 from tenants.periods.computation import Computed, compute
-
-# CloseError, resolve_period and simulate are imported from here by modules outside the periods slice (server/cli.py,
-# tests/bench, tests of other domains): re-exported until those import lines move to tenants.periods.errors,
-# .resolution and .simulate.
-from tenants.periods.errors import CloseError as CloseError
-from tenants.periods.errors import CloseErrorCode
+from tenants.periods.errors import CloseError, CloseErrorCode
 from tenants.periods.failures import permanent_failure, record_close_failure
 from tenants.periods.repository import NewLine
-from tenants.periods.resolution import ensure_ended, get_or_create_period
-from tenants.periods.resolution import resolve_period as resolve_period
-from tenants.periods.simulate import simulate as simulate
+from tenants.periods.resolution import ensure_ended, get_or_create_period, resolve_period
 from tenants.periods.stored import flags_json
 from tenants.rules.adjustments import adjustments
 from tenants.rules.scorecard import PeriodResult
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import tenant_unit_of_work
 
 Progress = Callable[[str, int, int], Awaitable[None]]
 log = structlog.get_logger("kaohe.close")

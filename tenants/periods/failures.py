@@ -14,6 +14,7 @@ import asyncpg
 import redis.exceptions
 from tortoise.exceptions import DBConnectionError
 
+from tenants.db.uow import tenant_unit_of_work
 from tenants.i18n import _
 from tenants.locks import advisory_key
 from tenants.periods import repository
@@ -21,7 +22,6 @@ from tenants.periods.errors import CloseError, CloseErrorCode, encode_failure
 from tenants.periods.resolution import config_invalid, published_versions, version_in_force
 from tenants.rules.config import SchemeConfigInvalid
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import tenant_unit_of_work
 
 # SQLSTATE classes that a retry can fix: connection (08), transaction rollback: deadlock and serialization (40),
 # insufficient resources (53), operator intervention: cancel, shutdown (57), system error (58); and lock timeouts.

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from tenants.db.uow import tenant_unit_of_work
 from tenants.periods import repository
 from tenants.periods.computation import compute
 from tenants.periods.failures import permanent_failure
 from tenants.periods.resolution import get_or_create_period, resolve_period
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import tenant_unit_of_work
 
 
 async def refresh_provisional(tenant_id: TenantId, scheme_id: int, key: str) -> int:

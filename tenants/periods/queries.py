@@ -9,11 +9,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from tenants.db.uow import tenant_unit_of_work
 from tenants.periods import repository
 from tenants.periods.models import Period
 from tenants.rules.money import net_amount
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import tenant_unit_of_work
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from tenants.db.codecs import json_value
+from tenants.db.uow import platform_unit_of_work, tenant_unit_of_work
 from tenants.periods import repository
 from tenants.periods.failures import permanent_failure
 from tenants.periods.models import Period
@@ -24,7 +25,6 @@ from tenants.rules.calendar import period_containing, period_window, previous_pe
 from tenants.schemes.models import SchemeVersion
 from tenants.schemes.service import pick_version_in_force
 from tenants.tenancy.identity import tenant_id_for_system
-from tenants.tenancy.uow import platform_unit_of_work, tenant_unit_of_work
 
 DEFAULT_GRACE_HOURS = 6
 DEFAULT_REFRESH_MINUTES = 5

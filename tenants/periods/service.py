@@ -9,10 +9,10 @@ job's tracking id is returned: the hook has run when the unit of work closed, in
 
 from __future__ import annotations
 
+from tenants.db.uow import tenant_unit_of_work
 from tenants.jobs import enqueue_after_commit
 from tenants.periods.resolution import ensure_ended, resolve_period
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import tenant_unit_of_work
 
 
 async def request_close(tenant_id: TenantId, scheme_id: int, period_key: str, *, force: bool) -> str:

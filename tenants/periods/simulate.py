@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tenants.db.uow import tenant_unit_of_work
 from tenants.periods import repository
 from tenants.periods.computation import compute
 from tenants.periods.errors import version_not_found
@@ -10,7 +11,6 @@ from tenants.periods.resolution import ResolvedPeriod, resolve_period
 from tenants.rules.config import SchemeConfig, parse_scheme_config
 from tenants.rules.scorecard import PeriodResult
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import tenant_unit_of_work
 
 
 async def simulate(

@@ -37,6 +37,7 @@ from typing import Any, Final
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from tenants.audit.service import Actor, record
+from tenants.db.uow import tenant_unit_of_work
 from tenants.i18n import Message, _
 from tenants.rules.calendar import day_start
 from tenants.rules.config import (
@@ -50,7 +51,6 @@ from tenants.schemes.errors import SchemeError, SchemeErrorCode
 from tenants.schemes.models import Scheme, SchemeVersion
 from tenants.schemes.templates import get_template
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import tenant_unit_of_work
 
 MAX_TEMPLATE_KEY_SHOWN: Final = 64  # an unknown template key is quoted in the message up to this length
 DEFAULT_TIMEZONE: Final[str] = SchemeConfig.model_fields["timezone"].default

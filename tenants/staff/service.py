@@ -32,6 +32,7 @@ from tenants.audit import service as audit
 from tenants.audit.service import Actor
 from tenants.db.codes import ids_by_code
 from tenants.db.paging import Page, PageRequest
+from tenants.db.uow import tenant_unit_of_work
 from tenants.staff import repository
 from tenants.staff.checks import (
     MAX_BATCH,
@@ -60,7 +61,6 @@ from tenants.staff.repository import CustomerRow, StaffRow, TeamRow, Written
 from tenants.staff.tree import settle_team_references
 from tenants.statistics import MIN_CHANGED_ROWS, AnalysedTable, refresh_statistics
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import tenant_unit_of_work
 
 log = structlog.get_logger("kaohe.staff")
 

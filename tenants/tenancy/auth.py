@@ -25,12 +25,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
+from tenants.db.uow import global_unit_of_work, tenant_unit_of_work
 from tenants.i18n import Locale, _, parse_locale
 from tenants.tenancy import repository
 from tenants.tenancy.errors import AuthError, AuthErrorCode
 from tenants.tenancy.identity import TenantId, tenant_id_from_membership
 from tenants.tenancy.locale import read_tenant_locale
-from tenants.tenancy.uow import global_unit_of_work, tenant_unit_of_work
 
 JWT_ALGORITHM = "HS256"
 API_KEY_MARKER = "kh_"

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from tenants.db.uow import tenant_unit_of_work
 from tenants.i18n import Locale, parse_locale
 from tenants.tenancy import repository
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import tenant_unit_of_work
 
 if TYPE_CHECKING:
     from tenants.tenancy.auth import Principal

@@ -20,9 +20,9 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
+from tenants.db.uow import set_tenant_sql
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.models import ApiKey, Membership, Tenant, User
-from tenants.tenancy.uow import set_tenant_sql
 
 # --- tenants (platform_unit_of_work; get_tenant: the tenant's own unit of work) ------------------------------------
 

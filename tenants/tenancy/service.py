@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tenants.db.uow import global_unit_of_work, platform_unit_of_work, tenant_unit_of_work
 from tenants.i18n import _
 from tenants.tenancy import repository
 from tenants.tenancy.auth import Role, Scope, generate_api_key, hash_password
 from tenants.tenancy.errors import TenancyError, TenancyErrorCode
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.models import ApiKey, Membership, Tenant, User
-from tenants.tenancy.uow import global_unit_of_work, platform_unit_of_work, tenant_unit_of_work
 
 NO_SUCH_USER = _("No such user.")
 NO_SUCH_API_KEY = _("No such API key.")

@@ -11,9 +11,9 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from tenants.audit.models import AuditEntry
 from tenants.audit.service import SYSTEM, Actor, record
+from tenants.db.uow import tenant_unit_of_work
 from tenants.staff.models import Team
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import tenant_unit_of_work
 from tests.conftest import TenantFactory
 
 

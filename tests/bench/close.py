@@ -35,15 +35,15 @@ from redis.asyncio import Redis
 
 from server.settings import Settings
 from tenants.audit.service import SYSTEM
+from tenants.db.uow import tenant_unit_of_work
 from tenants.periods.aggregation import build_query
-from tenants.periods.close import resolve_period
 from tenants.periods.jobs import read_job
+from tenants.periods.resolution import resolve_period
 from tenants.schemes import service as schemes
 from tenants.schemes.templates import get_template
 from tenants.tenancy import service
 from tenants.tenancy.auth import Scope
 from tenants.tenancy.identity import tenant_id_for_system
-from tenants.tenancy.uow import tenant_unit_of_work
 from tests.bench.common import api_server, bench_database, bench_settings, import_events, upsert_master_data
 from workers.queue import enqueue_close
 

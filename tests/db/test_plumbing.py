@@ -5,7 +5,7 @@ from __future__ import annotations
 from tenants.db.codecs import json_value
 from tenants.db.codes import ids_by_code
 from tenants.db.paging import PageRequest
-from tenants.tenancy.uow import tenant_unit_of_work
+from tenants.db.uow import tenant_unit_of_work
 from tests.conftest import TenantFactory
 
 

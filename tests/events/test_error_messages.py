@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 
 from server.app import create_app
 from server.settings import Settings
+from tenants.db.uow import platform_unit_of_work, tenant_unit_of_work
 from tenants.events.checks import check_item
 from tenants.events.confirmation import MAX_CONFIRM
 from tenants.events.contract import MAX_BATCH
@@ -28,7 +29,6 @@ from tenants.tenancy import service
 from tenants.tenancy.auth import Scope
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.models import Tenant
-from tenants.tenancy.uow import platform_unit_of_work, tenant_unit_of_work
 from tests.conftest import GraphQL, TenantFactory, TenantFixture
 from tests.events.test_contract_fast import ITEMS, json_texts
 from tests.factories import add_staff

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from tenants.db.uow import platform_unit_of_work, tenant_unit_of_work
 from tenants.events.batch import Batch
 from tenants.events.contract import MAX_ATTRIBUTES_DEPTH
 from tenants.events.errors import EventErrorCode
@@ -31,7 +32,6 @@ from tenants.tenancy import service
 from tenants.tenancy.auth import UNAUTHENTICATED_MESSAGE, Scope
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.models import Tenant
-from tenants.tenancy.uow import platform_unit_of_work, tenant_unit_of_work
 from tests.conftest import TenantFactory, TenantFixture
 from tests.factories import add_customer, add_staff, add_team
 

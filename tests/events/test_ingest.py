@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tenants.db.uow import platform_unit_of_work, tenant_unit_of_work
 from tenants.events.models import Event
 from tenants.periods.models import Period
 from tenants.schemes.models import Scheme
@@ -19,7 +20,6 @@ from tenants.tenancy import service
 from tenants.tenancy.auth import Scope
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.models import Tenant
-from tenants.tenancy.uow import platform_unit_of_work, tenant_unit_of_work
 from tests.conftest import GraphQL, TenantFactory, TenantFixture
 from tests.factories import add_customer, add_staff, add_team
 

@@ -16,12 +16,12 @@ import httpx
 import pytest
 
 import tenants.events.ndjson
+from tenants.db.uow import tenant_unit_of_work
 from tenants.events.models import Event
 from tenants.events.service import ingest
 from tenants.tenancy import service
 from tenants.tenancy.auth import Scope
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import tenant_unit_of_work
 from tests.conftest import TenantFactory, TenantFixture
 from tests.factories import add_staff, add_team
 

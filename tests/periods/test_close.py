@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from server.settings import Settings
 from tenants.audit.service import SYSTEM
+from tenants.db.uow import tenant_unit_of_work
 from tenants.demo import PERIOD, seed_worked_example
 from tenants.events.service import ingest
 from tenants.periods.close import close_period
@@ -29,7 +30,6 @@ from tenants.schemes.templates import get_template
 from tenants.staff.models import Staff
 from tenants.tenancy.auth import Role
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import tenant_unit_of_work
 from tests.conftest import GraphQL, TenantFactory
 from tests.factories import add_staff
 from workers.settings import FUNCTIONS, refresh_worker

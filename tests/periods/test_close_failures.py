@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from server.settings import Settings
 from tenants.audit.service import SYSTEM
+from tenants.db.uow import tenant_unit_of_work
 from tenants.demo import PERIOD, seed_worked_example
 from tenants.periods.close import close_period
 from tenants.periods.errors import CloseError, CloseErrorCode, decode_failure
@@ -29,7 +30,6 @@ from tenants.schemes import service as schemes
 from tenants.schemes.models import SchemeVersion
 from tenants.schemes.templates import get_template
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import tenant_unit_of_work
 from tests.conftest import GraphQL, TenantFactory
 from tests.periods.test_close import CLOSE, run_worker
 from workers.jobs import CLOSE_MAX_STARTS, close_due_periods

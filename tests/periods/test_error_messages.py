@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from schema import build_schema
 from server.settings import Settings
+from tenants.db.uow import platform_unit_of_work, tenant_unit_of_work
 from tenants.demo import PERIOD, seed_worked_example
 from tenants.errors import Problem
 from tenants.i18n import Message, _
@@ -21,7 +22,6 @@ from tenants.periods.jobs import job_key
 from tenants.periods.models import Period
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.models import Tenant
-from tenants.tenancy.uow import platform_unit_of_work, tenant_unit_of_work
 from tests.conftest import GraphQL, TenantFactory
 from tests.periods.test_close import CLOSE, run_worker
 from tests.periods.test_close_failures import scheme_that_cannot_close

@@ -10,12 +10,12 @@ from arq.worker import Worker
 from redis.asyncio import Redis
 
 from server.settings import Settings
+from tenants.db.uow import tenant_unit_of_work
 from tenants.demo import PERIOD, seed_worked_example
 from tenants.periods.jobs import create_job, read_job
 from tenants.periods.models import Period
 from tenants.rules.calendar import next_period_key, period_containing
 from tenants.tenancy.auth import Role
-from tenants.tenancy.uow import tenant_unit_of_work
 from tests.conftest import GraphQL, TenantFactory, unique
 from tests.periods.test_close import CLOSE, run_worker
 from workers.jobs import close_due_periods

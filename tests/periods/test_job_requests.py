@@ -14,6 +14,7 @@ import pytest
 from redis.asyncio import Redis
 
 from server.settings import Settings
+from tenants.db.uow import after_commit, tenant_unit_of_work
 from tenants.demo import PERIOD, seed_worked_example
 from tenants.jobs import JobQueue, enqueue_after_commit, install_job_queue, installed_job_queue
 from tenants.periods.errors import CloseError
@@ -21,7 +22,6 @@ from tenants.periods.jobs import read_job
 from tenants.periods.models import Period
 from tenants.periods.service import request_close, request_refresh
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import after_commit, tenant_unit_of_work
 from tests.conftest import GraphQL, TenantFactory
 from tests.periods.test_close import CLOSE, JOB, REFRESH, run_worker
 

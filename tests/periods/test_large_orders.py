@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from tenants.db.uow import platform_unit_of_work, tenant_unit_of_work
 from tenants.demo import PERIOD, seed_worked_example
 from tenants.events.models import Event
 from tenants.events.service import ingest
@@ -14,7 +15,6 @@ from tenants.periods.models import LedgerLine, Period, Scorecard
 from tenants.staff.models import Staff
 from tenants.tenancy.auth import Role
 from tenants.tenancy.models import Tenant
-from tenants.tenancy.uow import platform_unit_of_work, tenant_unit_of_work
 from tests.conftest import GraphQL, TenantFactory
 
 CONFIRM = "mutation($ids: [String!]!) { confirmLargeOrders(externalIds: $ids) { confirmed notPending } }"

@@ -12,10 +12,10 @@ import asyncpg
 import pytest
 
 from server.settings import Settings
+from tenants.db.uow import tenant_unit_of_work
 from tenants.demo import PERIOD, seed_worked_example
 from tenants.periods.close import close_period
 from tenants.periods.models import LedgerLine, Period
-from tenants.tenancy.uow import tenant_unit_of_work
 from tests.conftest import GraphQL, TenantFactory
 
 SIMULATE = """

@@ -27,6 +27,7 @@ import httpx
 import pytest
 
 from tenants.audit.service import SYSTEM
+from tenants.db.uow import tenant_unit_of_work
 from tenants.periods.aggregation import aggregate_period, build_pool_query, build_query
 from tenants.periods.resolution import ResolvedPeriod, resolve_period
 from tenants.schemes import service as schemes
@@ -34,7 +35,6 @@ from tenants.schemes.templates import get_template
 from tenants.tenancy import service
 from tenants.tenancy.auth import Scope
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import tenant_unit_of_work
 from tests.conftest import GraphQL, TenantFactory
 from tests.staff import upsert
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from tenants.audit.service import SYSTEM
+from tenants.db.uow import platform_unit_of_work, tenant_unit_of_work
 from tenants.events.confirmation import confirm_large_orders
 from tenants.events.models import Event
 from tenants.events.service import ingest
@@ -18,7 +19,6 @@ from tenants.periods.simulate import simulate
 from tenants.schemes import service as schemes
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.models import Tenant
-from tenants.tenancy.uow import platform_unit_of_work, tenant_unit_of_work
 from tests.conftest import TenantFactory
 from tests.factories import add_staff, add_team
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tenants.db.uow import tenant_unit_of_work
 from tenants.demo import PERIOD, seed_worked_example
 from tenants.periods.close import close_period
 from tenants.periods.models import LedgerLine, Period, Scorecard
 from tenants.staff.models import Staff
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import tenant_unit_of_work
 from tests.conftest import TenantFactory
 
 EXPECTED = {

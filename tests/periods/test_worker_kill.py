@@ -13,12 +13,12 @@ import time
 from redis.asyncio import Redis
 
 from server.settings import Settings
+from tenants.db.uow import tenant_unit_of_work
 from tenants.demo import PERIOD, seed_worked_example
 from tenants.periods.close import close_period
 from tenants.periods.jobs import read_job
 from tenants.periods.models import LedgerLine, Period, Scorecard
 from tenants.periods.provisional import refresh_provisional
-from tenants.tenancy.uow import tenant_unit_of_work
 from tests.conftest import TenantFactory
 from tests.periods.test_close import lines_of, run_worker
 from workers.keys import job_keys

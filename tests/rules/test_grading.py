@@ -11,7 +11,7 @@ import pytest
 from tenants.audit.service import SYSTEM
 from tenants.events.service import ingest
 from tenants.periods.aggregation import build_query
-from tenants.periods.close import simulate
+from tenants.periods.simulate import simulate
 from tenants.rules.config import parse_scheme_config
 from tenants.rules.grading import DEFAULT_CUSTOMER_GRADING, CustomerGrading
 from tenants.schemes import service as schemes

@@ -8,7 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from tenants.events.service import ingest
-from tenants.periods.close import close_period, simulate
+from tenants.periods.close import close_period
+from tenants.periods.simulate import simulate
 from tenants.rules.config import parse_scheme_config
 from tenants.schemes import service
 from tenants.tenancy.identity import TenantId

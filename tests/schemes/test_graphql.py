@@ -12,6 +12,7 @@ from schema import build_schema
 from server.settings import Settings
 from tenants.audit.models import AuditEntry
 from tenants.audit.service import Actor
+from tenants.db.uow import platform_unit_of_work, tenant_unit_of_work
 from tenants.rules.calendar import period_window
 from tenants.rules.config import SchemeConfigErrorCode
 from tenants.schemes import service
@@ -21,7 +22,6 @@ from tenants.schemes.templates import TEMPLATES
 from tenants.tenancy.auth import Role
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.models import Tenant
-from tenants.tenancy.uow import platform_unit_of_work, tenant_unit_of_work
 from tests.conftest import GraphQL, TenantFactory
 from tests.schemes.test_config import DESIGN_EXAMPLE_JSON, example
 from tests.schemes.test_service import add_period, invalid_config

@@ -12,6 +12,7 @@ import pytest
 
 from tenants.audit.models import AuditEntry
 from tenants.audit.service import Actor
+from tenants.db.uow import tenant_unit_of_work
 from tenants.periods.models import Period
 from tenants.rules.calendar import period_window
 from tenants.rules.config import SchemeConfigErrorCode
@@ -20,7 +21,6 @@ from tenants.schemes.errors import SchemeError, SchemeErrorCode
 from tenants.schemes.models import Scheme, SchemeVersion
 from tenants.schemes.templates import TEMPLATES, get_template
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import tenant_unit_of_work
 from tests.conftest import TenantFactory, TenantFixture
 from tests.schemes.test_config import example
 

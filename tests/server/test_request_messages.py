@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 
 from server.settings import Settings
+from tenants.db.uow import platform_unit_of_work
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.models import Tenant
-from tenants.tenancy.uow import platform_unit_of_work
 from tests.conftest import TenantFactory
 
 JSON = {"content-type": "application/json"}

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from tenants.audit.models import AuditEntry
+from tenants.db.uow import tenant_unit_of_work
 from tenants.staff.models import Customer, Staff, Team
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.uow import tenant_unit_of_work
 from tests.conftest import GraphQL
 
 RESULT = "{ created updated codes errors { index code field message } }"

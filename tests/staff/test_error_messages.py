@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 
+from tenants.db.uow import platform_unit_of_work
 from tenants.staff.errors import MasterDataErrorCode
 from tenants.tenancy.models import Tenant
-from tenants.tenancy.uow import platform_unit_of_work
 from tests.conftest import GraphQL, TenantFactory
 from tests.staff import UPSERT_STAFF, snapshot, upsert
 

@@ -11,11 +11,11 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
+from tenants.db.uow import platform_unit_of_work, tenant_unit_of_work
 from tenants.tenancy import service
 from tenants.tenancy.auth import AuthService, Role, Scope
 from tenants.tenancy.errors import AuthError
 from tenants.tenancy.models import ApiKey, Tenant
-from tenants.tenancy.uow import platform_unit_of_work, tenant_unit_of_work
 from tests.conftest import LOGIN, PASSWORD, GraphQL, TenantFactory, unique
 
 Login = Callable[..., Awaitable[str]]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
+from tenants.db.uow import tenant_unit_of_work
 from tenants.tenancy import service
 from tenants.tenancy.auth import Scope
 from tenants.tenancy.models import ApiKey
-from tenants.tenancy.uow import tenant_unit_of_work
 from tests.conftest import TenantFactory
 
 

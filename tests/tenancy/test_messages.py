@@ -15,11 +15,11 @@ from starlette.applications import Starlette
 
 from schema import build_schema
 from server.settings import Settings
+from tenants.db.uow import platform_unit_of_work, tenant_unit_of_work
 from tenants.tenancy import service
 from tenants.tenancy.auth import ApiKeyPrincipal, Role, Scope, UserPrincipal
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.models import ApiKey, Tenant
-from tenants.tenancy.uow import platform_unit_of_work, tenant_unit_of_work
 from tests.conftest import LOGIN, PASSWORD, TenantFactory, unique
 
 Post = Callable[..., Awaitable[dict[str, Any]]]

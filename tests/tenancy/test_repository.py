@@ -3,9 +3,9 @@ may see (RLS), and the SECURITY DEFINER lookups are the only ways across tenants
 
 from __future__ import annotations
 
+from tenants.db.uow import global_unit_of_work, platform_unit_of_work, tenant_unit_of_work
 from tenants.tenancy import repository, service
 from tenants.tenancy.auth import Role, Scope
-from tenants.tenancy.uow import global_unit_of_work, platform_unit_of_work, tenant_unit_of_work
 from tests.conftest import TenantFactory, unique
 
 

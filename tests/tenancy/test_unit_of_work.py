@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from tortoise.connection import get_connection
 
+from tenants.db.uow import after_commit, global_unit_of_work, set_tenant_sql, tenant_unit_of_work
 from tenants.tenancy.identity import TenantId, tenant_id_for_system
-from tenants.tenancy.uow import after_commit, global_unit_of_work, set_tenant_sql, tenant_unit_of_work
 from tests.conftest import TenantFactory
 
 

@@ -16,11 +16,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from typing import TYPE_CHECKING
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from tenants.tenancy.identity import TenantId
+if TYPE_CHECKING:
+    # Only a type: tenants.db sits below every domain at run time, tenancy included.
+    from tenants.tenancy.identity import TenantId
 
 AfterCommit = Callable[[], Awaitable[object]]
 
