@@ -26,6 +26,7 @@ from tortoise.exceptions import IntegrityError
 
 from tenants.db.codecs import json_value
 from tenants.db.paging import Page, PageRequest
+from tenants.db.params import BindParams
 from tenants.locks import ingestion_lock_key
 from tenants.rules.attribution import Credits, GuideBinding
 from tenants.tenancy.identity import TenantId
@@ -299,38 +300,16 @@ async def mark_periods_stale_for_confirmed(
     await conn.execute_query_dict(_MARK_STALE_CONFIRMED, [tenant_id, list(occurred_at)])
 
 
-class _Conditions:
-    """A WHERE clause and its bind parameters, numbered as they are added ($1 is the tenant)."""
-
-    def __init__(self, tenant_id: TenantId) -> None:
-        self.clauses = ["e.tenant_id = $1"]
-        self.params: list[Any] = [tenant_id]
-
-    def add(self, clause: str, value: object) -> None:
-        """`clause` holds one `{}` for the parameter's placeholder; nothing is added for a None value."""
-        if value is not None:
-            self.params.append(value)
-            self.clauses.append(clause.format(f"${len(self.params)}"))
-
-    def placeholder(self, value: object) -> str:
-        """A parameter outside the WHERE clause (LIMIT, OFFSET)."""
-        self.params.append(value)
-        return f"${len(self.params)}"
-
-    @property
-    def sql(self) -> str:
-        return " AND ".join(self.clauses)
-
-
 async def event_page(
     conn: BaseDBAsyncClient, tenant_id: TenantId, where: EventFilter, page: PageRequest
 ) -> Page[EventRecord]:
     """One page of the tenant's events, oldest first, with the total that match."""
-    conditions = _Conditions(tenant_id)
-    conditions.add("e.type = {}", where.type)
-    conditions.add("s.code = {}", where.staff_code)
-    conditions.add("e.occurred_at >= {}", where.occurred_from)
-    conditions.add("e.occurred_at < {}", where.occurred_to)
+    conditions = BindParams(tenant_id)
+    conditions.where("e.tenant_id = $1")
+    conditions.where_value("e.type = {}", where.type)
+    conditions.where_value("s.code = {}", where.staff_code)
+    conditions.where_value("e.occurred_at >= {}", where.occurred_from)
+    conditions.where_value("e.occurred_at < {}", where.occurred_to)
     # Codes come from joins in the same query: no per-row lookups.
     base = (
         "FROM event e LEFT JOIN staff s ON s.tenant_id = e.tenant_id AND s.id = e.staff_id "
@@ -338,13 +317,13 @@ async def event_page(
         "LEFT JOIN team t ON t.tenant_id = e.tenant_id AND t.id = e.team_id "
         f"WHERE {conditions.sql}"
     )
-    total_rows = await conn.execute_query_dict(f"SELECT count(*) AS n {base}", conditions.params)
-    limit, offset = conditions.placeholder(page.limit), conditions.placeholder(page.offset)
+    total_rows = await conn.execute_query_dict(f"SELECT count(*) AS n {base}", conditions.values)
+    limit, offset = conditions.add(page.limit), conditions.add(page.offset)
     rows = await conn.execute_query_dict(
         "SELECT e.id, e.external_id, e.type, e.occurred_at, e.received_at, s.code AS staff_code, "
         "c.code AS customer_code, t.code AS team_code, e.amount, e.value, e.attributes, e.status "
         f"{base} ORDER BY e.occurred_at, e.id LIMIT {limit} OFFSET {offset}",
-        conditions.params,
+        conditions.values,
     )
     return Page(
         items=[

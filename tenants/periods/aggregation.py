@@ -31,7 +31,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from tenants.periods.repository import BindParams
+from tenants.db.params import BindParams
 from tenants.rules.calendar import period_containing, period_window
 from tenants.rules.config import Metric, PerEventPenalty, SchemeConfig, TeamPoolReward
 from tenants.rules.grading import DEFAULT_CUSTOMER_GRADING, CustomerGrading

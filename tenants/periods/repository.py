@@ -3,7 +3,7 @@
 Functions take the caller's unit of work's connection and never open one: the entry points (close.py, provisional.py,
 simulate.py, service.py, queries.py, scheduling.py) open it once and pass it down. jsonb columns are read with
 `json_value` (asyncpg returns them as text through raw SQL); dynamic SQL text only ever holds $n placeholders made by
-`BindParams`, the domain's one bind-parameter builder (aggregation.py uses it too).
+`tenants.db.params.BindParams`, the one bind-parameter builder (aggregation.py uses it too).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any, Final
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from tenants.db.codecs import json_value
+from tenants.db.params import BindParams
 from tenants.periods.models import Period
 from tenants.periods.stored import flags_json, metrics_json
 from tenants.rules.scorecard import Scorecard
@@ -32,17 +33,6 @@ FROZEN_PERIOD_STATES: Final = ("closing", "closed", "stale")
 
 # staff id -> exact aggregates ({"m": {metric: raw}, "p": {penalty: count}}), as aggregation.py defines them
 State = dict[str, dict[str, Any]]
-
-
-class BindParams:
-    """Collects bind parameters; SQL text only ever contains $n placeholders and our own identifiers."""
-
-    def __init__(self, *initial: Any) -> None:
-        self.values: list[Any] = list(initial)
-
-    def add(self, value: Any) -> str:
-        self.values.append(value)
-        return f"${len(self.values)}"
 
 
 # --- locks ---------------------------------------------------------------------------------------------------------

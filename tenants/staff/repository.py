@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from tenants.db.paging import Page, PageRequest
+from tenants.db.params import BindParams
 from tenants.staff.records import CustomerRecord, StaffRecord, TeamRecord
 from tenants.tenancy.identity import TenantId
 
@@ -212,30 +213,11 @@ async def upsert_customers(
 # --- listings ---------------------------------------------------------------------------------------------------------
 
 
-class _Where:
-    """The WHERE of a listing with numbered bind parameters ($1 is always the tenant): the one parameter builder of
-    this module."""
-
-    def __init__(self, tenant_id: TenantId) -> None:
-        self.values: list[Any] = [int(tenant_id)]
-        self.conditions: list[str] = []
-
-    def param(self, value: Any) -> str:
-        self.values.append(value)
-        return f"${len(self.values)}"
-
-    def add(self, condition: str) -> None:
-        self.conditions.append(condition)
-
-    def search(self, alias: str, search: str | None) -> None:
-        """Code or name contains `search` (case-insensitive; blank: no condition)."""
-        if search is not None and search.strip():
-            pattern = self.param(_like(search.strip()))
-            self.add(f"({alias}.code ILIKE {pattern} OR {alias}.name ILIKE {pattern})")
-
-    @property
-    def sql(self) -> str:
-        return " AND ".join(self.conditions)
+def _search(where: BindParams, alias: str, search: str | None) -> None:
+    """Code or name contains `search` (case-insensitive; blank: no condition)."""
+    if search is not None and search.strip():
+        pattern = where.add(_like(search.strip()))
+        where.where(f"({alias}.code ILIKE {pattern} OR {alias}.name ILIKE {pattern})")
 
 
 def _like(search: str) -> str:
@@ -246,7 +228,7 @@ def _like(search: str) -> str:
 
 async def _page(
     conn: BaseDBAsyncClient,
-    where: _Where,
+    where: BindParams,
     *,
     select: str,
     from_sql: str,
@@ -258,7 +240,7 @@ async def _page(
     """One query for the page and its total (a window count); a second one only when the page is past the end."""
     condition = where.sql
     count_values = list(where.values)
-    limit, offset = where.param(page.limit), where.param(page.offset)
+    limit, offset = where.add(page.limit), where.add(page.offset)
     rows = await _rows(
         conn,
         f"{with_sql}SELECT {select}, count(*) OVER () AS total {from_sql} WHERE {condition} "
@@ -279,11 +261,10 @@ async def teams_page(
     conn: BaseDBAsyncClient, tenant_id: TenantId, *, parent: str | None, search: str | None, page: PageRequest
 ) -> Page[TeamRecord]:
     """Teams ordered by code; `parent` keeps the direct children of that team."""
-    where = _Where(tenant_id)
-    where.add("t.tenant_id = $1")
-    if parent is not None:
-        where.add(f"p.code = {where.param(parent)}")
-    where.search("t", search)
+    where = BindParams(int(tenant_id))
+    where.where("t.tenant_id = $1")
+    where.where_value("p.code = {}", parent)
+    _search(where, "t", search)
     return await _page(
         conn,
         where,
@@ -318,23 +299,21 @@ async def staff_page(
     page: PageRequest,
 ) -> Page[StaffRecord]:
     """Staff ordered by code; `team` keeps the members of that team and of every team under it."""
-    where = _Where(tenant_id)
-    where.add("s.tenant_id = $1")
+    where = BindParams(int(tenant_id))
+    where.where("s.tenant_id = $1")
     subtree = ""
     if team is not None:
-        team_code = where.param(team)
+        team_code = where.add(team)
         subtree = (
             "WITH RECURSIVE subtree AS ("
             f" SELECT id FROM team WHERE tenant_id = $1 AND code = {team_code}"
             " UNION"
             " SELECT c.id FROM team c JOIN subtree ON c.tenant_id = $1 AND c.parent_id = subtree.id) "
         )
-        where.add("s.team_id IN (SELECT id FROM subtree)")
-    if role is not None:
-        where.add(f"s.role = {where.param(role)}")
-    if active is not None:
-        where.add(f"s.active = {where.param(active)}")
-    where.search("s", search)
+        where.where("s.team_id IN (SELECT id FROM subtree)")
+    where.where_value("s.role = {}", role)
+    where.where_value("s.active = {}", active)
+    _search(where, "s", search)
     return await _page(
         conn,
         where,
@@ -367,11 +346,10 @@ async def customers_page(
     conn: BaseDBAsyncClient, tenant_id: TenantId, *, guide: str | None, search: str | None, page: PageRequest
 ) -> Page[CustomerRecord]:
     """Customers ordered by code; `guide` keeps the customers bound to that staff member."""
-    where = _Where(tenant_id)
-    where.add("c.tenant_id = $1")
-    if guide is not None:
-        where.add(f"g.code = {where.param(guide)}")
-    where.search("c", search)
+    where = BindParams(int(tenant_id))
+    where.where("c.tenant_id = $1")
+    where.where_value("g.code = {}", guide)
+    _search(where, "c", search)
     return await _page(
         conn,
         where,
