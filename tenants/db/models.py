@@ -18,3 +18,10 @@ class TenantModel(Model):
 
     class Meta:
         abstract = True
+
+
+class Timestamps:
+    """Rows the merchant edits in place (master data, drafts): when they were created and last changed."""
+
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 from tortoise import fields
 
-from tenants.db.models import TenantModel
+from tenants.db.models import TenantModel, Timestamps
 
 
 class Scheme(TenantModel):
@@ -19,7 +19,7 @@ class Scheme(TenantModel):
         table = "scheme"
 
 
-class SchemeVersion(TenantModel):
+class SchemeVersion(TenantModel, Timestamps):
     scheme_id = fields.BigIntField()
     number = fields.IntField()
     config: fields.Field[dict[str, Any]] = fields.JSONField()
@@ -27,8 +27,6 @@ class SchemeVersion(TenantModel):
     effective_from = fields.DateField(null=True)
     created_by_user_id = fields.BigIntField(null=True)
     published_by_user_id = fields.BigIntField(null=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    updated_at = fields.DatetimeField(auto_now=True)
     published_at = fields.DatetimeField(null=True)
 
     class Meta:
