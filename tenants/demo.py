@@ -11,12 +11,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tenants.audit.service import SYSTEM
-from tenants.db.uow import tenant_unit_of_work
 from tenants.events.service import ingest
 from tenants.schemes import service as schemes
-from tenants.schemes.models import Scheme
 from tenants.schemes.templates import get_template
-from tenants.staff.models import Customer, Staff
+from tenants.staff.records import CustomerItem, StaffItem
+from tenants.staff.service import upsert_customers, upsert_staff
 from tenants.tenancy import service
 from tenants.tenancy.auth import Role
 from tenants.tenancy.identity import TenantId, tenant_id_for_system
@@ -78,15 +77,20 @@ def worked_example_events() -> list[dict[str, Any]]:
 
 async def seed_worked_example(tenant_id: TenantId) -> int:
     """Guides, events and the published scheme of the worked example; returns the scheme id. Idempotent."""
-    async with tenant_unit_of_work(tenant_id):
-        for code, name, *_ in GUIDES:
-            await Staff.get_or_create(
-                tenant_id=tenant_id, code=code, defaults={"name": name, "role": "guide", "hired_on": date(2026, 1, 1)}
-            )
-        for code, *_, orders, _refunds, _missed, _complaints in GUIDES:
-            for n in range(len(orders)):
-                await Customer.get_or_create(tenant_id=tenant_id, code=f"cust-{code}-{n}", defaults={"name": ""})
-        existing = await Scheme.filter(tenant_id=tenant_id, name=SCHEME_NAME).first()
+    # Through the same services a merchant's integration uses (validation, audit, statistics).
+    staff = await upsert_staff(
+        tenant_id,
+        SYSTEM,
+        [StaffItem(code=code, name=name, role="guide", hired_on=date(2026, 1, 1)) for code, name, *_ in GUIDES],
+    )
+    customers = await upsert_customers(
+        tenant_id,
+        SYSTEM,
+        [CustomerItem(code=f"cust-{code}-{n}") for code, *_, orders, _r, _m, _c in GUIDES for n in range(len(orders))],
+    )
+    if staff.errors or customers.errors:
+        raise RuntimeError(f"worked example master data refused: {[*staff.errors, *customers.errors][:3]}")
+    existing = next((scheme for scheme in await schemes.list_schemes(tenant_id) if scheme.name == SCHEME_NAME), None)
     result = await ingest(tenant_id, enumerate(worked_example_events()))  # a re-run only finds duplicates
     if result.rejected:
         raise RuntimeError(f"worked example events rejected: {result.rejected[:3]}")
