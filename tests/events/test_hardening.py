@@ -33,31 +33,10 @@ from tenants.tenancy.auth import UNAUTHENTICATED_MESSAGE, Scope
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.models import Tenant
 from tests.conftest import TenantFactory, TenantFixture
+from tests.events.test_ingest import RECORD, order
 from tests.factories import add_customer, add_staff, add_team
 
-RECORD = """
-mutation($events: [EventInput!]!) {
-  recordEvents(events: $events) {
-    accepted
-    duplicates { index externalId }
-    rejected { index code field message }
-  }
-}
-"""
 EVENTS = "{ events(limit: 200) { total items { externalId occurredAt } } }"
-
-
-def order(external_id: str, staff: str | None = "g1", amount: str = "100.00", **extra: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "externalId": external_id,
-        "type": "order",
-        "occurredAt": "2026-10-05T10:00:00+08:00",
-        "amount": amount,
-    }
-    if staff is not None:
-        event["staff"] = staff
-    event.update(extra)
-    return event
 
 
 def nested(depth: int) -> dict[str, Any]:
