@@ -1,6 +1,37 @@
 from tortoise import migrations
+from tortoise.migrations import operations as ops
 
-# Reserved for issue 8 (staff logins linked to staff records, team scopes of memberships); filled in by that work.
+from tenants.rls import tenant_foreign_key, tenant_table
+
+# Issue 8: what a login may see inside its tenant (tenants/access/).
+#
+# `membership_team`: the teams a member manages (a manager sees the subtree under each). No Tortoise model: every
+# statement on it is SQL in tenants/access/repository.py, and its natural key (tenant_id, user_id, team_id) is the
+# primary key (Tortoise declares single-column keys only). Removing a membership removes its teams (CASCADE); a team
+# cannot be deleted while someone manages it.
+#
+# `staff.user_id` links a staff record to its login: one login per staff member and one staff record per login
+# (unique on both sides), and the login must be a member of the tenant: the composite key on membership makes a
+# removed member's staff record unlinked (SET NULL on user_id only; Postgres 15).
+SQL = [
+    """
+    CREATE TABLE membership_team (
+        tenant_id bigint NOT NULL,
+        user_id bigint NOT NULL,
+        team_id bigint NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+    )
+    """,
+    *tenant_table("membership_team", primary_key="user_id, team_id"),
+    "ALTER TABLE membership_team ADD CONSTRAINT membership_team_membership_fkey FOREIGN KEY (tenant_id, user_id) "
+    "REFERENCES membership (tenant_id, user_id) ON DELETE CASCADE",
+    tenant_foreign_key("membership_team", "team_id", "team"),
+    # "Who manages this team": a team's managers are found without scanning every membership.
+    "CREATE INDEX membership_team_team_idx ON membership_team (tenant_id, team_id)",
+    "CREATE UNIQUE INDEX staff_user_uniq ON staff (tenant_id, user_id) WHERE user_id IS NOT NULL",
+    "ALTER TABLE staff ADD CONSTRAINT staff_user_membership_fkey FOREIGN KEY (tenant_id, user_id) "
+    "REFERENCES membership (tenant_id, user_id) ON DELETE SET NULL (user_id)",
+]
 
 
 class Migration(migrations.Migration):
@@ -8,4 +39,4 @@ class Migration(migrations.Migration):
 
     initial = False
 
-    operations: list[object] = []
+    operations = [ops.RunSQL(SQL)]
