@@ -1,7 +1,9 @@
-"""Tenancy tables: tenants, users, memberships, API keys.
+"""Tenancy tables: tenants, users, memberships, API keys, invitations, password resets.
 
-`tenant` and `user` are platform tables. `membership` and `api_key` are tenant-owned: row level security, and keys
-that include tenant_id, are added by RunSQL in the migrations (Tortoise cannot declare composite keys).
+`tenant`, `user` and `password_reset` are platform tables (a user and its password belong to no tenant).
+`membership`, `api_key` and `invitation` are tenant-owned: row level security, and keys that include tenant_id, are
+added by RunSQL in the migrations (Tortoise cannot declare composite keys).
+Secrets (API keys, invitation and reset tokens) are stored as SHA-256 hashes only: they carry 256 random bits.
 References between tables are plain id columns; composite foreign keys (tenant_id, x_id) are declared in SQL.
 """
 
@@ -22,6 +24,8 @@ class Tenant(Model):
     # Tenant-level knobs (close grace hours, auto re-close...) that do not deserve a column each.
     settings: fields.Field[dict[str, object]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Set by a platform operator: the tenant's users and API keys are refused on every request; its data stays.
+    suspended_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "tenant"
@@ -36,6 +40,8 @@ class User(Model):
     is_platform_operator = fields.BooleanField(default=False)
     is_active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Tokens issued before this instant are refused (a password change or reset ends the other sessions).
+    sessions_revoked_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "user"
@@ -63,3 +69,38 @@ class ApiKey(TenantModel):
 
     class Meta:
         table = "api_key"
+
+
+class Invitation(TenantModel):
+    """An invitation into the tenant: accepted once, before `expires_at`, with the token mailed to `email`."""
+
+    email = fields.CharField(max_length=320)
+    role = fields.CharField(max_length=16)
+    # Applied when accepted: the teams a manager manages and the staff record the login is linked to (codes).
+    team_codes: fields.Field[list[str]] = fields.JSONField(default=list)
+    staff_code = fields.CharField(max_length=64, null=True)
+    token_hash = fields.CharField(max_length=64)
+    invited_by_user_id = fields.BigIntField(null=True)
+    expires_at = fields.DatetimeField()
+    accepted_at = fields.DatetimeField(null=True)
+    accepted_user_id = fields.BigIntField(null=True)
+    # A newer invitation of the same address replaces a pending one.
+    revoked_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "invitation"
+
+
+class PasswordReset(Model):
+    """A password reset token of one user: used once, before `expires_at`."""
+
+    id = fields.BigIntField(primary_key=True)
+    user_id = fields.BigIntField()
+    token_hash = fields.CharField(max_length=64, unique=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "password_reset"
