@@ -6,6 +6,14 @@ It reads the process's settings only through `AuthSettings` (what authentication
 imports the app's settings (server.settings.Settings satisfies the protocol).
 A principal of a tenant carries the tenant's locale, read in the same transaction that checks the membership (or the
 API key), so that every message of the request is rendered in it without another query.
+
+Every authenticated request and every refresh is checked against the current state, not the token's: the user is
+active, still a member of the token's tenant (a membership made after the token was issued does not revive it), the
+tenant is not suspended (TENANT_SUSPENDED, the same for its API keys), the user's sessions were not revoked after the
+token was issued (a password change or reset: TOKEN_REVOKED), and the token's refresh family was not revoked (logout,
+or a replayed refresh token: TOKEN_REVOKED). The family is a `fam` claim that a refresh keeps, so one sign-in is one
+family however often it rotates; revoked families are Redis keys that live as long as a refresh token can.
+`iat` carries sub-second precision (a NumericDate may be fractional) so "issued before" is exact.
 """
 
 from __future__ import annotations
@@ -97,6 +105,8 @@ class Membership:
     tenant_slug: str
     tenant_name: str
     role: Role
+    # A suspended tenant's members cannot sign in to it (TENANT_SUSPENDED).
+    suspended: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,6 +119,8 @@ class UserPrincipal:
     memberships: tuple[Membership, ...] = ()
     # The tenant's locale when signed in to one; without a tenant the request's Accept-Language decides.
     locale: Locale | None = None
+    # The refresh-token family of the session (logout revokes it); None for tokens issued before families existed.
+    session_family: str | None = None
 
     def has_role(self, minimum: Role) -> bool:
         return self.role is not None and ROLE_RANK[self.role] >= ROLE_RANK[minimum]
@@ -151,10 +163,15 @@ class TokenPair:
     refresh_token: str
     access_expires_at: datetime
     refresh_expires_at: datetime
+    family: str = ""
 
 
 def _membership(row: repository.MembershipRow) -> Membership:
-    return Membership(row.tenant_id, row.tenant_slug, row.tenant_name, Role(row.role))
+    return Membership(row.tenant_id, row.tenant_slug, row.tenant_name, Role(row.role), row.tenant_suspended)
+
+
+TENANT_SUSPENDED_MESSAGE = _("This tenant is suspended; contact the platform operator.")
+TOKEN_REVOKED_MESSAGE = _("This session has ended; sign in again.")
 
 
 async def memberships_of(user_id: int) -> tuple[Membership, ...]:
@@ -164,8 +181,10 @@ async def memberships_of(user_id: int) -> tuple[Membership, ...]:
 
 
 def _choose_membership(memberships: tuple[Membership, ...], tenant_slug: str | None) -> Membership | None:
+    """The named tenant's membership; without a name the first tenant that is not suspended (else the first)."""
     if tenant_slug is None:
-        return memberships[0] if memberships else None
+        active = [m for m in memberships if not m.suspended]
+        return active[0] if active else (memberships[0] if memberships else None)
     return next((m for m in memberships if m.tenant_slug == tenant_slug), None)
 
 
@@ -200,24 +219,46 @@ class LoginRateLimiter:
         await self._redis.delete(self._keys(email, address)[0])
 
 
+def _family_key(family: str) -> str:
+    return f"kaohe:refresh-family-revoked:{family}"
+
+
+def issued_at(claims: dict[str, Any]) -> datetime:
+    """When a decoded token was issued (to the microsecond for tokens of this version)."""
+    return datetime.fromtimestamp(float(claims["iat"]), UTC)
+
+
 class TokenService:
     def __init__(self, settings: AuthSettings, redis: Redis) -> None:
         self._settings = settings
         self._redis = redis
         self._secret = settings.secret_key.get_secret_value()
 
-    def issue(self, user_id: int, tenant_id: int | None, now: datetime | None = None) -> TokenPair:
+    def issue(
+        self, user_id: int, tenant_id: int | None, now: datetime | None = None, family: str | None = None
+    ) -> TokenPair:
+        """A new access/refresh pair; `family`: the session's refresh family (a refresh keeps it), new when None."""
         now = now or datetime.now(UTC)
+        family = family or uuid.uuid4().hex
         access_exp = now + timedelta(minutes=self._settings.access_token_minutes)
         refresh_exp = now + timedelta(days=self._settings.refresh_token_days)
-        base = {"sub": str(user_id), "tid": tenant_id, "iat": now}
+        base = {"sub": str(user_id), "tid": tenant_id, "iat": now.timestamp(), "fam": family}
         access = jwt.encode({**base, "typ": "access", "exp": access_exp}, self._secret, algorithm=JWT_ALGORITHM)
         refresh = jwt.encode(
             {**base, "typ": "refresh", "exp": refresh_exp, "jti": uuid.uuid4().hex},
             self._secret,
             algorithm=JWT_ALGORITHM,
         )
-        return TokenPair(access, refresh, access_exp, refresh_exp)
+        return TokenPair(access, refresh, access_exp, refresh_exp, family)
+
+    async def revoke_family(self, family: str) -> None:
+        """No token of the family is accepted any more (kept as long as its longest-lived refresh token)."""
+        await self._redis.set(_family_key(family), "1", ex=self._settings.refresh_token_days * 86400)
+
+    async def check_family(self, claims: dict[str, Any]) -> None:
+        family = claims.get("fam")
+        if isinstance(family, str) and await self._redis.exists(_family_key(family)):
+            raise AuthError.of(AuthErrorCode.TOKEN_REVOKED, TOKEN_REVOKED_MESSAGE)
 
     def decode(self, token: str, expected_type: str) -> dict[str, Any]:
         try:
@@ -236,11 +277,15 @@ class TokenService:
         return claims
 
     async def consume_refresh(self, token: str) -> dict[str, Any]:
-        """Refresh tokens rotate: each is accepted once; a replay is refused (a stolen token is noticed)."""
+        """Refresh tokens rotate: each is accepted once. A replay is refused and ends its whole family: either the
+        replayer or the rightful holder has a stolen copy, and neither can tell which."""
         claims = self.decode(token, "refresh")
+        await self.check_family(claims)
         remaining = max(int(claims["exp"] - datetime.now(UTC).timestamp()), 1)
         first_use = await self._redis.set(f"kaohe:refresh-used:{claims['jti']}", "1", nx=True, ex=remaining)
         if not first_use:
+            if isinstance(claims.get("fam"), str):
+                await self.revoke_family(claims["fam"])
             raise AuthError.of(AuthErrorCode.REFRESH_TOKEN_REUSED, _("This refresh token was already used."))
         return claims
 
@@ -262,36 +307,59 @@ class AuthService:
         if membership is None and (tenant_slug is not None or not user.is_platform_operator):
             await self.rate_limiter.record_failure(email, address)
             raise AuthError.of(AuthErrorCode.NOT_A_MEMBER, NOT_A_MEMBER_MESSAGE)
+        if membership is not None and membership.suspended:
+            if tenant_slug is not None or not user.is_platform_operator:
+                raise AuthError.of(AuthErrorCode.TENANT_SUSPENDED, TENANT_SUSPENDED_MESSAGE)
+            membership = None  # an operator whose only tenants are suspended signs in outside tenants
         await self.rate_limiter.record_success(email, address)
         return self.tokens.issue(user.id, membership.tenant_id if membership else None)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         claims = await self.tokens.consume_refresh(refresh_token)
-        principal = await self._user_principal(int(claims["sub"]), claims.get("tid"))
-        return self.tokens.issue(principal.user_id, principal.tenant_id)
+        principal = await self._user_principal(claims)
+        return self.tokens.issue(principal.user_id, principal.tenant_id, family=principal.session_family)
 
     async def authenticate(self, bearer: str) -> Principal:
         if bearer.startswith(API_KEY_MARKER):
             return await authenticate_api_key(bearer)
         claims = self.tokens.decode(bearer, "access")
-        return await self._user_principal(int(claims["sub"]), claims.get("tid"))
+        await self.tokens.check_family(claims)
+        return await self._user_principal(claims)
 
-    async def _user_principal(self, user_id: int, tenant_id: int | None) -> UserPrincipal:
-        """Membership is checked on every request: a removed member loses access at once, not at token expiry.
+    async def logout(self, principal: UserPrincipal) -> None:
+        """Ends the principal's session: its refresh family (every token of this sign-in, rotated or not)."""
+        if principal.session_family is not None:
+            await self.tokens.revoke_family(principal.session_family)
 
-        One transaction: the user with its memberships in one statement, then (a member of the token's tenant) the
-        tenant's locale.
+    async def _user_principal(self, claims: dict[str, Any]) -> UserPrincipal:
+        """Checked on every request and refresh: a removed member, a suspended tenant, revoked sessions lose access at
+        once, not at token expiry.
+
+        One transaction: the user with its memberships (and each tenant's suspension) in one statement, then (a member
+        of the token's tenant) the tenant's locale.
         """
+        user_id, tenant_id, issued = int(claims["sub"]), claims.get("tid"), issued_at(claims)
         async with global_unit_of_work() as conn:
             user = await repository.active_user_with_memberships(conn, user_id)
             if user is None:
                 raise AuthError.of(AuthErrorCode.TOKEN_INVALID, _("The account no longer exists."))
+            if user.sessions_revoked_at is not None and issued < user.sessions_revoked_at:
+                raise AuthError.of(AuthErrorCode.TOKEN_REVOKED, TOKEN_REVOKED_MESSAGE)
+            rows = {row.tenant_id: row for row in user.memberships}
             memberships = tuple(_membership(row) for row in user.memberships)
             membership = next((m for m in memberships if m.tenant_id == tenant_id), None)
             if tenant_id is not None and membership is None:
                 raise AuthError.of(AuthErrorCode.NOT_A_MEMBER, NOT_A_MEMBER_MESSAGE)
+            if membership is not None:
+                since = rows[membership.tenant_id].member_since
+                if since is not None and issued < since:
+                    # Issued for an earlier membership that was removed: a new invitation does not revive it.
+                    raise AuthError.of(AuthErrorCode.TOKEN_REVOKED, TOKEN_REVOKED_MESSAGE)
+                if membership.suspended:
+                    raise AuthError.of(AuthErrorCode.TENANT_SUSPENDED, TENANT_SUSPENDED_MESSAGE)
             member_of = tenant_id_from_membership(membership.tenant_id) if membership else None
             locale = await read_tenant_locale(conn, member_of) if member_of is not None else None
+        family = claims.get("fam")
         return UserPrincipal(
             user_id=user.id,
             email=user.email,
@@ -300,6 +368,7 @@ class AuthService:
             role=membership.role if membership else None,
             memberships=memberships,
             locale=locale,
+            session_family=family if isinstance(family, str) else None,
         )
 
 
@@ -341,12 +410,14 @@ async def authenticate_api_key(plaintext: str) -> ApiKeyPrincipal:
         raise AuthError.of(AuthErrorCode.API_KEY_REVOKED, _("The API key was revoked."))
     tenant_id = tenant_id_from_membership(key.tenant_id)
     async with tenant_unit_of_work(tenant_id) as conn:
-        locale = await repository.touch_api_key_read_locale(conn, key.id, tenant_id)
+        owner = await repository.touch_api_key_read_tenant(conn, key.id, tenant_id)
+    if owner.suspended:
+        raise AuthError.of(AuthErrorCode.TENANT_SUSPENDED, TENANT_SUSPENDED_MESSAGE)
     return ApiKeyPrincipal(
         api_key_id=key.id,
         tenant_id=tenant_id,
         scopes=frozenset(key.scopes),
-        locale=parse_locale(locale),
+        locale=parse_locale(owner.locale),
     )
 
 

@@ -25,6 +25,8 @@ class AuthErrorCode(StrEnum):
     FORBIDDEN = "FORBIDDEN"
     MISSING_SCOPE = "MISSING_SCOPE"
     NO_TENANT = "NO_TENANT"
+    TENANT_SUSPENDED = "TENANT_SUSPENDED"
+    TOKEN_REVOKED = "TOKEN_REVOKED"
 
 
 class TenancyErrorCode(StrEnum):

@@ -100,6 +100,9 @@ class MembershipRow:
     tenant_slug: str
     tenant_name: str
     role: str
+    tenant_suspended: bool = False
+    # When the membership was made: tokens for the tenant issued before it are not this membership's.
+    member_since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +111,7 @@ class UserWithMemberships:
     email: str
     is_platform_operator: bool
     memberships: tuple[MembershipRow, ...]
+    sessions_revoked_at: datetime | None = None
 
 
 async def memberships_of_user(conn: BaseDBAsyncClient, user_id: int) -> list[MembershipRow]:
@@ -118,7 +122,8 @@ async def memberships_of_user(conn: BaseDBAsyncClient, user_id: int) -> list[Mem
 
 # An active user and its memberships (none: one row of NULL membership columns), in the order of memberships_of_user.
 _USER_WITH_MEMBERSHIPS = """
-SELECT u.id, u.email, u.is_platform_operator, m.tenant_id, m.tenant_slug, m.tenant_name, m.role
+SELECT u.id, u.email, u.is_platform_operator, u.sessions_revoked_at,
+       m.tenant_id, m.tenant_slug, m.tenant_name, m.role, m.tenant_suspended, m.member_since
 FROM "user" u LEFT JOIN LATERAL kaohe_user_memberships(u.id) m ON true
 WHERE u.id = $1 AND u.is_active
 ORDER BY m.tenant_id
@@ -136,11 +141,19 @@ async def active_user_with_memberships(conn: BaseDBAsyncClient, user_id: int) ->
         email=user["email"],
         is_platform_operator=user["is_platform_operator"],
         memberships=tuple(_membership_row(row) for row in rows if row["tenant_id"] is not None),
+        sessions_revoked_at=user["sessions_revoked_at"],
     )
 
 
 def _membership_row(row: dict[str, Any]) -> MembershipRow:
-    return MembershipRow(row["tenant_id"], row["tenant_slug"], row["tenant_name"], row["role"])
+    return MembershipRow(
+        row["tenant_id"],
+        row["tenant_slug"],
+        row["tenant_name"],
+        row["role"],
+        tenant_suspended=bool(row["tenant_suspended"]),
+        member_since=row["member_since"],
+    )
 
 
 # --- memberships (tenant_unit_of_work) -----------------------------------------------------------------------------
@@ -190,19 +203,34 @@ async def api_key_by_prefix(conn: BaseDBAsyncClient, prefix: str) -> ApiKeyCrede
     )
 
 
-# Throttled so a busy integration does not write the row on every call; the tenant's locale comes with the same
-# statement (a data-modifying CTE runs whether or not its rows are read).
-_TOUCH_KEY_READ_LOCALE = (
-    "WITH touched AS (UPDATE api_key SET last_used_at = now() WHERE id = $1 "
-    "AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute') RETURNING id) "
-    "SELECT settings->>'locale' AS locale FROM tenant WHERE id = $2"
+# Throttled so a busy integration does not write the row on every call; the tenant's locale and suspension come with
+# the same statement (a data-modifying CTE runs whether or not its rows are read). A suspended tenant's key is refused,
+# so it is not marked used.
+_TOUCH_KEY_READ_TENANT = (
+    "WITH owner AS (SELECT settings->>'locale' AS locale, suspended_at IS NOT NULL AS suspended "
+    "FROM tenant WHERE id = $2), "
+    "touched AS (UPDATE api_key SET last_used_at = now() WHERE id = $1 "
+    "AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute') "
+    "AND EXISTS (SELECT 1 FROM owner WHERE NOT suspended) RETURNING id) "
+    "SELECT locale, suspended FROM owner"
 )
 
 
-async def touch_api_key_read_locale(conn: BaseDBAsyncClient, api_key_id: int, tenant_id: TenantId) -> str | None:
-    """Marks the key used (at most once a minute) and returns the tenant's `settings.locale` as stored."""
-    rows = await conn.execute_query_dict(_TOUCH_KEY_READ_LOCALE, [api_key_id, int(tenant_id)])
-    return rows[0]["locale"] if rows else None
+@dataclass(frozen=True, slots=True)
+class KeyTenant:
+    """What a request by an API key needs of the key's tenant."""
+
+    locale: str | None
+    suspended: bool
+
+
+async def touch_api_key_read_tenant(conn: BaseDBAsyncClient, api_key_id: int, tenant_id: TenantId) -> KeyTenant:
+    """Marks the key used (at most once a minute, never for a suspended tenant); the tenant's `settings.locale` as
+    stored and whether it is suspended (a tenant not visible here counts as suspended: fail closed)."""
+    rows = await conn.execute_query_dict(_TOUCH_KEY_READ_TENANT, [api_key_id, int(tenant_id)])
+    if not rows:
+        return KeyTenant(locale=None, suspended=True)
+    return KeyTenant(locale=rows[0]["locale"], suspended=bool(rows[0]["suspended"]))
 
 
 async def insert_api_key(
@@ -240,3 +268,15 @@ async def api_key_for_update(conn: BaseDBAsyncClient, tenant_id: TenantId, api_k
 
 async def save_revoked_at(conn: BaseDBAsyncClient, api_key: ApiKey) -> None:
     await api_key.save(using_db=conn, update_fields=["revoked_at"])
+
+
+# --- suspension (any unit of work that sees the tenant's row: its own, or the platform's) --------------------------
+
+
+async def tenant_suspension(conn: BaseDBAsyncClient, tenant_id: int) -> tuple[bool, datetime | None]:
+    """(visible, suspended_at): whether the tenant's row is visible on `conn`, and when it was suspended (None: it is
+    active)."""
+    rows = await conn.execute_query_dict("SELECT suspended_at FROM tenant WHERE id = $1", [int(tenant_id)])
+    if not rows:
+        return False, None
+    return True, rows[0]["suspended_at"]
