@@ -25,6 +25,7 @@ from strawberry.types import ExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
+from schema.access import AccessMutation, AccessQuery
 from schema.context import Context
 from schema.events import EventConfirmationMutation, EventsMutation, EventsQuery
 from schema.periods import PeriodsMutation, PeriodsQuery
@@ -42,6 +43,7 @@ QUERY_TYPES: tuple[type, ...] = (
     SchemesQuery,
     StaffQuery,
     PeriodsQuery,
+    AccessQuery,
 )
 MUTATION_TYPES: tuple[type, ...] = (
     TenancyMutation,
@@ -50,6 +52,7 @@ MUTATION_TYPES: tuple[type, ...] = (
     StaffMutation,
     PeriodsMutation,
     EventConfirmationMutation,
+    AccessMutation,
 )
 
 # (type, field, argument) in GraphQL names: batches whose items the domain checks one by one, so that a bad item is

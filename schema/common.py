@@ -1,15 +1,47 @@
-"""GraphQL pieces shared by the domain packages: the JSON scalar, ids, the actor (errors: schema/errors.py; paging:
-schema/pagination.py)."""
+"""GraphQL pieces shared by the domain packages: the JSON scalar, ids, the actor, the tenant's timezone (errors:
+schema/errors.py; paging: schema/pagination.py).
+
+Global ids (issue 8 item 7): client caches key objects by `id`, so an id names one object of one type for ever:
+`global_id("Scorecard", period_id, revision, staff_id)` is the URL-safe base64 (unpadded) of "Scorecard:<key>:<key>",
+each key part percent-escaped, so a code holding ":" cannot be mistaken for two parts. `parse_global_id` answers None
+for anything that is not such an id of the expected type (garbage, another type, a 10 MB string): callers answer
+"not found", as for an id of another tenant, which their tenant-scoped reads simply do not find.
+
+Times (issue 8 item 7): datetimes are returned with the tenant's UTC offset (`in_tenant_zone(dt, await
+tenant_zone(info))`); the zone is read once per request (shared by every field through `info.context.loaders`).
+"""
 
 from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from datetime import datetime
+from urllib.parse import quote, unquote
+from zoneinfo import ZoneInfo
 
 import strawberry
 from strawberry.scalars import JSON
 
 from schema.context import Info
 from tenants.audit.service import Actor
+from tenants.rules.calendar import zone
+from tenants.tenancy import service as tenancy
 
-__all__ = ["JSON", "actor_of", "parse_id"]
+__all__ = [
+    "JSON",
+    "actor_of",
+    "global_id",
+    "in_tenant_zone",
+    "parse_global_id",
+    "parse_global_int_id",
+    "parse_id",
+    "tenant_zone",
+]
+
+# Longer than any id we make (a few key parts): longer input is garbage, refused before decoding it.
+MAX_GLOBAL_ID_LENGTH = 512
+_TENANT_ZONE = "common.tenant_zone"
 
 
 def parse_id(raw: strawberry.ID | str) -> int | None:
@@ -28,3 +60,59 @@ def actor_of(info: Info) -> Actor:
     if context.api_key is not None:
         return Actor(api_key_id=context.api_key.api_key_id)
     return Actor()
+
+
+def global_id(type_name: str, *key: object) -> strawberry.ID:
+    """The opaque, stable id of the object of type `type_name` with this key (ints or strings)."""
+    if not key:
+        raise ValueError("a global id needs a key")
+    text = ":".join([quote(type_name, safe=""), *(quote(str(part), safe="") for part in key)])
+    return strawberry.ID(base64.urlsafe_b64encode(text.encode()).decode().rstrip("="))
+
+
+def parse_global_id(raw: strawberry.ID | str, expected_type: str) -> tuple[str, ...] | None:
+    """The key parts of a global id of `expected_type`; None when `raw` is anything else."""
+    if not isinstance(raw, str) or not raw or len(raw) > MAX_GLOBAL_ID_LENGTH:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+    except (binascii.Error, ValueError):  # not base64, or not UTF-8 (UnicodeDecodeError is a ValueError)
+        return None
+    type_name, *parts = text.split(":")
+    if unquote(type_name) != expected_type or not parts:
+        return None
+    return tuple(unquote(part) for part in parts)
+
+
+def parse_global_int_id(raw: strawberry.ID | str, expected_type: str, parts: int = 1) -> tuple[int, ...] | None:
+    """`parse_global_id` for keys made of `parts` non-negative bigints (row ids, revisions); None otherwise."""
+    key = parse_global_id(raw, expected_type)
+    if key is None or len(key) != parts:
+        return None
+    if not all(part.isascii() and part.isdigit() and len(part) <= 19 for part in key):
+        return None
+    values = tuple(int(part) for part in key)
+    return values if all(value < 2**63 for value in values) else None
+
+
+async def tenant_zone(info: Info) -> ZoneInfo:
+    """The caller's tenant's timezone, read once per request whatever the number of fields asking (only behind a
+    permission that requires a tenant)."""
+    loaders = info.context.loaders
+    pending = loaders.get(_TENANT_ZONE)
+    if pending is None:
+        pending = loaders[_TENANT_ZONE] = asyncio.ensure_future(_read_zone(info))
+    result: ZoneInfo = await pending
+    return result
+
+
+async def _read_zone(info: Info) -> ZoneInfo:
+    tenant = await tenancy.get_tenant(info.context.tenant_id)
+    return zone(tenant.timezone)
+
+
+def in_tenant_zone(moment: datetime, tenant: ZoneInfo) -> datetime:
+    """The same instant shown with the tenant's UTC offset (a naive datetime is a bug: ValueError)."""
+    if moment.tzinfo is None:
+        raise ValueError("in_tenant_zone needs an aware datetime")
+    return moment.astimezone(tenant)
