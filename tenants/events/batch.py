@@ -35,10 +35,20 @@ class IngestResult:
     """What ingestion did: complete counts, and the duplicates and problems in index order (with a `report_limit`,
     only the first that many of each)."""
 
-    __slots__ = ("accepted", "duplicate_count", "duplicates", "rejected", "rejected_count", "report_limit")
+    __slots__ = (
+        "accepted",
+        "customers_created",
+        "duplicate_count",
+        "duplicates",
+        "rejected",
+        "rejected_count",
+        "report_limit",
+    )
 
     def __init__(self, report_limit: int | None = None) -> None:
         self.accepted = 0
+        # Customers created because an event named an unknown customer code (the tenant's rules allow it).
+        self.customers_created = 0
         self.duplicate_count = 0
         self.rejected_count = 0
         self.duplicates: list[Duplicate] = []
@@ -52,6 +62,7 @@ class IngestResult:
     def merge(self, later: IngestResult) -> None:
         """Adds the result of a later batch (all its indexes after this one's)."""
         self.accepted += later.accepted
+        self.customers_created += later.customers_created
         self.duplicate_count += later.duplicate_count
         self.rejected_count += later.rejected_count
         limit = self.report_limit
@@ -177,6 +188,7 @@ def answer(batch: Batch, written: IngestResult | None) -> IngestResult:
     duplicates, rejected = batch.duplicates, batch.rejected
     if written is not None:
         result.accepted = written.accepted
+        result.customers_created = written.customers_created
         result.duplicate_count += written.duplicate_count
         result.rejected_count += written.rejected_count
         duplicates = sorted(duplicates + written.duplicates, key=lambda duplicate: duplicate.index)

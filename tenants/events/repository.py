@@ -28,7 +28,7 @@ from tenants.db.codecs import json_value
 from tenants.db.paging import Page, PageRequest
 from tenants.db.params import BindParams
 from tenants.locks import ingestion_lock_key
-from tenants.rules.attribution import Credits, GuideBinding
+from tenants.rules.attribution import Credits, GuideBinding, binding_at
 from tenants.tenancy.identity import TenantId
 
 # The unique index of (tenant_id, external_id): a resent or concurrently sent externalId.
@@ -43,7 +43,18 @@ class ExternalIdTaken(Exception):
 @dataclass(frozen=True, slots=True)
 class StoredCustomer:
     id: int
-    binding: GuideBinding
+    binding: GuideBinding  # as it is now
+    # Every binding since history began (customer_binding, by bound_since); None: not read (no guide rule applies).
+    history: tuple[GuideBinding, ...] | None = None
+
+    def binding_at(self, moment: datetime) -> GuideBinding | None:
+        """The binding in force at `moment`: a rebinding moves only the orders after it."""
+        binding = self.binding
+        if self.history:
+            return binding_at(self.history, moment)
+        if binding.bound_since is None or binding.bound_since > moment:
+            return None
+        return binding
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,26 +103,91 @@ async def hold_ingestion_lock(conn: BaseDBAsyncClient, tenant_id: TenantId) -> N
     await conn.execute_query("SELECT pg_advisory_xact_lock_shared($1)", [ingestion_lock_key(tenant_id)])
 
 
-async def tenant_settings(conn: BaseDBAsyncClient, tenant_id: TenantId) -> Mapping[str, Any]:
-    """The tenant's settings (its attribution rules among them)."""
-    rows = await conn.execute_query_dict("SELECT settings FROM tenant WHERE id = $1", [tenant_id])
-    return (json_value(rows[0]["settings"]) if rows else None) or {}
+@dataclass(frozen=True, slots=True)
+class TimelineSource:
+    """What a batch needs to know the rules by instant: the versions (id, start, config) and the legacy settings."""
+
+    settings: Mapping[str, Any]
+    versions: list[tuple[int, datetime, dict[str, Any]]]  # by effective_at, then number
+
+
+async def timeline_source(conn: BaseDBAsyncClient, tenant_id: TenantId) -> TimelineSource:
+    """The versions and the legacy settings in one statement (ingestion runs it once per batch)."""
+    rows = await conn.execute_query_dict(
+        "SELECT t.settings, v.id, v.effective_at, v.config FROM tenant t "
+        "LEFT JOIN attribution_rule_version v ON v.tenant_id = t.id "
+        "WHERE t.id = $1 ORDER BY v.effective_at, v.number",
+        [tenant_id],
+    )
+    if not rows:
+        return TimelineSource({}, [])
+    settings = json_value(rows[0]["settings"]) or {}
+    versions = [(row["id"], row["effective_at"], json_value(row["config"])) for row in rows if row["id"] is not None]
+    return TimelineSource(settings, versions)
 
 
 async def customers_by_code(
-    conn: BaseDBAsyncClient, tenant_id: TenantId, codes: Iterable[str]
+    conn: BaseDBAsyncClient, tenant_id: TenantId, codes: Iterable[str], *, with_history: bool = False
 ) -> dict[str, StoredCustomer]:
-    """The stored customers with these codes, with their exclusive guide binding."""
+    """The stored customers with these codes, with their exclusive guide binding (and, `with_history`, every binding
+    since history began: an order is credited by the binding of its own time)."""
     lookup = sorted(set(codes))
     if not lookup:
         return {}
+    history = (
+        ", ARRAY(SELECT b.guide_staff_id FROM customer_binding b WHERE b.tenant_id = c.tenant_id "
+        "AND b.customer_id = c.id ORDER BY b.bound_since) AS history_guides, "
+        "ARRAY(SELECT b.bound_since FROM customer_binding b WHERE b.tenant_id = c.tenant_id "
+        "AND b.customer_id = c.id ORDER BY b.bound_since) AS history_since"
+        if with_history
+        else ""
+    )
     rows = await conn.execute_query_dict(
-        "SELECT code, id, guide_staff_id, bound_since FROM customer WHERE tenant_id = $1 AND code = ANY($2::text[])",
+        f"SELECT c.code, c.id, c.guide_staff_id, c.bound_since{history} FROM customer c "
+        "WHERE c.tenant_id = $1 AND c.code = ANY($2::text[])",
         [tenant_id, lookup],
     )
-    return {
-        row["code"]: StoredCustomer(row["id"], GuideBinding(row["guide_staff_id"], row["bound_since"])) for row in rows
+    return {row["code"]: _stored_customer(row, with_history) for row in rows}
+
+
+def _stored_customer(row: Mapping[str, Any], with_history: bool) -> StoredCustomer:
+    binding = GuideBinding(row["guide_staff_id"], row["bound_since"])
+    if not with_history:
+        return StoredCustomer(row["id"], binding)
+    history = tuple(
+        GuideBinding(guide, since)
+        for guide, since in zip(row["history_guides"] or (), row["history_since"] or (), strict=True)
+    )
+    return StoredCustomer(row["id"], binding, history)
+
+
+# New codes in a fixed order (concurrent batches naming the same new customers wait on each other instead of
+# deadlocking); a code a concurrent batch is creating waits for it and is then left to that batch (DO NOTHING).
+_CREATE_CUSTOMERS = """
+INSERT INTO customer AS c (tenant_id, code, name, created_from_event, created_at, updated_at)
+SELECT $1, code, '', true, now(), now() FROM unnest($2::text[]) AS code ORDER BY code
+ON CONFLICT (tenant_id, code) DO NOTHING
+RETURNING c.code, c.id
+"""
+
+
+async def create_customers(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, codes: Iterable[str], *, with_history: bool = False
+) -> tuple[dict[str, StoredCustomer], int]:
+    """Customers first seen in an event: created (empty name, marked as created from an event) unless they exist by
+    now; every code's customer, and how many this call created."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}, 0
+    rows = await conn.execute_query_dict(_CREATE_CUSTOMERS, [tenant_id, wanted])
+    found = {
+        row["code"]: StoredCustomer(row["id"], GuideBinding(None, None), () if with_history else None) for row in rows
     }
+    missing = [code for code in wanted if code not in found]
+    if missing:
+        # Created by a concurrent batch that committed while this insert waited: read them now.
+        found.update(await customers_by_code(conn, tenant_id, missing, with_history=with_history))
+    return found, len(rows)
 
 
 async def stored_orders(

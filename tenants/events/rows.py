@@ -19,7 +19,7 @@ from tenants.events.contract import CheckedCredit, CheckedEvent
 from tenants.events.errors import EventErrorCode, ItemProblem
 from tenants.events.repository import StoredCustomer
 from tenants.i18n import _
-from tenants.rules.attribution import Attribution, AttributionRules, Credits, SentCredit
+from tenants.rules.attribution import Attribution, AttributionRules, Credits, RulesTimeline, SentCredit
 
 
 @dataclass(frozen=True)
@@ -41,20 +41,23 @@ class Rows:
     # Refunds of orders that are not in the batch: resolved when writing, against the stored orders.
     refunds: list[tuple[int, CheckedEvent, int | None]]
     builder: RowBuilder
+    customers_created: int = 0  # customers this batch's unknown codes created (rolled back with the batch)
 
 
 class RowBuilder:
-    """Rows of one batch, in DESIGN.md's order of who is credited (the rules decide, this class feeds them ids)."""
+    """Rows of one batch, in DESIGN.md's order of who is credited (the rules decide, this class feeds them ids).
 
-    def __init__(self, codes: Codes, rules: AttributionRules, *, remember: bool) -> None:
+    Each event is credited by the rules in force at its time (the tenant's versions, loaded once per batch); with one
+    set of rules for every instant (the common case) no event pays for the lookup."""
+
+    def __init__(self, codes: Codes, timeline: RulesTimeline, *, remember: bool) -> None:
         self.codes = codes
-        self.rules = rules
-        self.attribution = Attribution(rules)
+        self.timeline = timeline
+        self._single = timeline.single
+        self._attributions: dict[int, Attribution] = {id(rules): Attribution(rules) for rules in timeline.all_rules}
         self.remember = remember  # keep each row's credits: refunds in the batch are credited like their order
         self.batch_credits: dict[str, Credits] = {}
         self.pending_orders: set[str] = set()  # orders waiting for confirmation: their refunds wait too
-        self._o2o = bool(rules.o2o_splits)
-        self._large_orders = rules.large_order_threshold is not None
         # The COPY text of credits, once per Credits object: the rules give all events of one actor the same one.
         # Keyed by identity (hashing the value costs more than the text saves); the entry keeps the object alive, so
         # its id cannot be reused while the entry exists.
@@ -79,13 +82,15 @@ class RowBuilder:
             # Its order in this batch (when that was stored: rows are made orders first), else the stored one.
             order = self.batch_credits.get(event.order_external_id or "") or order
         sent = event.credits
-        credits = self.attribution.credits(
+        rules = self._single or self.timeline.at(event.occurred_at)
+        occurred_at = event.occurred_at
+        credits = self._attributions[id(rules)].credits(
             sent=self._sent(sent) if sent else None,
             refund=refund,
             order=order,
-            binding=None if customer is None else customer.binding,
-            occurred_at=event.occurred_at,
-            o2o_staff_ids=self._o2o_staff_ids(event) if self._o2o else None,
+            binding=None if customer is None else customer.binding_at(occurred_at),
+            occurred_at=occurred_at,
+            o2o_staff_ids=self._o2o_staff_ids(rules, event) if rules.o2o_splits else None,
             actor_staff_id=staff_id,
             team_id=team_id,
         )
@@ -94,7 +99,7 @@ class RowBuilder:
             return
         if self.remember:
             self.batch_credits[event.external_id] = credits
-        large = self._large_orders and self.rules.is_large_order(event.type, event.amount)
+        large = rules.large_order_threshold is not None and rules.is_large_order(event.type, event.amount)
         if large:
             self.pending_orders.add(event.external_id)
         # A refund of an order still waiting for confirmation waits with it (confirming the order confirms it).
@@ -126,9 +131,9 @@ class RowBuilder:
             for credit in credits
         ]
 
-    def _o2o_staff_ids(self, event: CheckedEvent) -> list[int] | None:
+    def _o2o_staff_ids(self, rules: AttributionRules, event: CheckedEvent) -> list[int] | None:
         """The staff of the O2O split, when the rule applies to the event and every code it names exists."""
-        codes = self.rules.o2o_staff_codes(event.attributes)
+        codes = rules.o2o_staff_codes(event.attributes)
         staff = self.codes.staff
         if codes is None or not all(code in staff for code in codes):
             return None

@@ -35,9 +35,11 @@ from tenants.events.batch import Batch, Duplicate, IngestResult, answer, item_in
 from tenants.events.checks import conflict_problem
 from tenants.events.contract import EVENT_TIME_MAX, EVENT_TIME_MIN, MAX_BATCH, restore_event
 from tenants.events.errors import EventError, EventErrorCode
+from tenants.events.repository import StoredCustomer
 from tenants.events.rows import Codes, RowBuilder, Rows, unknown_code
+from tenants.events.timeline import load_timeline
 from tenants.i18n import _
-from tenants.rules.attribution import AttributionRules
+from tenants.rules.attribution import GuideBinding, RulesTimeline
 from tenants.statistics import MIN_CHANGED_ROWS, refresh_statistics
 from tenants.tenancy.identity import TenantId
 
@@ -137,6 +139,9 @@ async def store(
             raise
         # Some externalId is already stored (a retry) or being stored (a concurrent one): sort them out exactly.
         async with tenant_unit_of_work(tenant_id) as conn:
+            if rows.customers_created:
+                # The customers the first attempt created were rolled back with it: create them again.
+                rows = await _prepare(conn, tenant_id, batch)
             if rows.lines:
                 await repository.stage(conn, rows.lines)
             written = await _write(conn, tenant_id, rows, at, only_new=True)
@@ -144,16 +149,20 @@ async def store(
 
 
 async def _prepare(conn: BaseDBAsyncClient, tenant_id: TenantId, batch: Batch) -> Rows:
-    """The batch's rows: its codes looked up, unknown ones refused, credits resolved (refunds of orders from outside
-    the batch are left to `_write`)."""
-    rules = AttributionRules.from_settings(await repository.tenant_settings(conn, tenant_id))
+    """The batch's rows: its codes looked up, unknown customers created (when the rules in force at the event's time
+    allow it) and other unknown codes refused, credits resolved (refunds of orders from outside the batch are left to
+    `_write`)."""
+    timeline = await load_timeline(conn, tenant_id)
+    single = timeline.single
+    every_rules = timeline.all_rules
+    o2o = any(rules.o2o_splits for rules in every_rules)
+    guide_rule = any(rules.exclusive_guide_days is not None for rules in every_rules)
 
     staff_codes: set[str] = set()
     team_codes: set[str] = set()
     customer_codes: set[str] = set()
     orders: list[tuple[int, tuple[Any, ...]]] = []  # items as kept by the batch
     refunds: list[tuple[int, tuple[Any, ...]]] = []
-    o2o = bool(rules.o2o_splits)
     for item in batch.kept:
         event = restore_event(item[1])
         if event.staff is not None:
@@ -169,6 +178,7 @@ async def _prepare(conn: BaseDBAsyncClient, tenant_id: TenantId, batch: Batch) -
                 if credit.team:
                     team_codes.add(credit.team)
         if o2o:
+            rules = single or timeline.at(event.occurred_at)
             staff_codes.update(rules.o2o_staff_codes(event.attributes) or ())
         # Orders before refunds, so a refund can follow its order within one batch.
         if event.is_refund:
@@ -178,12 +188,18 @@ async def _prepare(conn: BaseDBAsyncClient, tenant_id: TenantId, batch: Batch) -
     codes = Codes(
         staff=await ids_by_code(conn, "staff", tenant_id, staff_codes),
         teams=await ids_by_code(conn, "team", tenant_id, team_codes),
-        customers=await repository.customers_by_code(conn, tenant_id, customer_codes),
+        customers=await repository.customers_by_code(conn, tenant_id, customer_codes, with_history=guide_rule),
     )
+    created = 0
+    if len(codes.customers) < len(customer_codes):
+        new_customers = _customers_to_create(batch, codes, timeline)
+        if new_customers:
+            made, created = await repository.create_customers(conn, tenant_id, new_customers, with_history=guide_rule)
+            codes = Codes(codes.staff, codes.teams, {**codes.customers, **made})
     staff = codes.staff
 
-    builder = RowBuilder(codes, rules, remember=bool(refunds))
-    rows = Rows([], [], [], [], builder)
+    builder = RowBuilder(codes, timeline, remember=bool(refunds))
+    rows = Rows([], [], [], [], builder, created)
     for index, values in orders + refunds if refunds else orders:
         event = restore_event(values)
         staff_id = staff.get(event.staff) if event.staff is not None else None
@@ -205,12 +221,33 @@ async def _prepare(conn: BaseDBAsyncClient, tenant_id: TenantId, batch: Batch) -
     return rows
 
 
+def _customers_to_create(batch: Batch, codes: Codes, timeline: RulesTimeline) -> set[str]:
+    """The unknown customer codes to create: named by an event whose rules (at its time) create unknown customers
+    and whose other codes are all known (an event refused for another code creates nothing)."""
+    wanted: set[str] = set()
+    known = codes.customers
+    for _index, values in batch.kept:
+        event = restore_event(values)
+        customer = event.customer
+        if customer is None or customer in known or customer in wanted:
+            continue
+        if not timeline.at(event.occurred_at).create_unknown_customers:
+            continue
+        if unknown_code(0, event, Codes(codes.staff, codes.teams, {customer: _PLACEHOLDER})) is None:
+            wanted.add(customer)
+    return wanted
+
+
+_PLACEHOLDER = StoredCustomer(0, GuideBinding(None, None))
+
+
 async def _write(
     conn: BaseDBAsyncClient, tenant_id: TenantId, rows: Rows, received_at: datetime, *, only_new: bool
 ) -> IngestResult:
     """Insert the staged rows, after the refunds of orders from outside the batch (their rows are staged here)."""
     await repository.hold_ingestion_lock(conn, tenant_id)
     result = IngestResult()  # complete lists: a batch's (one chunk's) at most
+    result.customers_created = rows.customers_created
     result.rejected = list(rows.rejected)
     lines, stored = rows.lines, rows.stored
     if rows.refunds:

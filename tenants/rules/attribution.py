@@ -17,15 +17,20 @@ Values in (the tenant's rules, the event's facts with the merchant's codes alrea
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
+
+from tenants.rules.attribution_config import AttributionConfig
 
 ONE = Decimal(1)
 # Settings without protection_days bind for good (100 years).
 DEFAULT_PROTECTION_DAYS = 36500
+# Versions effective from this instant or before apply to every event ingestion accepts (EVENT_TIME_MIN).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,37 +59,64 @@ class GuideBinding:
     bound_since: datetime | None
 
 
+def binding_at(history: Sequence[GuideBinding], moment: datetime) -> GuideBinding | None:
+    """The binding in force at `moment`: of a customer's bindings by `bound_since` ascending (each change of its
+    guide, an unbinding too: guide None), the latest that began at or before it; None before the first. So a
+    rebinding moves only the orders after it, and an order that arrives late is credited by the binding of its time."""
+    found: GuideBinding | None = None
+    for binding in history:
+        if binding.bound_since is None or binding.bound_since > moment:
+            break
+        found = binding
+    return found
+
+
 @dataclass(frozen=True)
 class AttributionRules:
-    """Tenant rules for orders without explicit credits (tenant.settings["attribution"])."""
+    """One version of a tenant's rules for orders without explicit credits (tenants/rules/attribution_config.py is
+    their validated config; `from_settings` reads the unversioned tenant.settings that came before)."""
 
     exclusive_guide_days: int | None = None  # protection window after bound_since; None: no binding rule
-    o2o_attribute: str | None = None  # e.g. "channel"
-    o2o_value: str | None = None  # e.g. "o2o"
+    o2o_when: tuple[tuple[str, str], ...] = ()  # every (attribute, text) must hold for an order moved offline
     o2o_splits: tuple[tuple[str, Decimal], ...] = ()  # (attribute naming the staff code, share)
     large_order_threshold: Decimal | None = None
+    create_unknown_customers: bool = True
+
+    @classmethod
+    def from_config(cls, config: AttributionConfig) -> AttributionRules:
+        guide, o2o = config.exclusive_guide, config.o2o
+        return cls(
+            exclusive_guide_days=None if guide is None else guide.protection_days,
+            o2o_when=() if o2o is None else tuple(o2o.when.items()),
+            o2o_splits=() if o2o is None else tuple((split.staff_attribute, split.share) for split in o2o.splits),
+            large_order_threshold=config.large_order_threshold,
+            create_unknown_customers=config.create_unknown_customers,
+        )
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> AttributionRules:
+        """The unversioned tenant.settings as ingestion read them before versions (a tenant with no version)."""
         attribution = settings.get("attribution") or {}
         guide = attribution.get("exclusive_guide")
         o2o = attribution.get("o2o") or {}
         threshold = settings.get("large_order_threshold")
+        attribute = o2o.get("attribute")
         return cls(
             exclusive_guide_days=int(guide.get("protection_days", DEFAULT_PROTECTION_DAYS)) if guide else None,
-            o2o_attribute=o2o.get("attribute"),
-            o2o_value=o2o.get("value"),
+            o2o_when=() if attribute is None else ((str(attribute), str(o2o.get("value"))),),
             o2o_splits=tuple((s["staff_attribute"], Decimal(str(s["share"]))) for s in o2o.get("splits", [])),
             large_order_threshold=Decimal(str(threshold)) if threshold is not None else None,
+            create_unknown_customers=settings.get("create_unknown_customers", True) is not False,
         )
 
     def o2o_staff_codes(self, attributes: Mapping[str, Any]) -> list[str] | None:
         """The staff codes an O2O order names, in the order of the splits; None when the O2O rule does not apply
-        (no rule, another channel, or a split's attribute missing or not a code)."""
-        if not self.o2o_splits or self.o2o_attribute is None:
+        (no rule, a condition not met, or a split's attribute missing or not a code)."""
+        if not self.o2o_splits or not self.o2o_when:
             return None
-        if str(attributes.get(self.o2o_attribute)) != self.o2o_value:
-            return None
+        for attribute, expected in self.o2o_when:
+            if str(attributes.get(attribute)) != expected:
+                return None
         codes = [attributes.get(attribute) for attribute, _ in self.o2o_splits]
         return [str(code) for code in codes] if all(isinstance(code, str) and code for code in codes) else None
 
@@ -92,6 +124,40 @@ class AttributionRules:
         """An order at or above the threshold waits for a manager's confirmation before it counts."""
         threshold = self.large_order_threshold
         return threshold is not None and event_type == "order" and amount is not None and amount >= threshold
+
+
+class RulesTimeline:
+    """The versions of a tenant's rules by the instant they take effect: the version in force at an event's time,
+    without a query per event (a batch loads the timeline once). Before the first version: `before_first` (the
+    legacy settings, or no rules)."""
+
+    __slots__ = ("_rules", "_starts", "before_first")
+
+    def __init__(
+        self, versions: Sequence[tuple[datetime, AttributionRules]], before_first: AttributionRules | None = None
+    ) -> None:
+        ordered = sorted(versions, key=lambda version: version[0])  # stable: ties keep the caller's (number) order
+        self._starts = [start for start, _ in ordered]
+        self._rules = [rules for _, rules in ordered]
+        self.before_first = before_first if before_first is not None else AttributionRules()
+
+    @property
+    def all_rules(self) -> list[AttributionRules]:
+        return [self.before_first, *self._rules]
+
+    @property
+    def single(self) -> AttributionRules | None:
+        """The one set of rules every instant uses (no version, or one effective since before any event)."""
+        if not self._rules:
+            return self.before_first
+        if len(self._rules) == 1 and self._starts[0] <= EARLIEST:
+            return self._rules[0]
+        return None
+
+    def at(self, moment: datetime) -> AttributionRules:
+        """The latest version effective at or before `moment` (ties: the one listed last, the highest number)."""
+        position = bisect_right(self._starts, moment)
+        return self._rules[position - 1] if position else self.before_first
 
 
 class Attribution:

@@ -113,7 +113,7 @@ async def test_duplicates_in_one_batch_and_across_batches(shop: TenantFixture, g
             "credits",
         ),
         (order("x", credits=[{"staff": "g1", "share": "1.5"}]), "BAD_SHARE", "credits[0]"),
-        (order("x", customer="ghost"), "UNKNOWN_CUSTOMER", "customer"),
+        # An unknown customer is created (tests/events/test_customers_from_events.py), unless the tenant turns it off.
         (order("x", team="ghost"), "UNKNOWN_TEAM", "team"),
         (order("x", type="Order!"), "INVALID_TYPE_NAME", "type"),
         (order("x", amount="-5.00"), "NEGATIVE_AMOUNT", "amount"),

@@ -27,14 +27,12 @@ TEAM, CREDITED_TEAM = 21, 22
 BOUND = GuideBinding(GUIDE, AT - timedelta(days=10))
 ORDER_CREDITS = Credits((OTHER,), (ONE,))
 O2O_RULES = AttributionRules(
-    o2o_attribute="channel",
-    o2o_value="o2o",
+    o2o_when=(("channel", "o2o"),),
     o2o_splits=(("operator", Decimal("0.3")), ("service", Decimal("0.7"))),
 )
 ALL_RULES = AttributionRules(
     exclusive_guide_days=30,
-    o2o_attribute=O2O_RULES.o2o_attribute,
-    o2o_value=O2O_RULES.o2o_value,
+    o2o_when=O2O_RULES.o2o_when,
     o2o_splits=O2O_RULES.o2o_splits,
 )
 
