@@ -22,26 +22,33 @@ from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry import Schema
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise.connection import get_connection
 from tortoise.contrib.starlette import RegisterTortoise
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from admin.console import mount_console
 from schema import build_schema
 from schema.context import Context
 from schema.request_errors import RequestErrorCode
+from schema.subscriptions import KaoheTransportWSHandler, authenticate_connection
 from server.db import app_tortoise_config
-from server.imports import import_events
+from server.exports import export_statements_csv, export_statements_xlsx
+from server.imports import import_events, import_wecom_behavior
 from server.observability import RequestContextMiddleware, configure_logging
 from server.settings import Settings, get_settings
 from tenants.i18n import Locale, Message, _
 from tenants.jobs import install_job_queue
+from tenants.notify import install_scorecard_feed
 from tenants.tenancy.auth import AuthService
 from tenants.tenancy.errors import AuthError
 from tenants.tenancy.locale import reader_locale
+from workers.grading import install_arq_grading_queue
+from workers.notify import RedisScorecardFeed
 from workers.queue import install_arq_job_queue
 
 _HTTP_CODES = {
@@ -83,6 +90,9 @@ def decode_json_body(data: str | bytes) -> Any:
 
 
 class KaoheGraphQL(GraphQL[Context, None]):
+    # graphql-transport-ws whose refused connection_init closes with the AuthErrorCode as reason.
+    graphql_transport_ws_handler_class = KaoheTransportWSHandler
+
     def __init__(self, settings: Settings, schema: Schema | None = None, **kwargs: Any) -> None:
         super().__init__(schema or build_schema(settings), **kwargs)
         self.settings = settings
@@ -108,6 +118,10 @@ class KaoheGraphQL(GraphQL[Context, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         return decode_json_body(data)
+
+    async def on_ws_connect(self, context: Context) -> None:
+        # Websockets authenticate with the connection_init payload's token (browsers cannot set headers).
+        await authenticate_connection(context)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.app.state
@@ -204,23 +218,35 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.auth = AuthService(settings, app.state.redis)
         # Services enqueue jobs through it after their unit of work commits (tenants/jobs.py).
         install_arq_job_queue(app.state.redis, settings)
+        # Subscriptions listen to the workers' live updates through it (tenants/notify, workers/notify.py).
+        scorecard_feed = RedisScorecardFeed(settings)
+        install_scorecard_feed(scorecard_feed)
+        install_arq_grading_queue(app.state.redis, settings)
         async with RegisterTortoise(app, config=app_tortoise_config(settings)):
             yield
         install_job_queue(None)
+        install_scorecard_feed(None)
+        await scorecard_feed.aclose()
+        await app.state.admin_engine.dispose()
         await app.state.redis.aclose()
 
     graphql = KaoheGraphQL(
         settings,
         graphql_ide="graphiql" if settings.env == "development" else None,
         allow_queries_via_get=False,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
     )
-    return Starlette(
+    application = Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/import/events", import_events, methods=["POST"]),
+            Route("/import/wecom/behavior", import_wecom_behavior, methods=["POST"]),
+            Route("/exports/statements.xlsx", export_statements_xlsx, methods=["GET"]),
+            Route("/exports/statements.csv", export_statements_csv, methods=["GET"]),
         ],
         middleware=[
             # The proxy's X-Forwarded-For is believed only from the configured addresses (`kaohe serve` leaves
@@ -235,3 +261,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         lifespan=lifespan,
     )
+    # The admin console (sqladmin, issue 11): /admin, its own SQLAlchemy engine on the app role (admin/console.py).
+    mount_console(application, settings)
+    return application

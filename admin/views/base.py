@@ -1,0 +1,145 @@
+"""What every console view shares.
+
+- Merchant views open for an owner or admin of the signed-in tenant; operator views for a platform operator.
+- Reads go through sqladmin's SQLAlchemy session (tenant-scoped by RLS, admin/db.py); a row that is not found (another
+  tenant's id) is 404 for every page, edit and delete included, checked before any view code runs.
+- Nothing is written through SQLAlchemy: a view that edits overrides insert_model/update_model/delete_model and calls
+  the tenants/ service (validation, audit, after-commit jobs), turning its problems into a `ServiceRefused` shown on
+  the form in the reader's language.
+- Dates in the tenant's timezone, money as CNY, formatted by Babel for the reader's locale (admin/i18n.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from markupsafe import Markup
+from sqladmin import BaseView, ModelView
+from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection, Request
+
+from admin.i18n import format_day, format_instant, format_number, render
+from admin.security import ConsoleUser, console_user
+from tenants.errors import Problem
+from tenants.tenancy.identity import TenantId
+
+
+class ServiceRefused(Exception):
+    """A service refused the change: its problems, rendered for the form (sqladmin shows str(error))."""
+
+    def __init__(self, problems: Iterable[Problem[Any]]) -> None:
+        self.problems = list(problems)
+        super().__init__(
+            "；".join(
+                f"{render(problem.message)}" + (f"（{problem.field}）" if problem.field else "")
+                for problem in self.problems
+            )
+        )
+
+
+def merchant_user(request: HTTPConnection) -> ConsoleUser | None:
+    user = console_user(request)
+    return user if user is not None and user.tenant_id is not None else None
+
+
+def require_tenant(request: HTTPConnection) -> tuple[ConsoleUser, TenantId]:
+    user = merchant_user(request)
+    if user is None or user.tenant_id is None:
+        raise HTTPException(status_code=403)
+    return user, user.tenant_id
+
+
+def _money_or_number(value: Decimal) -> str:
+    return format_number(value)
+
+
+TYPE_FORMATTERS: dict[type, Any] = {
+    type(None): lambda value: "",
+    bool: lambda value: (
+        Markup('<i class="fa fa-check text-success"></i>')
+        if value
+        else Markup('<i class="fa fa-times text-danger"></i>')
+    ),
+    datetime: format_instant,
+    date: format_day,
+    Decimal: _money_or_number,
+}
+
+
+class MerchantView(ModelView):
+    """A read-only tenant view unless a subclass writes through a service."""
+
+    can_create = False
+    can_edit = False
+    can_delete = False
+    can_export = False
+    page_size = 25
+    page_size_options: ClassVar[list[int]] = [25, 50, 100]
+    column_type_formatters = TYPE_FORMATTERS
+    column_type_formatters_detail = TYPE_FORMATTERS
+    category_icon = "fa-solid fa-store"
+
+    def is_visible(self, request: Request) -> bool:
+        return merchant_user(request) is not None
+
+    def is_accessible(self, request: Request) -> bool:
+        return merchant_user(request) is not None
+
+    def search_placeholder(self) -> str:
+        # labels are lazy (admin/i18n.py): rendered here, in the request's language
+        return "、".join(str(self._column_labels.get(field, field)) for field in self._search_fields)
+
+    # Another tenant's row reads as missing (RLS): not found, before edit, details or delete run.
+    async def check_can_edit(self, request: Request, model: Any) -> bool:
+        if model is None:
+            raise HTTPException(status_code=404)
+        return True
+
+    async def check_can_delete(self, request: Request, model: Any) -> bool:
+        if model is None:
+            raise HTTPException(status_code=404)
+        return True
+
+    async def check_can_view_details(self, request: Request, model: Any) -> bool:
+        if model is None:
+            raise HTTPException(status_code=404)
+        return True
+
+    async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
+        raise HTTPException(status_code=405)
+
+    async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
+        raise HTTPException(status_code=405)
+
+    async def delete_model(self, request: Request, pk: Any) -> None:
+        raise HTTPException(status_code=405)
+
+
+class OperatorView(ModelView):
+    """Platform operator pages: the tenant table (not tenant data)."""
+
+    can_create = False
+    can_edit = False
+    can_delete = False
+    can_export = False
+    column_type_formatters = TYPE_FORMATTERS
+    column_type_formatters_detail = TYPE_FORMATTERS
+    category_icon = "fa-solid fa-server"
+
+    def is_visible(self, request: Request) -> bool:
+        user = console_user(request)
+        return user is not None and user.is_operator
+
+    def is_accessible(self, request: Request) -> bool:
+        return self.is_visible(request)
+
+
+class MerchantPage(BaseView):
+    def is_visible(self, request: Request) -> bool:
+        return merchant_user(request) is not None
+
+    def is_accessible(self, request: Request) -> bool:
+        return merchant_user(request) is not None

@@ -1,0 +1,61 @@
+"""Console test helpers: an HTTPS client per signed-in user (the session cookie is Secure outside development)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from tests.conftest import PASSWORD
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"|name="csrf-token" content="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    match = CSRF.search(html)
+    assert match is not None, "no CSRF token on the page"
+    return match.group(1) or match.group(2)
+
+
+class Console:
+    """A browser-like client of /admin: keeps its cookies, knows the page's CSRF token."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.token = ""
+
+    async def get(self, path: str, **kwargs: object) -> httpx.Response:
+        response = await self.http.get(path, **kwargs)  # type: ignore[arg-type]
+        if "csrf" in response.text:
+            self.token = csrf_of(response.text)
+        return response
+
+    async def post(self, path: str, data: dict[str, object], *, with_token: bool = True) -> httpx.Response:
+        if not self.token:
+            await self.get("/admin/login")
+        body = {**data, "csrf_token": self.token} if with_token else data
+        return await self.http.post(path, data=body)
+
+    async def login(self, email: str, password: str = PASSWORD, tenant: str = "") -> httpx.Response:
+        await self.get("/admin/login")
+        return await self.post("/admin/login", {"username": email, "password": password, "tenant": tenant})
+
+
+ConsoleFactory = Callable[[], Awaitable[Console]]
+
+
+@pytest.fixture
+async def console_factory(app: Starlette) -> AsyncIterator[ConsoleFactory]:
+    clients: list[httpx.AsyncClient] = []
+
+    async def make() -> Console:
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://kaohe.test")
+        clients.append(http)
+        return Console(http)
+
+    yield make
+    for http in clients:
+        await http.aclose()
