@@ -23,6 +23,7 @@ from tenants.i18n import Locale
 from tenants.tenancy.auth import UNAUTHENTICATED_MESSAGE, Principal, Role, Scope, check_tenant_access
 from tenants.tenancy.errors import AuthError, AuthErrorCode
 from tenants.tenancy.locale import reader_locale
+from tenants.wecom.importer import import_behavior
 
 _STATUS = {
     AuthErrorCode.UNAUTHENTICATED: 401,
@@ -79,3 +80,41 @@ def _answer(result: IngestResult, items: int, locale: Locale) -> dict[str, Any]:
         ],
         "truncated": result.truncated,
     }
+
+
+async def import_wecom_behavior(request: Request) -> JSONResponse:
+    """POST /import/wecom/behavior: WeCom get_user_behavior_data JSON as value events (tenants/wecom/importer.py),
+    streamed with bounded memory; authenticated like /import/events (an admin, or an API key with events:write)."""
+    header = request.headers.get("authorization", "")
+    scheme, _space, credentials = header.partition(" ")
+    principal: Principal | None = None
+    try:
+        if scheme.lower() != "bearer" or not credentials.strip():
+            raise AuthError.of(AuthErrorCode.UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE)
+        principal = await request.app.state.auth.authenticate(credentials.strip())
+        tenant_id = check_tenant_access(principal, Role.ADMIN, Scope.EVENTS_WRITE)
+    except AuthError as error:
+        return _error(error, reader_locale(principal, request.headers.get("accept-language")))
+    locale = reader_locale(principal, request.headers.get("accept-language"))
+    result = await import_behavior(tenant_id, request.stream())
+    return JSONResponse(
+        {
+            "items": result.items,
+            "stored": result.stored,
+            "unchanged": result.unchanged,
+            "eventsAccepted": result.events_accepted,
+            "problemCount": result.problem_count,
+            "problems": [
+                {
+                    "index": p.index,
+                    "code": p.code.value,
+                    "message": p.message.render(locale),
+                    "field": p.field,
+                    "userid": p.userid,
+                    "day": p.day,
+                }
+                for p in result.problems
+            ],
+            "truncated": result.truncated,
+        }
+    )

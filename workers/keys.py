@@ -36,6 +36,10 @@ class JobKeys:
         """arq names a unique cron job's runs `<name>:<run time in ms>`: the name carries the queue."""
         return f"{self.queue}:{function_name}"
 
+    def grading_job_id(self, tenant_id: int, month: str) -> str:
+        """One grading of a tenant's month at a time: a second request while it is queued or running joins it."""
+        return f"{self.queue}:grading:{tenant_id}:{month}"
+
     def close_in_flight(self, close_job_id: str) -> str:
         """Tracking id (GraphQL `job(id)`) of the close that holds this arq id."""
         return f"kaohe:inflight:{close_job_id}"

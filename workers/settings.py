@@ -24,6 +24,13 @@ from tortoise import Tortoise
 from server.db import app_tortoise_config
 from server.observability import configure_logging
 from server.settings import Settings, get_settings
+from workers.grading import (
+    GRADING_MAX_TRIES,
+    detect_missed_follow_ups,
+    grade_customers_job,
+    grade_due_months,
+    install_arq_grading_queue,
+)
 from workers.jobs import (
     CLOSE_MAX_TRIES,
     REFRESH_MAX_TRIES,
@@ -49,6 +56,8 @@ async def ping(ctx: dict[str, Any]) -> str:
 # Jobs keep no arq result: their status lives in our own job hash, and a kept result would hold a close's arq job id
 # (derived from tenant, scheme and period) and refuse the next close of the same period for an hour.
 FUNCTIONS: list[Any] = [ping, func(close_period_job, keep_result=0, max_tries=CLOSE_MAX_TRIES)]
+# Customer grading (issue 10): one job per tenant and month, no kept result (its id would refuse the next request).
+FUNCTIONS.append(func(grade_customers_job, keep_result=0, max_tries=GRADING_MAX_TRIES))
 REFRESH_FUNCTIONS: list[Any] = [func(refresh_provisional_job, keep_result=0, max_tries=REFRESH_MAX_TRIES)]
 
 
@@ -77,6 +86,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["settings"] = settings
     # The services a job runs enqueue their follow-up jobs on this worker's queue (tenants/jobs.py).
     install_arq_job_queue(ctx["redis"], settings)
+    install_arq_grading_queue(ctx["redis"], settings)
     await Tortoise.init(config=app_tortoise_config(settings))
     # Started after Tortoise.init, so that its jobs see the ORM.
     refreshes = refresh_worker(settings)
@@ -117,7 +127,25 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
             second={0},
             unique=True,
             run_at_startup=False,
-        )
+        ),
+        # Customer grading: hourly, since each tenant's month ends at its own midnight; a graded month is skipped.
+        cron(
+            grade_due_months,
+            name=job_keys(settings).cron_name("grade_due_months"),
+            minute={5},
+            second={0},
+            unique=True,
+            run_at_startup=False,
+        ),
+        # Missed follow-ups: every five minutes; running twice emits nothing new.
+        cron(
+            detect_missed_follow_ups,
+            name=job_keys(settings).cron_name("detect_missed_follow_ups"),
+            minute=set(range(0, 60, 5)),
+            second={30},
+            unique=True,
+            run_at_startup=False,
+        ),
     ]
 
 

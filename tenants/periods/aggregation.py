@@ -3,7 +3,8 @@
 One statement per close: the participants (staff matching the scheme, active during the window), one scan of the
 window's events grouped by the acting staff (every `credit: actor` metric and per-event penalty as a FILTERed
 aggregate), one scan of the credited share rows (`credit: credited` metrics: each credited staff gets amount x share)
-and, when a filter uses customer grades, one scan of the previous month's orders; a second statement scans the
+and, when a filter uses customer grades, one read of the previous month's stored grades (tenants/grading, which
+grades that month first when it has none); a second statement scans the
 team-pool credits. Events are never loaded into Python; the result has one row per participant.
 This module builds (and runs, on the caller's connection) the aggregation statements; every other statement of the
 periods domain is in repository.py.
@@ -32,10 +33,11 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from tenants.db.params import BindParams
-from tenants.rules.calendar import period_containing, period_window
+from tenants.grading.service import ensure_month_graded
+from tenants.rules.calendar import period_containing
 from tenants.rules.config import Metric, PerEventPenalty, SchemeConfig, TeamPoolReward
-from tenants.rules.grading import DEFAULT_CUSTOMER_GRADING, CustomerGrading
 from tenants.rules.money import money
+from tenants.tenancy.identity import tenant_id_for_system
 
 
 @dataclass(frozen=True)
@@ -183,9 +185,7 @@ def build_query(
     roles = params.add(list(config.participants.roles))
     teams = params.add(list(config.participants.teams))
     start_day, end_day = params.add(local_start), params.add(local_end)
-    uses_grades = any("customer_grade" in m.filter for m in config.metrics) or any(
-        isinstance(p, PerEventPenalty) and "customer_grade" in p.filter for p in config.penalties
-    )
+    uses_grades = uses_customer_grades(config)
     ctes = [
         # Team filter: the listed teams and their whole subtree.
         f"""scoped_teams AS (
@@ -251,50 +251,30 @@ TEAM_CODE_MAP = """team_code_map AS MATERIALIZED (
         )"""
 
 
-def _customer_grades_cte(
-    params: BindParams,
-    config: SchemeConfig,
-    window_start: datetime,
-    grading: CustomerGrading = DEFAULT_CUSTOMER_GRADING,
-) -> str:
-    """DESIGN.md grading of the calendar month before the period (in the scheme's timezone): A while less than
-    ``grading.a_below`` (20%) of the total ranks above, B below ``grading.b_below`` (60%), else C; known customers
-    without positive contribution are D. The thresholds are bind parameters (tenants/rules/grading.py).
+def grades_month(config: SchemeConfig, window_start: datetime) -> str:
+    """The month whose grades a period's `customer_grade` filters read: the calendar month before the period's
+    start, in the scheme's timezone (its grades are those stored for that month key, graded in the tenant's
+    timezone: tenants/grading)."""
+    return period_containing("month", window_start - timedelta(seconds=1), config.timezone)
 
-    Each customer's contribution comes from one GROUP BY over the customers and their month's events together (no
-    join whose method depends on estimates), and the grades end in one jsonb map (customer id -> grade) that the
-    metric filters read per event: a lookup, never a rescan of the grades per event."""
-    previous = period_containing("month", window_start - timedelta(seconds=1), config.timezone)
-    starts, ends = period_window("month", previous, config.timezone)
-    a_below = f"{params.add(grading.a_below)}::numeric"
-    b_below = f"{params.add(grading.b_below)}::numeric"
-    return f"""customer_totals AS MATERIALIZED (
-            SELECT customer_id, max(code) AS code, sum(amount) AS amount FROM (
-                SELECT cu.id AS customer_id, cu.code, NULL::numeric AS amount FROM customer cu WHERE cu.tenant_id = $3
-                UNION ALL
-                SELECT e.customer_id, NULL, e.amount FROM event e
-                WHERE e.tenant_id = $3 AND e.customer_id IS NOT NULL AND e.type IN ('order', 'refund')
-                  AND e.status = 'counted' AND e.occurred_at >= {params.add(starts)}::timestamptz
-                  AND e.occurred_at < {params.add(ends)}::timestamptz
-            ) AS month_rows
-            GROUP BY customer_id
-        ),
-        ranked AS (
-            SELECT customer_id, coalesce(sum(amount) OVER (ORDER BY amount DESC, code
-                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before,
-                   sum(amount) OVER () AS total
-            FROM customer_totals WHERE code IS NOT NULL AND amount > 0
-        ),
-        customer_grades AS (
-            SELECT customer_id,
-                   CASE WHEN before < total * {a_below} THEN 'A' WHEN before < total * {b_below} THEN 'B' ELSE 'C' END
-                   AS grade FROM ranked
-            UNION ALL
-            SELECT customer_id, 'D' FROM customer_totals WHERE code IS NOT NULL AND (amount IS NULL OR amount <= 0)
-        ),
-        customer_grade_map AS MATERIALIZED (
-            SELECT coalesce(jsonb_object_agg(customer_id::text, grade), '{{}}'::jsonb) AS grades FROM customer_grades
+
+def _customer_grades_cte(params: BindParams, config: SchemeConfig, window_start: datetime) -> str:
+    """The stored grades of the month before the period (tenants/grading: DESIGN.md's ABCD under the tenant's
+    thresholds), as one jsonb map (customer id -> grade) that the metric filters read per event: a lookup, never a
+    rescan of the grades per event. `aggregate_period` makes sure the month is graded before it runs the statement
+    (it grades it on the close's connection when no grades are stored); a customer without a stored grade for the
+    month (created after it) matches no grade."""
+    month = params.add(grades_month(config, window_start))
+    return f"""customer_grade_map AS MATERIALIZED (
+            SELECT coalesce(jsonb_object_agg(g.customer_id::text, g.grade), '{{}}'::jsonb) AS grades
+            FROM customer_grade g WHERE g.tenant_id = $3 AND g.month = {month}
         )"""
+
+
+def uses_customer_grades(config: SchemeConfig) -> bool:
+    return any("customer_grade" in m.filter for m in config.metrics) or any(
+        isinstance(p, PerEventPenalty) and "customer_grade" in p.filter for p in config.penalties
+    )
 
 
 def build_pool_query(
@@ -401,7 +381,12 @@ async def aggregate_period(
     since_event_id: int | None = None,
     previous_states: dict[int, State] | None = None,
 ) -> PeriodAggregates:
-    """All participants' aggregates; with `since_event_id` and `previous_states`, the stored ones plus late events."""
+    """All participants' aggregates; with `since_event_id` and `previous_states`, the stored ones plus late events.
+
+    A config filtering on customer grades reads the stored grades of the month before the period; when that month
+    has none, it is graded here first, on this connection (tenants/grading/service.py: ensure_month_graded)."""
+    if uses_customer_grades(config):
+        await ensure_month_graded(conn, tenant_id_for_system(tenant_id), grades_month(config, window_start))
     sql, params, metric_columns, penalty_columns = build_query(
         tenant_id, config, window_start, window_end, local_start, local_end, since_event_id=since_event_id
     )

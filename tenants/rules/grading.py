@@ -1,19 +1,44 @@
-"""Customer grading (ABCD, DESIGN.md "Customer grading"): the thresholds, as values the close's SQL is given.
+"""Customer grading (ABCD, DESIGN.md "Customer grading"): thresholds, their validation, the grades and the alerts.
 
-A customer's contribution is the net order amount of the calendar month; customers with a positive contribution are
-ranked descending and ``before`` is the sum of the contributions ranked above. Grade A while ``before`` is below
-``a_below`` of the total, B below ``b_below``, else C; a known customer without positive contribution is D. The
-ranking itself runs in SQL over every customer of the tenant (tenants/periods/aggregation.py); only the thresholds live
-here, so that making them configurable changes no SQL.
+A customer's contribution is the net order amount (orders + refunds) of the calendar month. Customers with a positive
+contribution are ranked descending, ties by external code; ``before`` is the sum of the contributions ranked above.
+Grade A while ``before`` is below ``a_below`` of the month's total, B below ``b_below``, else C; a known customer
+without positive contribution (none, zero or negative after refunds) is D. The comparison is exact
+(``before < total * a_below`` in Decimals): a customer whose ``before`` is exactly 20% of the total is B.
+
+The month's rows come from one set-based aggregation (tenants/grading/repository.py); `grade_customers` ranks and
+grades them here, without I/O, and the result is written back in one statement. A grade change raises an alert: A or
+B before and D now is a churn risk (visit the customer), C before and D now is a sleeping customer (call them). D
+before and D now is no change: the customer's sleeping alert was raised when it became D, and a month without one
+raises none (else every long-lost customer would be an alert every month). A customer without a grade the month before
+(new, or that month was not graded) raises none either.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Final
 
-__all__ = ["DEFAULT_CUSTOMER_GRADING", "CustomerGrading"]
+from tenants.errors import Problem
+from tenants.i18n import _
+
+__all__ = [
+    "DEFAULT_CUSTOMER_GRADING",
+    "AlertKind",
+    "CustomerContribution",
+    "CustomerGrading",
+    "GradedCustomer",
+    "GradingRuleCode",
+    "alert_for",
+    "grade_customers",
+    "parse_customer_grading",
+]
+
+GRADES: Final = ("A", "B", "C", "D")
+THRESHOLD_DECIMALS: Final = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +52,188 @@ class CustomerGrading:
         if not Decimal(0) < self.a_below <= self.b_below <= Decimal(1):
             raise ValueError(f"customer grading thresholds must satisfy 0 < A <= B <= 1, not {self}")
 
+    def as_json(self) -> dict[str, str]:
+        return {"a_below": str(self.a_below), "b_below": str(self.b_below)}
+
 
 # DESIGN.md's values: A below 20% of the total ranked above, B below 60%.
 DEFAULT_CUSTOMER_GRADING: Final = CustomerGrading()
+
+
+class GradingRuleCode(StrEnum):
+    """Stable codes of the service rules' problems (grading thresholds, follow-up rules); never rename one."""
+
+    INVALID_TYPE = "INVALID_TYPE"  # not an object / list / number / text where one is expected
+    UNKNOWN_FIELD = "UNKNOWN_FIELD"
+    REQUIRED = "REQUIRED"
+    THRESHOLD_OUT_OF_RANGE = "THRESHOLD_OUT_OF_RANGE"  # each threshold above 0 and at most 1
+    THRESHOLDS_NOT_ASCENDING = "THRESHOLDS_NOT_ASCENDING"  # a_below <= b_below
+    TOO_MANY_DECIMALS = "TOO_MANY_DECIMALS"
+    INVALID_EVENT_TYPE = "INVALID_EVENT_TYPE"
+    HOURS_OUT_OF_RANGE = "HOURS_OUT_OF_RANGE"
+    SAME_EVENT_TYPE = "SAME_EVENT_TYPE"  # a rule whose `needs` or `emits` is its own `after`
+    DUPLICATE_RULE = "DUPLICATE_RULE"  # two rules for the same (after, needs)
+    TOO_MANY_RULES = "TOO_MANY_RULES"
+
+
+RuleProblem = Problem[GradingRuleCode]
+
+
+def _number(value: object) -> Decimal | None:
+    """A finite Decimal from a JSON number or numeric text; None for anything else (bools are not numbers)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        return None
+    try:
+        number = Decimal(str(value)) if not isinstance(value, Decimal) else value
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def parse_customer_grading(raw: object, path: str = "grading") -> tuple[CustomerGrading | None, list[RuleProblem]]:
+    """The thresholds from `{"a_below": 0.2, "b_below": 0.6}` (either may be left out: DESIGN.md's value), or every
+    problem found, each with its JSON path and code."""
+    if raw is None:
+        return DEFAULT_CUSTOMER_GRADING, []
+    if not isinstance(raw, Mapping):
+        return None, [
+            Problem(GradingRuleCode.INVALID_TYPE, _("The grading thresholds are an object: a_below, b_below."), path)
+        ]
+    problems: list[RuleProblem] = []
+    for key in raw:
+        if key not in ("a_below", "b_below"):
+            problems.append(
+                Problem(
+                    GradingRuleCode.UNKNOWN_FIELD,
+                    _("Unknown field; the grading thresholds are a_below and b_below."),
+                    f"{path}.{str(key)[:64]}",
+                )
+            )
+    values: dict[str, Decimal] = {}
+    defaults = DEFAULT_CUSTOMER_GRADING.as_json()
+    for key in ("a_below", "b_below"):
+        field = f"{path}.{key}"
+        number = _number(raw.get(key, defaults[key]))
+        if number is None:
+            problems.append(
+                Problem(GradingRuleCode.INVALID_TYPE, _("A threshold is a number such as 0.2 (20%)."), field)
+            )
+        elif not Decimal(0) < number <= Decimal(1):
+            problems.append(
+                Problem(
+                    GradingRuleCode.THRESHOLD_OUT_OF_RANGE,
+                    _("A threshold is a share of the month's total: above 0 and at most 1 (e.g. 0.2 for 20%)."),
+                    field,
+                )
+            )
+        elif number.as_tuple().exponent < -THRESHOLD_DECIMALS:  # type: ignore[operator]  # finite: checked above
+            problems.append(
+                Problem(
+                    GradingRuleCode.TOO_MANY_DECIMALS,
+                    _("A threshold has at most {decimals} decimals.", decimals=THRESHOLD_DECIMALS),
+                    field,
+                )
+            )
+        else:
+            values[key] = number
+    if len(values) == 2 and values["a_below"] > values["b_below"]:
+        problems.append(
+            Problem(
+                GradingRuleCode.THRESHOLDS_NOT_ASCENDING,
+                _("a_below (the A threshold) may not be above b_below (the B threshold)."),
+                f"{path}.b_below",
+            )
+        )
+    if problems:
+        return None, problems
+    return CustomerGrading(a_below=values["a_below"], b_below=values["b_below"]), []
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerContribution:
+    """One known customer's month: its net order amount (None: no orders or refunds) and last month's grade."""
+
+    customer_id: int
+    code: str
+    contribution: Decimal | None
+    previous_grade: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class GradedCustomer:
+    customer_id: int
+    contribution: Decimal  # 0 when the customer had no orders
+    before: Decimal | None  # the sum of the contributions ranked above (ranked customers only)
+    share_before: Decimal | None  # before / total
+    rank: int | None  # 1-based among the customers with a positive contribution
+    grade: str
+    previous_grade: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class GradedMonth:
+    customers: list[GradedCustomer]
+    total: Decimal  # the sum of the positive contributions
+
+
+def _ranking_key(row: CustomerContribution) -> tuple[Decimal, str]:
+    assert row.contribution is not None
+    return (-row.contribution, row.code)
+
+
+def grade_customers(
+    rows: Iterable[CustomerContribution], grading: CustomerGrading = DEFAULT_CUSTOMER_GRADING
+) -> GradedMonth:
+    """Every customer's grade for the month (DESIGN.md): ranked customers in rank order, then the D customers."""
+    ranked: list[CustomerContribution] = []
+    unranked: list[CustomerContribution] = []
+    for row in rows:
+        if row.contribution is not None and row.contribution > 0:
+            ranked.append(row)
+        else:
+            unranked.append(row)
+    ranked.sort(key=_ranking_key)  # descending contribution, ties by external code
+    total = sum((row.contribution for row in ranked if row.contribution is not None), Decimal(0))
+    a_limit, b_limit = total * grading.a_below, total * grading.b_below
+    graded: list[GradedCustomer] = []
+    before = Decimal(0)
+    for rank, row in enumerate(ranked, start=1):
+        contribution = row.contribution
+        assert contribution is not None
+        grade = "A" if before < a_limit else "B" if before < b_limit else "C"
+        graded.append(
+            GradedCustomer(row.customer_id, contribution, before, before / total, rank, grade, row.previous_grade)
+        )
+        before += contribution
+    zero = Decimal("0.00")
+    for row in unranked:
+        contribution = zero if row.contribution is None else row.contribution
+        graded.append(GradedCustomer(row.customer_id, contribution, None, None, None, "D", row.previous_grade))
+    return GradedMonth(graded, total)
+
+
+class AlertKind(StrEnum):
+    CHURN_RISK = "churn_risk"  # A or B last month, D now: visit the customer
+    SLEEPING = "sleeping"  # C last month, D now: call the customer
+
+
+ALERT_ACTIONS: Final[Mapping[AlertKind, str]] = {AlertKind.CHURN_RISK: "visit", AlertKind.SLEEPING: "call"}
+
+
+def alert_for(previous_grade: str | None, grade: str) -> AlertKind | None:
+    """The alert a grade change raises, if any (see the module docstring for D -> D and no previous grade)."""
+    if grade != "D" or previous_grade is None:
+        return None
+    if previous_grade in ("A", "B"):
+        return AlertKind.CHURN_RISK
+    if previous_grade == "C":
+        return AlertKind.SLEEPING
+    return None
+
+
+def transition_matrix(pairs: Iterable[tuple[str | None, str]]) -> dict[tuple[str | None, str], int]:
+    """Counts of (previous grade, grade); None as previous: not graded the month before."""
+    counts: dict[tuple[str | None, str], int] = {}
+    for pair in pairs:
+        counts[pair] = counts.get(pair, 0) + 1
+    return counts

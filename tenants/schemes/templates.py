@@ -304,6 +304,96 @@ _O2O_OPERATIONS_SERVICE: Final[dict[str, Any]] = {
     "penalty_cap": 800,
 }
 
+# Repurchase and service (复购与服务): keeps the good customers buying, wakes the sleeping ones, counts WeCom work and
+# charges missed follow-ups. Customer grades are last month's stored grades (tenants/grading); missed follow-ups are
+# emitted by the follow-up rules (tenants/followups); WeCom figures come from POST /import/wecom/behavior.
+_REPURCHASE_SERVICE: Final[dict[str, Any]] = {
+    "cycle": "month",
+    "timezone": "Asia/Shanghai",
+    "participants": {"roles": ["guide"]},
+    "metrics": [
+        {
+            "key": "ab_buyers",
+            "label": "A/B类客户购买数",
+            "aggregate": "count_distinct_customers",
+            "events": ["order"],
+            "filter": {"customer_grade": ["A", "B"]},
+        },
+        {
+            "key": "ab_repeat_buyers",
+            "label": "A/B类客户复购数",
+            "aggregate": "count_distinct_customers",
+            "events": ["order"],
+            "filter": {"customer_grade": ["A", "B"], "repeat_purchase": True},
+        },
+        {
+            "key": "ab_repurchase_rate",
+            "label": "A/B类客户复购率",
+            "aggregate": "ratio",
+            "numerator": "ab_repeat_buyers",
+            "denominator": "ab_buyers",
+            "target": 0.4,
+            "weight": 40,
+            "scoring": {"type": "linear", "cap": 1.2},
+        },
+        {
+            "key": "reactivated_d",
+            "label": "唤醒D类客户数",
+            "aggregate": "count_distinct_customers",
+            "events": ["order"],
+            "filter": {"customer_grade": ["D"]},
+            "target": 10,
+            "weight": 30,
+            "scoring": {"type": "linear", "cap": 1.5},
+        },
+        {
+            "key": "wecom_new_contacts",
+            "label": "企业微信新增客户数",
+            "aggregate": "sum_value",
+            "events": ["wecom_new_contacts"],
+            "target": 100,
+            "weight": 30,
+            "scoring": {"type": "linear", "cap": 1.2},
+        },
+    ],
+    "grades": _standard_grades(),
+    "rewards": [
+        {
+            "key": "reactivation_bonus",
+            "label": "唤醒奖",
+            "type": "ladder",
+            "metric": "reactivated_d",
+            "steps": [{"min": 5, "amount": 200}, {"min": 10, "amount": 500}],
+        },
+        {
+            "key": "service_bonus",
+            "label": "服务绩效奖",
+            "type": "score_bonus",
+            "base_amount": 800,
+            "cap": 1.2,
+            "gate": {"min_score": 60},
+        },
+    ],
+    "penalties": [
+        {
+            "key": "missed_follow_up",
+            "label": "漏跟进扣款",
+            "type": "per_event",
+            "events": ["follow_up_missed"],
+            "amount": 100,
+        },
+        {
+            "key": "follow_up_complaint",
+            "label": "漏跟进引起投诉",
+            "type": "per_event",
+            "events": ["complaint"],
+            "filter": {"caused_by_follow_up": True},
+            "amount": 200,
+        },
+    ],
+    "penalty_cap": 1000,
+}
+
 TEMPLATES: Final[list[SchemeTemplate]] = [
     SchemeTemplate(
         key="store_guide_new_customers",
@@ -322,6 +412,12 @@ TEMPLATES: Final[list[SchemeTemplate]] = [
         name="线上转线下",
         description="运营与客服按归属业绩(线上转线下订单按比例分成)考核,含线索到店率、响应时长、A/B类客户成交;团队奖金池,服务扣款与不达标扣减。",
         config=_O2O_OPERATIONS_SERVICE,
+    ),
+    SchemeTemplate(
+        key="repurchase_service",
+        name="复购与服务",
+        description="导购按月考核:A/B类客户复购率、唤醒D类客户、企业微信新增客户;唤醒阶梯奖与绩效奖金,漏跟进每次扣100元,漏跟进引起的投诉每次扣200元。",
+        config=_REPURCHASE_SERVICE,
     ),
 ]
 

@@ -1,22 +1,43 @@
-"""Customer grading (tenants/rules/grading.py): DESIGN.md's thresholds, given to the close's SQL as values."""
+"""Customer grading rules (tenants/rules/grading.py, pure): DESIGN.md's example exactly, ties, the 20%/60% boundaries,
+a single customer, refunds to zero or below, the alerts, and the thresholds' validation; then the follow-up rules."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
-from tenants.audit.service import SYSTEM
-from tenants.events.service import ingest
-from tenants.periods.aggregation import build_query
-from tenants.periods.simulate import simulate
-from tenants.rules.config import parse_scheme_config
-from tenants.rules.grading import DEFAULT_CUSTOMER_GRADING, CustomerGrading
-from tenants.schemes import service as schemes
-from tests.conftest import TenantFactory
-from tests.factories import add_customer, add_staff
+from tenants.rules.followups import (
+    FollowUpRule,
+    ServiceRulesInvalid,
+    missed_external_id,
+    parse_service_rules,
+    stored_service_rules,
+)
+from tenants.rules.grading import (
+    DEFAULT_CUSTOMER_GRADING,
+    AlertKind,
+    CustomerContribution,
+    CustomerGrading,
+    GradingRuleCode,
+    alert_for,
+    grade_customers,
+    parse_customer_grading,
+)
+
+
+def month(*contributions: tuple[str, str | None], previous: dict[str, str] | None = None) -> list[CustomerContribution]:
+    previous = previous or {}
+    return [
+        CustomerContribution(index, code, None if amount is None else Decimal(amount), previous.get(code))
+        for index, (code, amount) in enumerate(contributions, start=1)
+    ]
+
+
+def grades_of(rows: list[CustomerContribution], grading: CustomerGrading = DEFAULT_CUSTOMER_GRADING) -> dict[str, str]:
+    codes = {row.customer_id: row.code for row in rows}
+    return {codes[g.customer_id]: g.grade for g in grade_customers(rows, grading).customers}
 
 
 def test_defaults_are_designs_20_and_60_percent() -> None:
@@ -29,79 +50,143 @@ def test_thresholds_out_of_order_are_refused(a_below: str, b_below: str) -> None
         CustomerGrading(a_below=Decimal(a_below), b_below=Decimal(b_below))
 
 
-def test_the_close_query_takes_the_thresholds_as_parameters() -> None:
-    config = parse_scheme_config(
-        {
-            "cycle": "month",
-            "metrics": [
-                {
-                    "key": "a_orders",
-                    "aggregate": "count",
-                    "events": ["order"],
-                    "filter": {"customer_grade": ["A"]},
-                    "target": 10,
-                    "weight": 100,
-                    "scoring": {"type": "linear"},
-                }
-            ],
-        }
-    )
-    start, end = datetime(2026, 9, 30, 16, tzinfo=UTC), datetime(2026, 10, 31, 16, tzinfo=UTC)
-    sql, params, _, _ = build_query(1, config, start, end, date(2026, 10, 1), date(2026, 11, 1))
-
-    assert "0.2" not in sql and "0.6" not in sql
-    for threshold in (DEFAULT_CUSTOMER_GRADING.a_below, DEFAULT_CUSTOMER_GRADING.b_below):
-        placeholder = f"${params.index(threshold) + 1}::numeric"
-        assert f"before < total * {placeholder}" in sql
-
-
-async def test_a_close_grades_customers_at_the_thresholds(make_tenant: TenantFactory) -> None:
-    """Five customers of 20 each in September: `before` is 0, 20, 40, 60, 80 of 100. A below 20%, B below 60%, so
-    exactly at 20% is B and exactly at 60% is C; a known customer without orders is D."""
-    tenant = await make_tenant()
-    tid = tenant.tenant_id
-    await add_staff(tid, "g1")
-    codes = ["c1", "c2", "c3", "c4", "c5", "c6"]
-    for code in codes:
-        await add_customer(tid, code)
-    metrics: list[dict[str, Any]] = [
-        {
-            "key": f"grade_{grade.lower()}",
-            "aggregate": "count",
-            "events": ["order"],
-            "filter": {"customer_grade": [grade]},
-        }
-        for grade in "ABCD"
+def test_the_design_example_exactly() -> None:
+    """c1 5,000, c2 3,000, c3 1,000, c4 600, c5 400, c6 none (total 10,000) give A, B, C, C, C, D."""
+    rows = month(("c1", "5000"), ("c2", "3000"), ("c3", "1000"), ("c4", "600"), ("c5", "400"), ("c6", None))
+    graded = grade_customers(rows)
+    assert graded.total == Decimal("10000")
+    by_id = {g.customer_id: g for g in graded.customers}
+    assert [(by_id[i].grade, by_id[i].before, by_id[i].rank) for i in range(1, 7)] == [
+        ("A", Decimal(0), 1),
+        ("B", Decimal("5000"), 2),
+        ("C", Decimal("8000"), 3),
+        ("C", Decimal("9000"), 4),
+        ("C", Decimal("9600"), 5),
+        ("D", None, None),
     ]
-    metrics[0].update({"target": 10, "weight": 100})
-    scheme = await schemes.create_scheme(tid, SYSTEM, "grading")
-    draft = await schemes.save_draft(tid, SYSTEM, scheme.id, {"cycle": "month", "metrics": metrics})
-    await schemes.publish_version(tid, SYSTEM, draft.id, date(2026, 9, 1))
-    september = [
-        {
-            "externalId": f"sep-{code}",
-            "type": "order",
-            "occurredAt": "2026-09-15T12:00:00+08:00",
-            "staff": "g1",
-            "customer": code,
-            "amount": "20.00",
-        }
-        for code in codes[:5]
-    ]
-    october = [
-        {
-            "externalId": f"oct-{code}",
-            "type": "order",
-            "occurredAt": "2026-10-15T12:00:00+08:00",
-            "staff": "g1",
-            "customer": code,
-            "amount": "1.00",
-        }
-        for code in codes
-    ]
-    assert (await ingest(tid, enumerate(september + october))).accepted == 11
+    assert by_id[2].share_before == Decimal("0.5")
+    assert by_id[6].contribution == Decimal("0.00")
 
-    _, result = await simulate(tid, scheme.id, "2026-10")
 
-    values = {metric.key: metric.value for metric in result.scorecards[0].metrics}
-    assert values == {"grade_a": 1, "grade_b": 2, "grade_c": 2, "grade_d": 1}
+def test_exactly_at_20_and_60_percent_is_the_lower_grade() -> None:
+    """Five customers of 20 each: `before` is 0, 20, 40, 60, 80 of 100: A below 20%, so 20% is B; 60% is C."""
+    rows = month(*[(f"c{i}", "20") for i in range(1, 6)])
+    assert grades_of(rows) == {"c1": "A", "c2": "B", "c3": "B", "c4": "C", "c5": "C"}
+
+
+def test_ties_are_ranked_by_external_code() -> None:
+    rows = month(("b", "50"), ("a", "50"), ("c", "50"), ("d", "50"), ("e", "50"))
+    graded = grade_customers(rows).customers
+    assert [(rows[g.customer_id - 1].code, g.rank, g.grade) for g in graded] == [
+        ("a", 1, "A"),
+        ("b", 2, "B"),
+        ("c", 3, "B"),
+        ("d", 4, "C"),
+        ("e", 5, "C"),
+    ]
+
+
+def test_a_single_customer_is_a() -> None:
+    assert grades_of(month(("only", "0.01"))) == {"only": "A"}
+
+
+def test_refunds_making_a_contribution_zero_or_negative_make_it_d() -> None:
+    rows = month(("zero", "0.00"), ("negative", "-120.50"), ("buyer", "10"), ("none", None))
+    graded = {g.customer_id: g for g in grade_customers(rows).customers}
+    assert grades_of(rows) == {"zero": "D", "negative": "D", "buyer": "A", "none": "D"}
+    assert graded[2].contribution == Decimal("-120.50")  # kept as it is: the summary adds it up
+    assert grade_customers(rows).total == Decimal("10")  # only positive contributions make the total
+
+
+def test_nobody_with_a_positive_contribution_is_all_d() -> None:
+    rows = month(("a", None), ("b", "-5"))
+    assert grades_of(rows) == {"a": "D", "b": "D"}
+    assert grade_customers(rows).total == 0
+
+
+def test_configured_thresholds_move_the_boundaries() -> None:
+    rows = month(*[(f"c{i}", "20") for i in range(1, 6)])
+    grading = CustomerGrading(a_below=Decimal("0.5"), b_below=Decimal("0.9"))
+    assert grades_of(rows, grading) == {"c1": "A", "c2": "A", "c3": "A", "c4": "B", "c5": "B"}
+
+
+@pytest.mark.parametrize(
+    ("previous", "grade", "alert"),
+    [
+        ("A", "D", AlertKind.CHURN_RISK),
+        ("B", "D", AlertKind.CHURN_RISK),
+        ("C", "D", AlertKind.SLEEPING),
+        ("D", "D", None),  # no change: its sleeping alert was raised when it became D
+        (None, "D", None),  # not graded last month
+        ("A", "C", None),
+        ("D", "A", None),
+    ],
+)
+def test_alerts_on_change(previous: str | None, grade: str, alert: AlertKind | None) -> None:
+    assert alert_for(previous, grade) == alert
+
+
+def test_threshold_problems_all_at_once_with_paths_and_codes() -> None:
+    grading, problems = parse_customer_grading({"a_below": "0", "b_below": 1e309, "c": 1})
+    assert grading is None
+    assert sorted((p.field, p.code) for p in problems) == [
+        ("grading.a_below", GradingRuleCode.THRESHOLD_OUT_OF_RANGE),
+        ("grading.b_below", GradingRuleCode.INVALID_TYPE),
+        ("grading.c", GradingRuleCode.UNKNOWN_FIELD),
+    ]
+    _, problems = parse_customer_grading({"a_below": 0.7, "b_below": 0.6})
+    assert [(p.field, p.code) for p in problems] == [("grading.b_below", GradingRuleCode.THRESHOLDS_NOT_ASCENDING)]
+    _, problems = parse_customer_grading({"a_below": "0.1234567"})
+    assert [p.code for p in problems] == [GradingRuleCode.TOO_MANY_DECIMALS]
+    _, problems = parse_customer_grading({"a_below": True})
+    assert [p.code for p in problems] == [GradingRuleCode.INVALID_TYPE]
+    assert parse_customer_grading({"a_below": "0.25"})[0] == CustomerGrading(Decimal("0.25"), Decimal("0.6"))
+
+
+def test_service_rules_problems_all_at_once() -> None:
+    with pytest.raises(ServiceRulesInvalid) as raised:
+        parse_service_rules(
+            {
+                "grading": {"a_below": 2},
+                "follow_up": [
+                    {"after": "order", "needs": "follow_up_done", "within_hours": 24},
+                    {"after": "Order!", "needs": "x\x00", "within_hours": 24.5},
+                    {"after": "order", "needs": "order", "within_hours": 24},
+                    {"after": "order", "needs": "follow_up_done", "within_hours": 48},
+                    "nope",
+                    {"after": "visit", "needs": "visit_report", "within_hours": 745},
+                ],
+                "extra": 1,
+            }
+        )
+    assert sorted((p.field, p.code) for p in raised.value.problems) == [
+        ("extra", GradingRuleCode.UNKNOWN_FIELD),
+        ("follow_up[1].after", GradingRuleCode.INVALID_EVENT_TYPE),
+        ("follow_up[1].needs", GradingRuleCode.INVALID_EVENT_TYPE),
+        ("follow_up[1].within_hours", GradingRuleCode.INVALID_TYPE),
+        ("follow_up[2].after", GradingRuleCode.SAME_EVENT_TYPE),
+        ("follow_up[3]", GradingRuleCode.DUPLICATE_RULE),
+        ("follow_up[4]", GradingRuleCode.INVALID_TYPE),
+        ("follow_up[5].within_hours", GradingRuleCode.HOURS_OUT_OF_RANGE),
+        ("grading.a_below", GradingRuleCode.THRESHOLD_OUT_OF_RANGE),
+    ]
+
+
+def test_service_rules_round_trip_and_defaults() -> None:
+    raw = {"follow_up": [{"after": "order", "needs": "follow_up_done", "within_hours": 24}]}
+    rules = parse_service_rules(raw)
+    assert rules.follow_up == (FollowUpRule("order", "follow_up_done", 24, "follow_up_missed"),)
+    assert parse_service_rules(rules.as_json()) == rules
+    assert stored_service_rules(None).grading == DEFAULT_CUSTOMER_GRADING
+    assert stored_service_rules(None).follow_up == ()
+
+
+def test_a_follow_up_deadline_and_the_missed_ids() -> None:
+    rule = FollowUpRule("order", "follow_up_done", 24)
+    at = datetime(2026, 10, 5, 2, tzinfo=UTC)
+    assert rule.deadline(at) == at + timedelta(hours=24)
+    assert missed_external_id(rule, "ord-1") == "fum:follow_up_done:ord-1"
+    long_id = "o" * 128
+    missed = missed_external_id(rule, long_id)
+    assert len(missed) <= 128 and missed.startswith("fum:follow_up_done:#")
+    assert missed == missed_external_id(rule, long_id)  # stable: emitting again is a duplicate

@@ -1,0 +1,457 @@
+"""Every SQL statement of customer grading and alerts; each function takes the unit of work's connection.
+
+The month's input is ONE set-based statement (`month_contributions`): the tenant's customers, the month's counted
+orders and refunds, and last month's stored grades, merged by UNION ALL and GROUP BY customer (no join whose method
+follows the planner's estimates, see tenants/periods/aggregation.py), one row per customer. Grades are written back
+in one statement from a staging table filled by COPY (COPY cannot write a table under row level security; INSERT ...
+SELECT from the staging table goes through the tenant policy). Every statement filters by tenant_id besides RLS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from tenants.access.scope import AccessScope
+from tenants.db.codecs import json_value
+from tenants.db.params import BindParams
+from tenants.locks import advisory_key
+from tenants.rules.grading import CustomerContribution, GradedCustomer
+from tenants.tenancy.identity import TenantId
+
+
+def _asyncpg(conn: BaseDBAsyncClient) -> asyncpg.Connection:
+    """The asyncpg connection of the Tortoise transaction, for COPY (which Tortoise does not offer)."""
+    connection = conn._connection
+    assert isinstance(connection, asyncpg.Connection)
+    return connection
+
+
+async def tenant_timezone(conn: BaseDBAsyncClient, tenant_id: TenantId) -> str:
+    rows = await conn.execute_query_dict("SELECT timezone FROM tenant WHERE id = $1", [tenant_id])
+    return str(rows[0]["timezone"]) if rows else "Asia/Shanghai"
+
+
+async def lock_month(conn: BaseDBAsyncClient, tenant_id: TenantId, month: str) -> None:
+    """One grading of a tenant's month at a time (the monthly job, an admin's request and a close may meet)."""
+    await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [advisory_key("grading", tenant_id, month)])
+
+
+async def service_rules(conn: BaseDBAsyncClient, tenant_id: TenantId) -> Any:
+    rows = await conn.execute_query_dict("SELECT config FROM service_rules WHERE tenant_id = $1", [tenant_id])
+    return json_value(rows[0]["config"]) if rows else None
+
+
+async def save_service_rules(conn: BaseDBAsyncClient, tenant_id: TenantId, config_json: str) -> None:
+    await conn.execute_query(
+        "INSERT INTO service_rules (tenant_id, config) VALUES ($1, $2::jsonb) "
+        "ON CONFLICT (tenant_id) DO UPDATE SET config = EXCLUDED.config, updated_at = now()",
+        [tenant_id, config_json],
+    )
+
+
+_CONTRIBUTIONS = """
+SELECT customer_id, max(code) AS code, sum(amount) AS contribution, max(previous) AS previous_grade
+FROM (
+    SELECT cu.id AS customer_id, cu.code, NULL::numeric AS amount, NULL::text AS previous
+    FROM customer cu WHERE cu.tenant_id = $1 AND cu.created_at < $3
+    UNION ALL
+    SELECT e.customer_id, NULL, e.amount, NULL FROM event e
+    WHERE e.tenant_id = $1 AND e.customer_id IS NOT NULL AND e.type IN ('order', 'refund') AND e.status = 'counted'
+      AND e.occurred_at >= $2 AND e.occurred_at < $3
+    UNION ALL
+    SELECT g.customer_id, NULL, NULL, g.grade FROM customer_grade g WHERE g.tenant_id = $1 AND g.month = $4
+) AS month_rows
+GROUP BY customer_id
+"""
+
+
+async def month_contributions(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, starts: datetime, ends: datetime, previous_month: str
+) -> list[CustomerContribution]:
+    """Every customer known at the month's end or with orders in it: net order amount of [starts, ends) (None: no
+    orders or refunds) and the stored grade of `previous_month`. A customer created later that has orders in the
+    month is known by them; one created later without any is not graded for this month."""
+    rows = await _asyncpg(conn).fetch(
+        f"SELECT customer_id, code, contribution, previous_grade FROM ({_CONTRIBUTIONS}) AS c "
+        "WHERE code IS NOT NULL OR contribution IS NOT NULL",
+        tenant_id,
+        starts,
+        ends,
+        previous_month,
+    )
+    known = await _asyncpg(conn).fetch(
+        "SELECT id, code FROM customer WHERE tenant_id = $1 AND created_at >= $2 AND id = ANY($3::bigint[])",
+        tenant_id,
+        ends,
+        [row[0] for row in rows if row[1] is None],
+    )
+    late_codes = {row[0]: row[1] for row in known}
+    return [
+        CustomerContribution(row[0], row[1] if row[1] is not None else late_codes.get(row[0], ""), row[2], row[3])
+        for row in rows
+        if row[1] is not None or row[0] in late_codes
+    ]
+
+
+_STAGE = """
+CREATE TEMP TABLE IF NOT EXISTS customer_grade_stage (
+    customer_id bigint, contribution numeric, before_amount numeric, share_before numeric, rank integer,
+    grade text, previous_grade text
+) ON COMMIT DELETE ROWS
+"""
+
+
+async def replace_month(
+    conn: BaseDBAsyncClient,
+    tenant_id: TenantId,
+    month: str,
+    starts: datetime,
+    ends: datetime,
+    a_below: Decimal,
+    b_below: Decimal,
+    total: Decimal,
+    graded: Sequence[GradedCustomer],
+) -> None:
+    """The month's grades, replacing any stored before (a month graded again), and its summary row."""
+    connection = _asyncpg(conn)
+    await connection.execute(_STAGE)
+    await connection.copy_records_to_table(
+        "customer_grade_stage",
+        schema_name="pg_temp",
+        records=(
+            (g.customer_id, g.contribution, g.before, g.share_before, g.rank, g.grade, g.previous_grade) for g in graded
+        ),
+    )
+    await connection.execute("DELETE FROM customer_grade WHERE tenant_id = $1 AND month = $2", tenant_id, month)
+    await connection.execute(
+        "INSERT INTO customer_grade (tenant_id, month, customer_id, contribution, before_amount, share_before, rank, "
+        "grade, previous_grade) SELECT $1, $2, customer_id, contribution, before_amount, share_before, rank, grade, "
+        "previous_grade FROM customer_grade_stage",
+        tenant_id,
+        month,
+    )
+    await connection.execute(
+        "INSERT INTO customer_grade_month (tenant_id, month, starts_at, ends_at, a_below, b_below, total, customers) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant_id, month) DO UPDATE SET "
+        "starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at, a_below = EXCLUDED.a_below, "
+        "b_below = EXCLUDED.b_below, total = EXCLUDED.total, customers = EXCLUDED.customers, graded_at = now()",
+        tenant_id,
+        month,
+        starts,
+        ends,
+        a_below,
+        b_below,
+        total,
+        len(graded),
+    )
+
+
+async def month_is_graded(conn: BaseDBAsyncClient, tenant_id: TenantId, month: str) -> bool:
+    rows = await conn.execute_query_dict(
+        "SELECT 1 FROM customer_grade_month WHERE tenant_id = $1 AND month = $2", [tenant_id, month]
+    )
+    return bool(rows)
+
+
+@dataclass(frozen=True)
+class AlertTarget:
+    customer_id: int
+    assignee_staff_id: int | None
+    team_id: int | None
+
+
+async def alert_targets(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, customer_ids: Sequence[int], previous_starts: datetime, ends: datetime
+) -> list[AlertTarget]:
+    """Who follows each customer up: its exclusive guide (while the guide is active) and the guide's team; else the
+    team of the staff member of its latest order before `ends` since `previous_starts` (the customers alerted were
+    graded A-C last month, so they ordered then), whose managers see the alert."""
+    if not customer_ids:
+        return []
+    rows = await conn.execute_query_dict(
+        """
+        WITH alerted AS (SELECT unnest($2::bigint[]) AS customer_id),
+        latest AS (
+            SELECT DISTINCT ON (e.customer_id) e.customer_id, e.staff_id FROM event e
+            WHERE e.tenant_id = $1 AND e.customer_id = ANY($2::bigint[]) AND e.type = 'order'
+              AND e.staff_id IS NOT NULL AND e.occurred_at >= $3 AND e.occurred_at < $4
+            ORDER BY e.customer_id, e.occurred_at DESC, e.id DESC
+        )
+        SELECT a.customer_id,
+               CASE WHEN g.active THEN g.id END AS assignee_staff_id,
+               CASE WHEN g.active THEN g.team_id ELSE s.team_id END AS team_id
+        FROM alerted a
+        JOIN customer cu ON cu.tenant_id = $1 AND cu.id = a.customer_id
+        LEFT JOIN staff g ON g.tenant_id = $1 AND g.id = cu.guide_staff_id
+        LEFT JOIN latest l ON l.customer_id = a.customer_id
+        LEFT JOIN staff s ON s.tenant_id = $1 AND s.id = l.staff_id
+        """,
+        [tenant_id, list(customer_ids), previous_starts, ends],
+    )
+    return [AlertTarget(row["customer_id"], row["assignee_staff_id"], row["team_id"]) for row in rows]
+
+
+async def insert_alerts(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, month: str, alerts: Iterable[tuple[Any, ...]]
+) -> int:
+    """(customer_id, kind, action, previous_grade, grade, assignee_staff_id, team_id) rows; a customer alerted for
+    this month already keeps its alert (grading a month again raises nothing new). Returns how many were new."""
+    columns = list(zip(*alerts, strict=True)) if alerts else []
+    if not columns:
+        return 0
+    rows = await conn.execute_query_dict(
+        """
+        INSERT INTO customer_alert (tenant_id, month, customer_id, kind, action, previous_grade, grade,
+                                    assignee_staff_id, team_id)
+        SELECT $1, $2, * FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
+                                     $9::bigint[])
+        ON CONFLICT (tenant_id, month, customer_id) DO NOTHING
+        RETURNING id
+        """,
+        [tenant_id, month, *[list(column) for column in columns]],
+    )
+    return len(rows)
+
+
+# --- reads ----------------------------------------------------------------------------------------------------------
+
+
+def customer_scope_condition(scope: AccessScope, binds: BindParams, customer: str = "cu") -> str:
+    """Customers in a caller's scope: the whole tenant; a manager, the customers whose exclusive guide is in the
+    teams they manage (or is themselves); staff, their own exclusive customers. Customers without a guide belong to
+    no team: only the whole-tenant roles see them."""
+    if scope.whole_tenant:
+        return "TRUE"
+    guide_in_scope = scope.staff_condition(binds, "gs")
+    if guide_in_scope == "FALSE":
+        return "FALSE"
+    return (
+        f"EXISTS (SELECT 1 FROM staff gs WHERE gs.tenant_id = {customer}.tenant_id "
+        f"AND gs.id = {customer}.guide_staff_id AND {guide_in_scope})"
+    )
+
+
+def team_subtree_condition(binds: BindParams, team_code: str, customer: str = "cu") -> str:
+    """Customers whose exclusive guide belongs to the team `team_code` or a team below it."""
+    code = binds.add(team_code)
+    return f"""EXISTS (
+        WITH RECURSIVE subtree AS (
+            SELECT t.id FROM team t WHERE t.tenant_id = {customer}.tenant_id AND t.code = {code}
+            UNION SELECT c.id FROM team c JOIN subtree p ON c.tenant_id = {customer}.tenant_id AND c.parent_id = p.id
+        )
+        SELECT 1 FROM staff gt WHERE gt.tenant_id = {customer}.tenant_id AND gt.id = {customer}.guide_staff_id
+          AND gt.team_id IN (SELECT id FROM subtree))"""
+
+
+@dataclass(frozen=True)
+class GradeRow:
+    customer_id: int
+    customer_code: str
+    customer_name: str
+    guide_code: str | None
+    contribution: Decimal
+    before: Decimal | None
+    share_before: Decimal | None
+    rank: int | None
+    grade: str
+    previous_grade: str | None
+
+
+@dataclass(frozen=True)
+class GradeCursor:
+    """Position after a row in listing order: ranked customers by rank, then the unranked (D) by customer id."""
+
+    unranked: bool
+    rank: int
+    customer_id: int
+
+
+async def list_grades(
+    conn: BaseDBAsyncClient,
+    tenant_id: TenantId,
+    scope: AccessScope,
+    month: str,
+    *,
+    grade: str | None,
+    team_code: str | None,
+    first: int,
+    after: GradeCursor | None,
+) -> list[GradeRow]:
+    """Up to `first` rows after the cursor (the caller asks one more to know whether there is a next page)."""
+    binds = BindParams(tenant_id, month)
+    binds.where(customer_scope_condition(scope, binds))
+    binds.where_value("g.grade = {}", grade)
+    if team_code is not None:
+        binds.where(team_subtree_condition(binds, team_code))
+    if after is not None:
+        binds.where(
+            f"(g.rank IS NULL, coalesce(g.rank, 0), g.customer_id) > "
+            f"({binds.add(after.unranked)}::boolean, {binds.add(after.rank)}::integer, {binds.add(after.customer_id)}"
+            "::bigint)"
+        )
+    limit = binds.add(first)
+    rows = await conn.execute_query_dict(
+        f"""
+        SELECT g.customer_id, cu.code AS customer_code, cu.name AS customer_name, gd.code AS guide_code,
+               g.contribution, g.before_amount, g.share_before, g.rank, g.grade, g.previous_grade
+        FROM customer_grade g
+        JOIN customer cu ON cu.tenant_id = g.tenant_id AND cu.id = g.customer_id
+        LEFT JOIN staff gd ON gd.tenant_id = cu.tenant_id AND gd.id = cu.guide_staff_id
+        WHERE g.tenant_id = $1 AND g.month = $2 AND {binds.sql}
+        ORDER BY g.rank IS NULL, coalesce(g.rank, 0), g.customer_id
+        LIMIT {limit}
+        """,
+        binds.values,
+    )
+    return [
+        GradeRow(
+            customer_id=row["customer_id"],
+            customer_code=row["customer_code"],
+            customer_name=row["customer_name"],
+            guide_code=row["guide_code"],
+            contribution=row["contribution"],
+            before=row["before_amount"],
+            share_before=row["share_before"],
+            rank=row["rank"],
+            grade=row["grade"],
+            previous_grade=row["previous_grade"],
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class MonthRecord:
+    month: str
+    starts_at: datetime
+    ends_at: datetime
+    a_below: Decimal
+    b_below: Decimal
+    total: Decimal
+    customers: int
+    graded_at: datetime
+
+
+async def month_record(conn: BaseDBAsyncClient, tenant_id: TenantId, month: str) -> MonthRecord | None:
+    rows = await conn.execute_query_dict(
+        "SELECT month, starts_at, ends_at, a_below, b_below, total, customers, graded_at FROM customer_grade_month "
+        "WHERE tenant_id = $1 AND month = $2",
+        [tenant_id, month],
+    )
+    return MonthRecord(**rows[0]) if rows else None
+
+
+async def grade_counts(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, scope: AccessScope, month: str
+) -> list[tuple[str | None, str, int, Decimal]]:
+    """(previous grade, grade, customers, their contribution) for the month's customers in scope."""
+    binds = BindParams(tenant_id, month)
+    condition = customer_scope_condition(scope, binds)
+    rows = await conn.execute_query_dict(
+        f"""
+        SELECT g.previous_grade, g.grade, count(*) AS customers, sum(g.contribution) AS contribution
+        FROM customer_grade g JOIN customer cu ON cu.tenant_id = g.tenant_id AND cu.id = g.customer_id
+        WHERE g.tenant_id = $1 AND g.month = $2 AND {condition}
+        GROUP BY g.previous_grade, g.grade
+        """,
+        binds.values,
+    )
+    return [(row["previous_grade"], row["grade"], int(row["customers"]), row["contribution"]) for row in rows]
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    id: int
+    month: str
+    customer_id: int
+    customer_code: str
+    customer_name: str
+    kind: str
+    action: str
+    previous_grade: str
+    grade: str
+    assignee_code: str | None
+    team_code: str | None
+    state: str
+    note: str
+    created_at: datetime
+    updated_at: datetime
+
+
+def alert_scope_condition(scope: AccessScope, binds: BindParams, alert: str = "a") -> str:
+    """Alerts a caller works on: the whole tenant, all; a manager, those of the teams they manage and their own;
+    staff, those assigned to them."""
+    if scope.whole_tenant:
+        return "TRUE"
+    conditions = []
+    if scope.team_ids:
+        conditions.append(f"{alert}.team_id = ANY({binds.add(sorted(scope.team_ids))}::bigint[])")
+    if scope.staff_id is not None:
+        conditions.append(f"{alert}.assignee_staff_id = {binds.add(scope.staff_id)}")
+    return f"({' OR '.join(conditions)})" if conditions else "FALSE"
+
+
+_ALERT_SELECT = """
+SELECT a.id, a.month, a.customer_id, cu.code AS customer_code, cu.name AS customer_name, a.kind, a.action,
+       a.previous_grade, a.grade, s.code AS assignee_code, t.code AS team_code, a.state, a.note, a.created_at,
+       a.updated_at
+FROM customer_alert a
+JOIN customer cu ON cu.tenant_id = a.tenant_id AND cu.id = a.customer_id
+LEFT JOIN staff s ON s.tenant_id = a.tenant_id AND s.id = a.assignee_staff_id
+LEFT JOIN team t ON t.tenant_id = a.tenant_id AND t.id = a.team_id
+"""
+
+
+async def list_alerts(
+    conn: BaseDBAsyncClient,
+    tenant_id: TenantId,
+    scope: AccessScope,
+    *,
+    state: str | None,
+    first: int,
+    after_id: int | None,
+) -> list[AlertRow]:
+    """Newest first, up to `first` after the alert `after_id`."""
+    binds = BindParams(tenant_id)
+    binds.where(alert_scope_condition(scope, binds))
+    binds.where_value("a.state = {}", state)
+    binds.where_value("a.id < {}", after_id)
+    limit = binds.add(first)
+    rows = await conn.execute_query_dict(
+        f"{_ALERT_SELECT} WHERE a.tenant_id = $1 AND {binds.sql} ORDER BY a.id DESC LIMIT {limit}", binds.values
+    )
+    return [AlertRow(**row) for row in rows]
+
+
+async def alert_in_scope(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, scope: AccessScope, alert_id: int, *, for_update: bool = False
+) -> AlertRow | None:
+    binds = BindParams(tenant_id, alert_id)
+    condition = alert_scope_condition(scope, binds)
+    lock = " FOR UPDATE OF a" if for_update else ""
+    rows = await conn.execute_query_dict(
+        f"{_ALERT_SELECT} WHERE a.tenant_id = $1 AND a.id = $2 AND {condition}{lock}", binds.values
+    )
+    return AlertRow(**rows[0]) if rows else None
+
+
+async def update_alert(conn: BaseDBAsyncClient, tenant_id: TenantId, alert_id: int, state: str, note: str) -> None:
+    await conn.execute_query(
+        "UPDATE customer_alert SET state = $3, note = $4, updated_at = now() WHERE tenant_id = $1 AND id = $2",
+        [tenant_id, alert_id, state, note],
+    )
+
+
+async def grades_of_month_map(conn: BaseDBAsyncClient, tenant_id: TenantId, month: str) -> dict[int, str]:
+    """customer id -> grade (tests and small tenants; the close reads the stored grades in its own SQL)."""
+    rows = await conn.execute_query_dict(
+        "SELECT customer_id, grade FROM customer_grade WHERE tenant_id = $1 AND month = $2", [tenant_id, month]
+    )
+    return {row["customer_id"]: row["grade"] for row in rows}
