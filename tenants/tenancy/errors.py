@@ -34,6 +34,30 @@ class TenancyErrorCode(StrEnum):
     DUPLICATE = "DUPLICATE"
     NOT_FOUND = "NOT_FOUND"
     ALREADY_REVOKED = "ALREADY_REVOKED"
+    # The password policy (tenants/tenancy/passwords.py).
+    PASSWORD_TOO_SHORT = "PASSWORD_TOO_SHORT"
+    PASSWORD_TOO_LONG = "PASSWORD_TOO_LONG"
+    PASSWORD_TOO_WEAK = "PASSWORD_TOO_WEAK"
+    # The current password given to prove who you are is not yours.
+    WRONG_PASSWORD = "WRONG_PASSWORD"
+    # An invitation or password reset token: unknown (or replaced by a newer one), past its time, already used.
+    TOKEN_INVALID = "TOKEN_INVALID"
+    TOKEN_EXPIRED = "TOKEN_EXPIRED"
+    TOKEN_USED = "TOKEN_USED"
+    # Too many invitations or reset requests in the window (per tenant, per address): try later.
+    RATE_LIMITED = "RATE_LIMITED"
+    # The role may not be given or changed by this caller (an admin and the owner role, a manager and anything
+    # but staff).
+    ROLE_NOT_ALLOWED = "ROLE_NOT_ALLOWED"
+    # A tenant keeps at least one owner.
+    LAST_OWNER = "LAST_OWNER"
+    # The user is a member of the tenant already.
+    ALREADY_MEMBER = "ALREADY_MEMBER"
+    # Suspending a suspended tenant, resuming an active one.
+    ALREADY_SUSPENDED = "ALREADY_SUSPENDED"
+    NOT_SUSPENDED = "NOT_SUSPENDED"
+    # The tenant is suspended: its invitations cannot be accepted.
+    TENANT_SUSPENDED = "TENANT_SUSPENDED"
 
 
 class AuthError(DomainError[AuthErrorCode]):

@@ -20,3 +20,14 @@ def tenant_id_from_membership(tenant_id: int) -> TenantId:
 def tenant_id_for_system(tenant_id: int) -> TenantId:
     """Trusted system callers: the CLI run by an operator, worker jobs (ids enqueued by authenticated code), seeds."""
     return TenantId(tenant_id)
+
+
+def tenant_id_for_operator(tenant_id: int) -> TenantId:
+    """A platform operator acting on a tenant as a whole (create it, suspend or resume it): its audit log and its
+    first invitation, never the tenant's business data."""
+    return TenantId(tenant_id)
+
+
+def tenant_id_from_invitation(tenant_id: int) -> TenantId:
+    """The tenant of an invitation found by its token's hash: holding the token is the caller's right to accept it."""
+    return TenantId(tenant_id)

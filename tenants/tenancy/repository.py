@@ -1,10 +1,10 @@
 """Every statement of the tenancy domain. Each function runs on the connection of the caller's unit of work (never
 opens one): which unit of work decides what the statement may see (RLS), so the caller picks it.
 
-- platform_unit_of_work: the tenant table (create, find by slug).
-- global_unit_of_work: users, and the SECURITY DEFINER lookups that cross tenants on purpose (a user's memberships,
-  an API key by its prefix) before any tenant is known.
-- tenant_unit_of_work: memberships, API keys, the tenant's own row (its locale).
+- platform_unit_of_work: the tenant table (create, find by slug, suspend, list).
+- global_unit_of_work: users, password resets, and the SECURITY DEFINER lookups that cross tenants on purpose (a
+  user's memberships, an API key by its prefix, an invitation by its token's hash) before any tenant is known.
+- tenant_unit_of_work: memberships, API keys, invitations, the tenant's own row (its locale).
 
 Access styles: QuerySets for rows of one table; raw SQL only for the SECURITY DEFINER functions and the statements
 that do more than one thing at once (the user with its memberships, touching a key while reading the locale).
@@ -20,9 +20,10 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
+from tenants.db.paging import Page, PageRequest
 from tenants.db.uow import set_tenant_sql
 from tenants.tenancy.identity import TenantId
-from tenants.tenancy.models import ApiKey, Membership, Tenant, User
+from tenants.tenancy.models import ApiKey, Invitation, Membership, PasswordReset, Tenant, User
 
 # --- tenants (platform_unit_of_work; get_tenant: the tenant's own unit of work) ------------------------------------
 
@@ -280,3 +281,179 @@ async def tenant_suspension(conn: BaseDBAsyncClient, tenant_id: int) -> tuple[bo
     if not rows:
         return False, None
     return True, rows[0]["suspended_at"]
+
+
+# --- tenants as a platform operator sees them (platform_unit_of_work) ----------------------------------------------
+
+
+async def tenant_for_update(conn: BaseDBAsyncClient, tenant_id: int) -> Tenant | None:
+    return await Tenant.filter(id=tenant_id).using_db(conn).select_for_update().first()
+
+
+async def save_suspended_at(conn: BaseDBAsyncClient, tenant: Tenant) -> None:
+    await tenant.save(using_db=conn, update_fields=["suspended_at"])
+
+
+async def tenants_page(conn: BaseDBAsyncClient, *, suspended: bool | None, page: PageRequest) -> Page[Tenant]:
+    """Tenants by id (oldest first); `suspended` keeps only suspended (True) or active (False) ones."""
+    query = Tenant.all().using_db(conn)
+    if suspended is not None:
+        query = query.filter(suspended_at__isnull=not suspended)
+    total = await query.count()
+    items = await query.order_by("id").offset(page.offset).limit(page.limit)
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+# --- invitations (tenant_unit_of_work; the lookup by token hash: global_unit_of_work) ------------------------------
+
+
+async def insert_invitation(
+    conn: BaseDBAsyncClient,
+    tenant_id: TenantId,
+    *,
+    email: str,
+    role: str,
+    team_codes: list[str],
+    staff_code: str | None,
+    token_hash: str,
+    invited_by_user_id: int | None,
+    expires_at: datetime,
+) -> Invitation:
+    return await Invitation.create(
+        using_db=conn,
+        tenant_id=tenant_id,
+        email=email,
+        role=role,
+        team_codes=team_codes,
+        staff_code=staff_code,
+        token_hash=token_hash,
+        invited_by_user_id=invited_by_user_id,
+        expires_at=expires_at,
+    )
+
+
+async def revoke_pending_invitations(conn: BaseDBAsyncClient, tenant_id: TenantId, email: str, at: datetime) -> int:
+    """Ends the address's pending invitation (a new one replaces it); how many were ended."""
+    return await (
+        Invitation.filter(tenant_id=tenant_id, email=email, accepted_at__isnull=True, revoked_at__isnull=True)
+        .using_db(conn)
+        .update(revoked_at=at)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationRef:
+    id: int
+    tenant_id: int
+
+
+async def invitation_by_token_hash(conn: BaseDBAsyncClient, token_hash: str) -> InvitationRef | None:
+    """SECURITY DEFINER: the invitation's tenant is what the lookup finds out (only its id and tenant are answered)."""
+    rows = await conn.execute_query_dict("SELECT * FROM kaohe_invitation_by_token_hash($1)", [token_hash])
+    return InvitationRef(rows[0]["id"], rows[0]["tenant_id"]) if rows else None
+
+
+async def invitation_for_update(conn: BaseDBAsyncClient, tenant_id: TenantId, invitation_id: int) -> Invitation | None:
+    return await Invitation.filter(tenant_id=tenant_id, id=invitation_id).using_db(conn).select_for_update().first()
+
+
+async def save_invitation_accepted(conn: BaseDBAsyncClient, invitation: Invitation) -> None:
+    await invitation.save(using_db=conn, update_fields=["accepted_at", "accepted_user_id"])
+
+
+# --- members (tenant_unit_of_work) ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    user_id: int
+    email: str
+    display_name: str
+    role: str
+    since: datetime
+
+
+_MEMBERS = """
+SELECT m.user_id, u.email, u.display_name, m.role, m.created_at, count(*) OVER () AS total
+FROM membership m JOIN "user" u ON u.id = m.user_id
+WHERE m.tenant_id = $1
+ORDER BY u.email, m.user_id
+LIMIT $2 OFFSET $3
+"""
+
+
+async def members_page(conn: BaseDBAsyncClient, tenant_id: TenantId, page: PageRequest) -> Page[MemberRow]:
+    """The tenant's members by email; one statement (a window count), a second only for a page past the end."""
+    rows = await conn.execute_query_dict(_MEMBERS, [int(tenant_id), page.limit, page.offset])
+    if rows:
+        total = int(rows[0]["total"])
+    else:
+        total = await Membership.filter(tenant_id=tenant_id).using_db(conn).count()
+    items = [
+        MemberRow(row["user_id"], row["email"], row["display_name"], row["role"], row["created_at"]) for row in rows
+    ]
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+async def member(conn: BaseDBAsyncClient, tenant_id: TenantId, user_id: int) -> MemberRow | None:
+    rows = await conn.execute_query_dict(
+        'SELECT m.user_id, u.email, u.display_name, m.role, m.created_at FROM membership m JOIN "user" u '
+        "ON u.id = m.user_id WHERE m.tenant_id = $1 AND m.user_id = $2",
+        [int(tenant_id), user_id],
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    return MemberRow(row["user_id"], row["email"], row["display_name"], row["role"], row["created_at"])
+
+
+async def lock_owners(conn: BaseDBAsyncClient, tenant_id: TenantId) -> list[int]:
+    """Locks the tenant's owner memberships (role changes and removals of one tenant are serialised on them) and
+    answers the owners' user ids as they are once the lock is held."""
+    rows = await conn.execute_query_dict(
+        "SELECT user_id FROM membership WHERE tenant_id = $1 AND role = 'owner' ORDER BY id FOR UPDATE",
+        [int(tenant_id)],
+    )
+    return [row["user_id"] for row in rows]
+
+
+async def membership_for_update(conn: BaseDBAsyncClient, tenant_id: TenantId, user_id: int) -> Membership | None:
+    return await Membership.filter(tenant_id=tenant_id, user_id=user_id).using_db(conn).select_for_update().first()
+
+
+async def delete_membership(conn: BaseDBAsyncClient, tenant_id: TenantId, user_id: int) -> None:
+    """Its managed teams go with it (cascade); a linked staff record is unlinked (access's foreign key)."""
+    await Membership.filter(tenant_id=tenant_id, user_id=user_id).using_db(conn).delete()
+
+
+# --- users' passwords and sessions (global_unit_of_work) -----------------------------------------------------------
+
+
+async def active_user_for_update(conn: BaseDBAsyncClient, user_id: int) -> User | None:
+    return await User.filter(id=user_id, is_active=True).using_db(conn).select_for_update().first()
+
+
+async def save_password(
+    conn: BaseDBAsyncClient, user_id: int, password_hash: str, sessions_revoked_at: datetime
+) -> None:
+    """The new password; every token issued before `sessions_revoked_at` is refused from now on."""
+    await (
+        User.filter(id=user_id)
+        .using_db(conn)
+        .update(password_hash=password_hash, sessions_revoked_at=sessions_revoked_at)
+    )
+
+
+async def insert_password_reset(
+    conn: BaseDBAsyncClient, user_id: int, token_hash: str, expires_at: datetime
+) -> PasswordReset:
+    return await PasswordReset.create(using_db=conn, user_id=user_id, token_hash=token_hash, expires_at=expires_at)
+
+
+async def password_reset_for_update(conn: BaseDBAsyncClient, token_hash: str) -> PasswordReset | None:
+    return await PasswordReset.filter(token_hash=token_hash).using_db(conn).select_for_update().first()
+
+
+async def use_password_resets(conn: BaseDBAsyncClient, user_id: int, at: datetime) -> None:
+    """Every unused reset token of the user is used up (the one just used and any older one still in a mailbox)."""
+    await PasswordReset.filter(user_id=user_id, used_at__isnull=True).using_db(conn).update(used_at=at)

@@ -20,11 +20,11 @@ from tenants.tenancy.auth import Role, Scope, generate_api_key, hash_password
 from tenants.tenancy.errors import TenancyError, TenancyErrorCode
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.models import ApiKey, Membership, Tenant, User
+from tenants.tenancy.passwords import check_password
 
 NO_SUCH_USER = _("No such user.")
 NO_SUCH_API_KEY = _("No such API key.")
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
-MIN_PASSWORD_LENGTH = 8
 # The columns' lengths (models.py).
 MAX_NAME_LENGTH = 200
 MAX_TIMEZONE_LENGTH = 64
@@ -47,7 +47,7 @@ def _check_timezone(timezone: str) -> None:
         ) from exc
 
 
-def _check_name(name: str, field: str) -> None:
+def check_name(name: str, field: str) -> None:
     if len(name.strip()) > MAX_NAME_LENGTH:
         raise TenancyError.of(
             TenancyErrorCode.INVALID,
@@ -56,7 +56,8 @@ def _check_name(name: str, field: str) -> None:
         )
 
 
-async def create_tenant(slug: str, name: str, timezone: str = "Asia/Shanghai", currency: str = "CNY") -> Tenant:
+def check_new_tenant(slug: str, name: str, timezone: str, currency: str) -> None:
+    """The checks of a new tenant's fields made before any I/O (TenancyError naming the field)."""
     if not SLUG_PATTERN.match(slug):
         raise TenancyError.of(
             TenancyErrorCode.INVALID,
@@ -65,10 +66,23 @@ async def create_tenant(slug: str, name: str, timezone: str = "Asia/Shanghai", c
         )
     if not name.strip():
         raise TenancyError.of(TenancyErrorCode.INVALID, _("A tenant needs a name."), "name")
-    _check_name(name, "name")
+    check_name(name, "name")
     _check_timezone(timezone)
     if currency != "CNY":
         raise TenancyError.of(TenancyErrorCode.INVALID, _("Only CNY is supported for now."), "currency")
+
+
+def normalized_email(email: str, field: str = "email") -> str:
+    """The address as stored (trimmed, lower-cased); TenancyError INVALID when it cannot be one."""
+    email = email.strip().lower()
+    local, at, domain = email.partition("@")
+    if not at or not local or not domain or len(email) > MAX_EMAIL_LENGTH or any(c.isspace() for c in email):
+        raise TenancyError.of(TenancyErrorCode.INVALID, _("Not an email address."), field)
+    return email
+
+
+async def create_tenant(slug: str, name: str, timezone: str = "Asia/Shanghai", currency: str = "CNY") -> Tenant:
+    check_new_tenant(slug, name, timezone, currency)
     async with platform_unit_of_work() as conn:
         if await repository.tenant_slug_exists(conn, slug):
             raise TenancyError.of(TenancyErrorCode.DUPLICATE, _("A tenant “{slug}” exists already.", slug=slug), "slug")
@@ -85,21 +99,10 @@ async def get_tenant(tenant_id: TenantId) -> Tenant:
         return await repository.tenant_by_id(conn, tenant_id)
 
 
-def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise TenancyError.of(
-            TenancyErrorCode.INVALID,
-            _("Passwords need at least {min_length} characters.", min_length=MIN_PASSWORD_LENGTH),
-            "password",
-        )
-
-
 async def create_user(email: str, password: str, display_name: str = "", *, platform_operator: bool = False) -> User:
-    email = email.strip().lower()
-    if "@" not in email or len(email) > MAX_EMAIL_LENGTH:
-        raise TenancyError.of(TenancyErrorCode.INVALID, _("Not an email address."), "email")
-    _check_password(password)
-    _check_name(display_name, "displayName")
+    email = normalized_email(email)
+    check_password(password, email=email)
+    check_name(display_name, "displayName")
     async with global_unit_of_work() as conn:
         if await repository.user_email_exists(conn, email):
             raise TenancyError.of(
@@ -120,7 +123,7 @@ async def user_by_email(email: str) -> User | None:
 
 
 async def set_password(user_id: int, password: str) -> None:
-    _check_password(password)
+    check_password(password)
     async with global_unit_of_work() as conn:
         updated = await repository.update_password_hash(conn, user_id, hash_password(password))
     if not updated:
@@ -155,7 +158,7 @@ async def create_api_key(
 ) -> CreatedApiKey:
     if not name.strip():
         raise TenancyError.of(TenancyErrorCode.INVALID, _("An API key needs a name."), "name")
-    _check_name(name, "name")
+    check_name(name, "name")
     if not scopes:
         raise TenancyError.of(TenancyErrorCode.INVALID, _("Give the key at least one scope."), "scopes")
     new_key = generate_api_key()

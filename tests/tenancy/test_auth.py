@@ -43,7 +43,7 @@ mutation($id: ID!) {
 """
 CREATE_TENANT = """
 mutation($slug: String!, $name: String!) {
-  createTenant(slug: $slug, name: $name) {
+  createTenant(slug: $slug, name: $name, firstAdminEmail: "first@example.com") {
     __typename
     ... on TenantCreated { tenant { id slug timezone currency } }
     ... on TenancyErrors { errors { field code message } }

@@ -68,7 +68,7 @@ async def test_an_existing_user_keeps_its_password_unless_reset_password_is_give
     # A password too short for the rule: its code, nothing changed.
     done = kaohe(database, "user", "create", email, "--password", "short", "--reset-password")
     assert done.returncode == 1
-    assert "INVALID" in done.stdout and "8 characters" in done.stdout
+    assert "PASSWORD_TOO_SHORT" in done.stdout and "8 characters" in done.stdout
     assert (await stored(email)).password_hash == before.password_hash
 
     done = kaohe(database, "user", "create", email, "--password", "second password", "--reset-password")

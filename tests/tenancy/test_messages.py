@@ -37,7 +37,7 @@ mutation($name: String!, $scopes: [ApiKeyScope!]!) {
 """
 CREATE_TENANT = """
 mutation($slug: String!, $name: String!, $timezone: String!) {
-  createTenant(slug: $slug, name: $name, timezone: $timezone) {
+  createTenant(slug: $slug, name: $name, timezone: $timezone, firstAdminEmail: "first@example.com") {
     __typename
     ... on TenantCreated { tenant { slug } }
     ... on TenancyErrors { errors { field code message } }
