@@ -13,6 +13,8 @@ MODEL_MODULES = [
     "tenants.audit.models",
     "tenants.events.models",
     "tenants.periods.models",
+    "tenants.wechat.models",
+    "tenants.disputes.models",
 ]
 
 

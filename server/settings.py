@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     # that would also break every listing of the tenant's events.
     event_time_min: datetime = datetime(1970, 1, 1, tzinfo=UTC)
     event_time_max: datetime = datetime(2200, 1, 1, tzinfo=UTC)
+    # WeChat mini-program login (tenants/wechat): where jscode2session is asked, the mini-program's appid and secret
+    # (an empty appid turns WeChat login off: WECHAT_NOT_CONFIGURED), and how long WeChat may take to answer.
+    wechat_api_base_url: str = "https://api.weixin.qq.com"
+    wechat_appid: str = ""
+    wechat_secret: SecretStr = SecretStr("")
+    wechat_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

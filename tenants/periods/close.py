@@ -7,7 +7,9 @@
 - Consistent with ingestion: the close holds the tenant's ingestion lock exclusively, so no event can commit between
   the aggregation and the state change without marking the period stale afterwards.
 - Re-close (stale or forced): revision n+1; posts only adjustment lines (new minus everything already posted, per
-  staff and rule). Nothing changed: no new revision, nothing posted.
+  staff and rule). Nothing changed: no new revision, nothing posted. A period whose statements are approved
+  (approvals.py) keeps its statement: the adjustment lines go into the next open period's statement, labelled with
+  the period and revision they correct (prior.py).
 - A close fails in one of two ways. Transient (connection lost, deadlock, serialization, resources): the original
   error is raised and the caller may retry. Permanent (the config or the data, which a retry cannot fix: a number out
   of range, a database limit, a config that no longer validates): after the failed transaction rolled back, the
@@ -39,6 +41,7 @@ from tenants.periods import repository
 from tenants.periods.computation import Computed, compute
 from tenants.periods.errors import CloseError, CloseErrorCode
 from tenants.periods.failures import permanent_failure, record_close_failure
+from tenants.periods.prior import labelled, next_open_period
 from tenants.periods.repository import NewLine
 from tenants.periods.resolution import ensure_ended, get_or_create_period, resolve_period
 from tenants.periods.stored import flags_json
@@ -63,6 +66,8 @@ class CloseOutcome:
     scorecards: int
     changed: bool
     incremental: bool = False
+    # The statement the posted lines went into: the period itself, or (its statement approved) the next open period.
+    paid_in: str | None = None
 
 
 async def _fault_injection_pause() -> None:
@@ -198,11 +203,26 @@ async def _close_period(
                 changed = False
             else:
                 revision += 1
+        paid_in = period.key
         if changed:
             await repository.write_scorecards(
                 conn, tenant_id, period.id, revision, resolved.version_id, cards, computed.states
             )
-            await repository.post_lines(conn, tenant_id, period.id, revision, resolved.version_id, lines)
+            if period.approved_at is not None and lines:
+                # The approved statement stays as it is: the delta is paid in the next open period (prior.py).
+                target = await next_open_period(conn, tenant_id, scheme_id, period)
+                await repository.post_lines(
+                    conn,
+                    tenant_id,
+                    target.id,
+                    target.revision,
+                    resolved.version_id,
+                    labelled(lines, key, revision),
+                    corrects=(period.id, revision),
+                )
+                paid_in = target.key
+            else:
+                await repository.post_lines(conn, tenant_id, period.id, revision, resolved.version_id, lines)
             posted = len(lines)
         await report("committing", len(cards), len(cards))
         await _fault_injection_pause()
@@ -215,5 +235,12 @@ async def _close_period(
         await report("writing", len(cards), len(cards))
     await report("done", 1, 1)
     return CloseOutcome(
-        period.id, key, revision, posted, len(cards) if changed else 0, changed, incremental=computed.incremental
+        period.id,
+        key,
+        revision,
+        posted,
+        len(cards) if changed else 0,
+        changed,
+        incremental=computed.incremental,
+        paid_in=paid_in if posted else None,
     )

@@ -134,3 +134,22 @@ def _known(code: str) -> CloseErrorCode | None:
         return CloseErrorCode(code)
     except ValueError:
         return None
+
+
+class ApprovalErrorCode(StrEnum):
+    """Why approving or reopening a period's statements is refused (the SDL's `ApprovalErrorCode`)."""
+
+    SCHEME_NOT_FOUND = "SCHEME_NOT_FOUND"
+    PERIOD_NOT_FOUND = "PERIOD_NOT_FOUND"
+    PERIOD_NOT_CLOSED = "PERIOD_NOT_CLOSED"
+    ALREADY_APPROVED = "ALREADY_APPROVED"
+    NOT_APPROVED = "NOT_APPROVED"
+    INVALID_REASON = "INVALID_REASON"
+
+
+class ApprovalError(DomainError[ApprovalErrorCode]):
+    """One problem; nothing was changed."""
+
+    @classmethod
+    def of(cls, code: ApprovalErrorCode, message: Message, field: str | None = None, **extra: Any) -> ApprovalError:
+        return cls([Problem(code, message, field, **extra)])

@@ -36,6 +36,14 @@ class Period(TenantModel):
     failed_at = fields.DatetimeField(null=True)
     failure = cast("fields.Field[str | None]", fields.TextField(null=True))  # the stubs know no nullable text
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Statement approval (tenants/periods/approvals.py): approved statements are locked for payroll. A late change
+    # re-closes the period (a new scorecard revision) but posts its money into the next open period's statement.
+    approved_at = fields.DatetimeField(null=True)
+    approved_by_user_id = fields.BigIntField(null=True)
+    approved_revision = fields.IntField(null=True)  # the revision whose statement was approved
+    reopened_at = fields.DatetimeField(null=True)  # the last time an approval was lifted, by whom and why
+    reopened_by_user_id = fields.BigIntField(null=True)
+    reopen_reason = cast("fields.Field[str | None]", fields.TextField(null=True))
 
     class Meta:
         table = "period"
@@ -73,6 +81,12 @@ class LedgerLine(TenantModel):
     amount: fields.Field[Decimal] = fields.DecimalField(max_digits=16, decimal_places=2)
     derivation = fields.TextField()
     posted_at = fields.DatetimeField(auto_now_add=True)
+    # A prior-period adjustment: paid in this line's period (`period_id`), it corrects revision `corrects_revision` of
+    # period `corrects_period_id`, whose statement was approved (locked) when the change came.
+    corrects_period_id = fields.BigIntField(null=True)
+    corrects_revision = fields.IntField(null=True)
+    # The adjustment a manager posted resolving this dispute (rule key `dispute`); re-closes leave such lines alone.
+    dispute_id = fields.BigIntField(null=True)
 
     class Meta:
         table = "ledger_line"

@@ -306,15 +306,25 @@ class NewLine:
 
 
 async def post_lines(
-    conn: BaseDBAsyncClient, tenant_id: TenantId, period_id: int, revision: int, version_id: int, lines: list[NewLine]
+    conn: BaseDBAsyncClient,
+    tenant_id: TenantId,
+    period_id: int,
+    revision: int,
+    version_id: int,
+    lines: list[NewLine],
+    *,
+    corrects: tuple[int, int] | None = None,
 ) -> None:
+    """Posts `lines` into the statement of `period_id` at `revision`. `corrects` (period id, revision): they are
+    prior-period adjustments of that period's revision (paid here because its own statement is approved)."""
     if not lines:
         return
+    corrects_period_id, corrects_revision = corrects if corrects is not None else (None, None)
     await conn.execute_query(
         """
         INSERT INTO ledger_line (tenant_id, period_id, revision, staff_id, scheme_version_id, rule_key, kind, amount,
-                                 derivation, posted_at)
-        SELECT $1, $2, $3, l.staff_id, $4, l.rule_key, l.kind, l.amount, l.derivation, now()
+                                 derivation, posted_at, corrects_period_id, corrects_revision)
+        SELECT $1, $2, $3, l.staff_id, $4, l.rule_key, l.kind, l.amount, l.derivation, now(), $10, $11
         FROM unnest($5::bigint[], $6::text[], $7::text[], $8::numeric[], $9::text[])
              AS l(staff_id, rule_key, kind, amount, derivation)
         """,
@@ -328,15 +338,56 @@ async def post_lines(
             [line.kind for line in lines],
             [line.amount for line in lines],
             [line.derivation for line in lines],
+            corrects_period_id,
+            corrects_revision,
         ],
     )
 
 
+async def post_dispute_line(
+    conn: BaseDBAsyncClient,
+    tenant_id: TenantId,
+    period_id: int,
+    revision: int,
+    version_id: int,
+    line: NewLine,
+    dispute_id: int,
+    *,
+    corrects: tuple[int, int] | None = None,
+) -> int:
+    """One dispute's adjustment line (re-closes never count it, see posted_sums); its id."""
+    corrects_period_id, corrects_revision = corrects if corrects is not None else (None, None)
+    rows = await conn.execute_query_dict(
+        "INSERT INTO ledger_line (tenant_id, period_id, revision, staff_id, scheme_version_id, rule_key, kind, amount, "
+        "derivation, posted_at, dispute_id, corrects_period_id, corrects_revision) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now(), $10, $11, $12) RETURNING id",
+        [
+            tenant_id,
+            period_id,
+            revision,
+            line.staff_id,
+            version_id,
+            line.rule_key,
+            line.kind,
+            line.amount,
+            line.derivation,
+            dispute_id,
+            corrects_period_id,
+            corrects_revision,
+        ],
+    )
+    return int(rows[0]["id"])
+
+
 async def posted_sums(conn: BaseDBAsyncClient, tenant_id: TenantId, period_id: int) -> dict[tuple[int, str], Decimal]:
-    """Everything posted for the period so far, per staff and rule."""
+    """What the closes of the period have posted so far, per staff and rule: its own closes' lines, plus the
+    prior-period adjustments that corrected it in later statements. Not counted: dispute adjustments (a manager's
+    decision that no recomputation undoes) and the corrections of other periods this statement pays."""
     rows = await conn.execute_query_dict(
         "SELECT staff_id, rule_key, sum(amount) AS posted FROM ledger_line "
-        "WHERE tenant_id = $1 AND period_id = $2 GROUP BY staff_id, rule_key",
+        "WHERE tenant_id = $1 AND dispute_id IS NULL "
+        "AND ((period_id = $2 AND corrects_period_id IS NULL) OR corrects_period_id = $2) "
+        "GROUP BY staff_id, rule_key",
         [tenant_id, period_id],
     )
     return {(r["staff_id"], r["rule_key"]): r["posted"] for r in rows}
@@ -345,14 +396,18 @@ async def posted_sums(conn: BaseDBAsyncClient, tenant_id: TenantId, period_id: i
 async def line_rows(
     conn: BaseDBAsyncClient, tenant_id: TenantId, period_id: int, staff_code: str | None
 ) -> list[dict[str, Any]]:
-    """Every posted line of the period (all revisions), with its staff code and staff id, by staff and revision."""
+    """Every posted line of the period's statement (all revisions), with its staff code and staff id, by staff and
+    revision. Also each line's id, and what it corrects or resolves: `corrects_period_key` and `corrects_revision` (a
+    prior-period adjustment), `dispute_id` (a dispute's adjustment); None for the period's own lines."""
     binds = BindParams(tenant_id, period_id)
     staff_filter = "" if staff_code is None else f"AND s.code = {binds.add(staff_code)}"
     return list(
         await conn.execute_query_dict(
             "SELECT s.code AS staff_code, l.revision, l.rule_key, l.kind, l.amount, l.derivation, "
-            "l.scheme_version_id, l.posted_at, l.staff_id "
+            "l.scheme_version_id, l.posted_at, l.staff_id, l.id, l.corrects_period_id, cp.key AS corrects_period_key, "
+            "l.corrects_revision, l.dispute_id "
             "FROM ledger_line l JOIN staff s ON s.tenant_id = l.tenant_id AND s.id = l.staff_id "
+            "LEFT JOIN period cp ON cp.tenant_id = l.tenant_id AND cp.id = l.corrects_period_id "
             f"WHERE l.tenant_id = $1 AND l.period_id = $2 {staff_filter} "
             "ORDER BY s.code, l.revision, l.id",
             binds.values,
@@ -384,3 +439,34 @@ async def tenant_schedule(conn: BaseDBAsyncClient, tenant_id: TenantId) -> Tenan
         list(await SchemeVersion.filter(tenant_id=tenant_id, status="published").using_db(conn)),
         list(await Period.filter(tenant_id=tenant_id).using_db(conn)),
     )
+
+
+# --- statement approval (approvals.py) -----------------------------------------------------------------------------
+
+
+async def scheme_exists(conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int) -> bool:
+    return await Scheme.filter(tenant_id=tenant_id, id=scheme_id).using_db(conn).exists()
+
+
+async def mark_approved(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, period_id: int, revision: int, user_id: int | None
+) -> None:
+    await conn.execute_query(
+        "UPDATE period SET approved_at = now(), approved_by_user_id = $3, approved_revision = $4 "
+        "WHERE tenant_id = $1 AND id = $2",
+        [tenant_id, period_id, user_id, revision],
+    )
+
+
+async def mark_reopened(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, period_id: int, user_id: int | None, reason: str
+) -> None:
+    await conn.execute_query(
+        "UPDATE period SET approved_at = NULL, approved_by_user_id = NULL, approved_revision = NULL, "
+        "reopened_at = now(), reopened_by_user_id = $3, reopen_reason = $4 WHERE tenant_id = $1 AND id = $2",
+        [tenant_id, period_id, user_id, reason],
+    )
+
+
+async def period_by_id_for_update(conn: BaseDBAsyncClient, tenant_id: TenantId, period_id: int) -> Period | None:
+    return await Period.filter(tenant_id=tenant_id, id=period_id).select_for_update().using_db(conn).first()
