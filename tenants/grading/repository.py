@@ -60,7 +60,7 @@ _CONTRIBUTIONS = """
 SELECT customer_id, max(code) AS code, sum(amount) AS contribution, max(previous) AS previous_grade
 FROM (
     SELECT cu.id AS customer_id, cu.code, NULL::numeric AS amount, NULL::text AS previous
-    FROM customer cu WHERE cu.tenant_id = $1 AND cu.created_at < $3
+    FROM customer cu WHERE cu.tenant_id = $1
     UNION ALL
     SELECT e.customer_id, NULL, e.amount, NULL FROM event e
     WHERE e.tenant_id = $1 AND e.customer_id IS NOT NULL AND e.type IN ('order', 'refund') AND e.status = 'counted'
@@ -75,29 +75,17 @@ GROUP BY customer_id
 async def month_contributions(
     conn: BaseDBAsyncClient, tenant_id: TenantId, starts: datetime, ends: datetime, previous_month: str
 ) -> list[CustomerContribution]:
-    """Every customer known at the month's end or with orders in it: net order amount of [starts, ends) (None: no
-    orders or refunds) and the stored grade of `previous_month`. A customer created later that has orders in the
-    month is known by them; one created later without any is not graded for this month."""
+    """Every customer the tenant has (a merchant that imports last month's history after its customers is graded
+    like one that sent them live): net order amount of [starts, ends) (None: no orders or refunds) and the stored
+    grade of `previous_month`."""
     rows = await _asyncpg(conn).fetch(
-        f"SELECT customer_id, code, contribution, previous_grade FROM ({_CONTRIBUTIONS}) AS c "
-        "WHERE code IS NOT NULL OR contribution IS NOT NULL",
+        f"SELECT customer_id, code, contribution, previous_grade FROM ({_CONTRIBUTIONS}) AS c WHERE code IS NOT NULL",
         tenant_id,
         starts,
         ends,
         previous_month,
     )
-    known = await _asyncpg(conn).fetch(
-        "SELECT id, code FROM customer WHERE tenant_id = $1 AND created_at >= $2 AND id = ANY($3::bigint[])",
-        tenant_id,
-        ends,
-        [row[0] for row in rows if row[1] is None],
-    )
-    late_codes = {row[0]: row[1] for row in known}
-    return [
-        CustomerContribution(row[0], row[1] if row[1] is not None else late_codes.get(row[0], ""), row[2], row[3])
-        for row in rows
-        if row[1] is not None or row[0] in late_codes
-    ]
+    return [CustomerContribution(row[0], row[1], row[2], row[3]) for row in rows]
 
 
 _STAGE = """
