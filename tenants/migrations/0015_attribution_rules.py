@@ -82,8 +82,7 @@ SQL = [
     "EXECUTE FUNCTION kaohe_record_customer_binding()",
     "ALTER TABLE customer ADD COLUMN created_from_event boolean NOT NULL DEFAULT false",
     "ALTER TABLE event ADD COLUMN credits_edited boolean NOT NULL DEFAULT false",
-    # Pending large orders are listed oldest first for the managers who confirm them.
-    "CREATE INDEX event_pending_idx ON event (tenant_id, occurred_at) WHERE status = 'pending'",
+    # Pending large orders are listed oldest first by `event_pending_idx` (migration 0012).
 ]
 
 # After the legacy settings moved in (the owner inserts without a tenant set; FORCE would refuse it before).

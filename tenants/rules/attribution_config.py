@@ -116,7 +116,8 @@ class AttributionConfig(_Model):
     exclusive_guide: ExclusiveGuideRule | None = None
     o2o: O2ORule | None = None
     large_order_threshold: ConfigDecimal | None = None
-    create_unknown_customers: bool = True
+    # Strict: "yes" or 1 is a mistake to report, not a truth to guess.
+    create_unknown_customers: Annotated[bool, Field(strict=True)] = True
 
 
 # --- validation ------------------------------------------------------------------------------------------------------
