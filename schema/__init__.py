@@ -32,6 +32,7 @@ from schema.periods import PeriodsMutation, PeriodsQuery
 from schema.request_errors import CachedValidation, RequestErrorCode, TokenLimitedParserCache, answer_errors, with_code
 from schema.schemes import SchemesMutation, SchemesQuery
 from schema.staff import StaffMutation, StaffQuery
+from schema.subscriptions import ScorecardSubscription
 from schema.tenancy import TenancyMutation, TenancyQuery
 from schema.text_guard import InputNames, TextGuard
 from server.settings import Settings
@@ -54,6 +55,8 @@ MUTATION_TYPES: tuple[type, ...] = (
     EventConfirmationMutation,
     AccessMutation,
 )
+
+SUBSCRIPTION_TYPES: tuple[type, ...] = (ScorecardSubscription,)
 
 # (type, field, argument) in GraphQL names: batches whose items the domain checks one by one, so that a bad item is
 # that item's error and the others are stored. The generic text guard must not refuse these arguments whole.
@@ -168,6 +171,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return KaoheSchema(
         query=query,
         mutation=mutation,
+        subscription=merge_types("Subscription", SUBSCRIPTION_TYPES),
         types=[RequestErrorCode],  # referenced by no field: listed so that the SDL documents the codes
         extensions=schema_extensions(settings),
         item_checked_arguments=ITEM_CHECKED_ARGUMENTS,

@@ -35,7 +35,7 @@ from admin.console import mount_console
 from schema import build_schema
 from schema.context import Context
 from schema.request_errors import RequestErrorCode
-from schema.subscriptions import KaoheTransportWSHandler, authenticate_connection
+from schema.subscriptions import KaoheTransportWSHandler
 from server.db import app_tortoise_config
 from server.exports import export_statements_csv, export_statements_xlsx
 from server.imports import import_events, import_wecom_behavior
@@ -90,7 +90,7 @@ def decode_json_body(data: str | bytes) -> Any:
 
 
 class KaoheGraphQL(GraphQL[Context, None]):
-    # graphql-transport-ws whose refused connection_init closes with the AuthErrorCode as reason.
+    # graphql-transport-ws authenticated by the connection_init payload's token (schema/subscriptions/transport.py).
     graphql_transport_ws_handler_class = KaoheTransportWSHandler
 
     def __init__(self, settings: Settings, schema: Schema | None = None, **kwargs: Any) -> None:
@@ -118,10 +118,6 @@ class KaoheGraphQL(GraphQL[Context, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         return decode_json_body(data)
-
-    async def on_ws_connect(self, context: Context) -> None:
-        # Websockets authenticate with the connection_init payload's token (browsers cannot set headers).
-        await authenticate_connection(context)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.app.state

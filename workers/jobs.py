@@ -26,6 +26,7 @@ from tenants.periods.jobs import complete_job, fail_job, retry_job, update_job
 from tenants.periods.provisional import refresh_provisional
 from tenants.tenancy.identity import tenant_id_for_system
 from workers.keys import job_keys
+from workers.notify import publish_after_close, publish_after_refresh, snapshot_before_refresh
 from workers.queue import claim_refresh, enqueue_close, enqueue_refresh
 
 CLOSE_MAX_TRIES = 5
@@ -85,6 +86,8 @@ async def close_period_job(
     try:
         await mark_closing(tenant, scheme_id, period_key)
         outcome = await close_period(tenant, scheme_id, period_key, progress=progress, force=force)
+        # Committed: subscribers whose scorecards changed hear of it (never raises; workers/notify.py).
+        await publish_after_close(ctx, tenant, scheme_id, period_key, outcome)
     except CloseError as error:
         # Permanent: the close recorded it on the period (when it is about the period); a retry would fail alike.
         await fail_job(redis, job_id, error)
@@ -139,8 +142,11 @@ async def refresh_provisional_job(
     tracked = await claim_refresh(redis, _settings(ctx), tenant_id, scheme_id, period_key, token)
     if tracked:
         await update_job(redis, token, status="running", stage="scoring")
+    # What the provisional scorecards were, so that only the staff whose scorecard changed hear of it.
+    before = await snapshot_before_refresh(tenant_id_for_system(tenant_id), scheme_id, period_key)
     try:
         count = await refresh_provisional(tenant_id_for_system(tenant_id), scheme_id, period_key)
+        await publish_after_refresh(ctx, tenant_id_for_system(tenant_id), scheme_id, period_key, before)
     except CloseError as error:
         if tracked:
             await fail_job(redis, token, error)

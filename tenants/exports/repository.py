@@ -1,0 +1,107 @@
+"""Every statement of the exports domain, on the caller's unit of work's connection (service.py opens it once).
+
+The lines are read with a server-side cursor (asyncpg, inside the unit of work's transaction) in batches, so that a
+tenant of any size costs one batch of rows in memory at a time. Values only ever travel as bind parameters
+(tenants.db.params.BindParams); the access scope adds its own condition (AccessScope.staff_condition).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import NamedTuple
+
+import asyncpg
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from tenants.access.scope import AccessScope
+from tenants.db.params import BindParams
+from tenants.tenancy.identity import TenantId
+
+# Rows per round trip of the cursor: large enough that round trips cost little, small enough to stay a few MB.
+BATCH_ROWS = 5_000
+
+
+@dataclass(frozen=True)
+class ExportedPeriod:
+    scheme_name: str
+    period_id: int
+    key: str
+    state: str
+    revision: int
+    closed_at: datetime | None
+
+
+class StatementLine(NamedTuple):
+    """One posted ledger line with its staff member and the staff member's team (None: in no team)."""
+
+    team_id: int | None
+    team_code: str | None
+    team_name: str | None
+    staff_id: int
+    staff_code: str
+    staff_name: str
+    revision: int
+    kind: str
+    rule_key: str
+    amount: Decimal
+    derivation: str
+
+
+async def scheme_exists(conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int) -> str | None:
+    """The scheme's name, None when the tenant has no such scheme."""
+    rows = await conn.execute_query_dict(
+        "SELECT name FROM scheme WHERE tenant_id = $1 AND id = $2", [tenant_id, scheme_id]
+    )
+    return str(rows[0]["name"]) if rows else None
+
+
+async def find_period(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int, scheme_name: str, key: str
+) -> ExportedPeriod | None:
+    rows = await conn.execute_query_dict(
+        "SELECT id, key, state, revision, closed_at FROM period WHERE tenant_id = $1 AND scheme_id = $2 AND key = $3",
+        [tenant_id, scheme_id, key],
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    return ExportedPeriod(scheme_name, row["id"], row["key"], row["state"], row["revision"], row["closed_at"])
+
+
+def lines_query(tenant_id: TenantId, period_id: int, scope: AccessScope) -> tuple[str, list[object]]:
+    """The statement and its values (the benchmark reads the very same rows as its reference)."""
+    binds = BindParams(tenant_id, period_id)
+    in_scope = scope.staff_condition(binds, "s")
+    # Grouped by team (one sheet each; staff without a team last), then staff, then revision and posting order.
+    sql = (
+        "SELECT t.id, t.code, t.name, s.id, s.code, s.name, l.revision, l.kind, l.rule_key, l.amount, l.derivation "
+        "FROM ledger_line l "
+        "JOIN staff s ON s.tenant_id = l.tenant_id AND s.id = l.staff_id "
+        "LEFT JOIN team t ON t.tenant_id = s.tenant_id AND t.id = s.team_id "
+        f"WHERE l.tenant_id = $1 AND l.period_id = $2 AND {in_scope} "
+        "ORDER BY t.code NULLS LAST, t.id, s.code, s.id, l.revision, l.id"
+    )
+    return sql, binds.values
+
+
+def _asyncpg(conn: BaseDBAsyncClient) -> asyncpg.Connection:
+    """The asyncpg connection of a Tortoise transaction, for a server-side cursor (which Tortoise does not offer)."""
+    connection = conn._connection
+    assert isinstance(connection, asyncpg.Connection)
+    return connection
+
+
+async def statement_lines(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, period_id: int, scope: AccessScope, batch_rows: int = BATCH_ROWS
+) -> AsyncIterator[list[StatementLine]]:
+    """The period's lines in scope, in batches, through a cursor of the unit of work's transaction."""
+    sql, values = lines_query(tenant_id, period_id, scope)
+    cursor = await _asyncpg(conn).cursor(sql, *values)
+    while True:
+        records = await cursor.fetch(batch_rows)
+        if not records:
+            return
+        yield [StatementLine(*record) for record in records]
