@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from admin.db import create_engine, tenant_session_maker
 from admin.i18n import CHINESE, ENGLISH, format_money, format_number, install_chinese, label
 from admin.security import ConsoleAuth, console_user, csrf_token
+from admin.views.dashboard import DashboardPage
 from admin.views.masterdata import (
     ApiKeyAdmin,
     AuditAdmin,
@@ -28,6 +29,8 @@ from admin.views.masterdata import (
     TeamAdmin,
 )
 from admin.views.pages import ChooseTenantPage, ConfirmRevokePage
+from admin.views.periods import LedgerLineAdmin, PeriodAdmin, PeriodPages, ScorecardAdmin
+from admin.views.platform import TenantAdmin
 from admin.views.schemes import SchemeAdmin, SchemeDesignerPage, SchemeVersionAdmin
 from server.settings import Settings
 from tenants.i18n import _
@@ -64,6 +67,7 @@ def mount_console(app: Starlette, settings: Settings) -> Admin:
         ),
     )
     backend.templates = console.templates
+    console.admin.state.main_app = app  # the console's pages reach the app's Redis (job progress) through it
     console.admin.router.routes.insert(
         0, Mount("/kaohe-static", app=StaticFiles(directory=STATIC), name="kaohe-static")
     )
@@ -75,9 +79,14 @@ def mount_console(app: Starlette, settings: Settings) -> Admin:
         format_number=format_number,
     )
     for view in (
+        DashboardPage,
         SchemeAdmin,
         SchemeVersionAdmin,
         SchemeDesignerPage,
+        PeriodAdmin,
+        ScorecardAdmin,
+        LedgerLineAdmin,
+        PeriodPages,
         TeamAdmin,
         StaffAdmin,
         CustomerAdmin,
@@ -87,7 +96,9 @@ def mount_console(app: Starlette, settings: Settings) -> Admin:
         AuditAdmin,
         ChooseTenantPage,
         ConfirmRevokePage,
+        TenantAdmin,
     ):
         console.add_view(view)
     app.state.admin_engine = engine
+    app.state.admin_console = console
     return console

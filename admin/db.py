@@ -24,7 +24,11 @@ from tenants.db.uow import set_tenant_sql
 from tenants.tenancy.identity import TenantId
 
 current_tenant: ContextVar[TenantId | None] = ContextVar("kaohe_admin_tenant", default=None)
+# A platform operator outside any tenant: the tenant table (platform scope), never tenant data.
+current_platform: ContextVar[bool] = ContextVar("kaohe_admin_platform", default=False)
 _TENANT_KEY = "kaohe_tenant_id"
+_PLATFORM_KEY = "kaohe_platform"
+PLATFORM_SQL = "SET LOCAL app.platform = 'on'"  # as tenants.db.uow.platform_unit_of_work
 
 
 def sqlalchemy_url(database_url: str) -> str:
@@ -47,6 +51,8 @@ def _scope_transaction(session: Session, transaction: SessionTransaction, connec
     if tenant_id is not None:
         # set_tenant_sql formats int(tenant_id): nothing but digits reaches the statement.
         connection.exec_driver_sql(set_tenant_sql(tenant_id))
+    elif session.info.get(_PLATFORM_KEY):
+        connection.exec_driver_sql(PLATFORM_SQL)
 
 
 class TenantAsyncSession(AsyncSession):
@@ -55,6 +61,7 @@ class TenantAsyncSession(AsyncSession):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sync_session.info[_TENANT_KEY] = current_tenant.get()
+        self.sync_session.info[_PLATFORM_KEY] = current_platform.get()
 
 
 def tenant_session_maker(engine: AsyncEngine) -> async_sessionmaker[TenantAsyncSession]:

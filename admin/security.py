@@ -26,7 +26,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from admin.db import current_tenant
+from admin.db import current_platform, current_tenant
 from admin.i18n import render
 from tenants.audit.service import Actor, record
 from tenants.db.uow import tenant_unit_of_work
@@ -293,6 +293,7 @@ class ConsoleAuth(AuthenticationBackend):
         setattr(request.state, PRINCIPAL_STATE, ConsoleUser(principal, principal.tenant_id, name))
         # The SQLAlchemy sessions made for this request read it (admin/db.py): RLS scopes every read.
         current_tenant.set(principal.tenant_id)
+        current_platform.set(principal.tenant_id is None and principal.is_platform_operator)
         return True
 
     async def get_user_id(self, request: Request) -> Any:

@@ -28,6 +28,7 @@ class TenantRow(Base):
     currency: Mapped[str] = mapped_column(String(3))
     settings: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     def __str__(self) -> str:
         return f"{self.name} ({self.slug})"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import httpx
 import pytest
@@ -33,15 +33,19 @@ class Console:
             self.token = csrf_of(response.text)
         return response
 
-    async def post(self, path: str, data: dict[str, object], *, with_token: bool = True) -> httpx.Response:
+    async def post(self, path: str, data: Mapping[str, object], *, with_token: bool = True) -> httpx.Response:
         if not self.token:
             await self.get("/admin/login")
         body = {**data, "csrf_token": self.token} if with_token else data
         return await self.http.post(path, data=body)
 
     async def login(self, email: str, password: str = PASSWORD, tenant: str = "") -> httpx.Response:
+        """Signs in; a successful sign-in starts a new session with a new CSRF token, read from the next page."""
         await self.get("/admin/login")
-        return await self.post("/admin/login", {"username": email, "password": password, "tenant": tenant})
+        response = await self.post("/admin/login", {"username": email, "password": password, "tenant": tenant})
+        if response.status_code == 302:
+            await self.get(response.headers["location"])
+        return response
 
 
 ConsoleFactory = Callable[[], Awaitable[Console]]
