@@ -129,7 +129,7 @@ class CustomerGradePage:
 
 
 @strawberry.type(description="Customers of one grade in a month.")
-class GradeCount:
+class CustomerGradeCount:
     grade: CustomerGradeLetter = strawberry.field(description="The grade.")
     customers: int = strawberry.field(description="How many customers have it.")
     contribution: Decimal = strawberry.field(description="Their contributions added up.")
@@ -139,7 +139,7 @@ class GradeCount:
     )
 
     @classmethod
-    def of(cls, share: GradeShare) -> GradeCount:
+    def of(cls, share: GradeShare) -> CustomerGradeCount:
         return cls(
             grade=CustomerGradeLetter(share.grade),
             customers=share.customers,
@@ -177,7 +177,7 @@ class MonthGradeSummary:
     b_below: Decimal = strawberry.field(description="The B threshold used.")
     total: Decimal = strawberry.field(description="The tenant's positive contributions of the month added up.")
     graded_at: datetime = strawberry.field(description="When the month was last graded.")
-    grades: list[GradeCount] = strawberry.field(description="A, B, C, D in this order (customers in your scope).")
+    grades: list[CustomerGradeCount] = strawberry.field(description="A, B, C, D in this order (customers in your scope).")
     transitions: list[GradeTransitionCount] = strawberry.field(
         description="Every (last month's grade, this month's grade) pair that occurs, with its count."
     )
@@ -193,7 +193,7 @@ class MonthGradeSummary:
             b_below=month.b_below,
             total=month.total,
             graded_at=month.graded_at,
-            grades=[GradeCount.of(share) for share in summary.grades],
+            grades=[CustomerGradeCount.of(share) for share in summary.grades],
             transitions=[GradeTransitionCount.of(t) for t in summary.transitions],
         )
 

@@ -17,9 +17,7 @@ from tenants.tenancy.identity import TenantId
 from tests.conftest import PASSWORD
 
 
-def order(
-    external_id: str, customer: str, amount: str, at: str, staff: str = "g1", **extra: Any
-) -> dict[str, Any]:
+def order(external_id: str, customer: str, amount: str, at: str, staff: str = "g1", **extra: Any) -> dict[str, Any]:
     return {
         "externalId": external_id,
         "type": "order",

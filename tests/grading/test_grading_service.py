@@ -205,7 +205,12 @@ async def test_a_month_not_over_in_the_tenants_timezone_is_not_graded_on_request
 
 def grade_metrics() -> dict[str, Any]:
     metrics: list[dict[str, Any]] = [
-        {"key": f"grade_{grade.lower()}", "aggregate": "count", "events": ["order"], "filter": {"customer_grade": [grade]}}
+        {
+            "key": f"grade_{grade.lower()}",
+            "aggregate": "count",
+            "events": ["order"],
+            "filter": {"customer_grade": [grade]},
+        }
         for grade in "ABCD"
     ]
     metrics[0].update({"target": 10, "weight": 100})
