@@ -1,35 +1,101 @@
-"""GraphQL queries of the events domain: a page of the tenant's events."""
+"""GraphQL queries of the events domain: pages of the tenant's events (filters for operators: status, externalId,
+type, staff, time) and one event by its externalId (issue 8 item 8). Times come with the tenant's UTC offset."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import strawberry
+from strawberry.types.nodes import SelectedField, Selection
 
+from schema.common import tenant_zone
 from schema.context import Info
-from schema.events.types import Event
-from schema.pagination import Page, page_request
+from schema.events.types import Event, EventPage
+from schema.pagination import page_request
 from schema.permissions import tenant_access
-from tenants.events.listing import EventFilter, list_events
+from tenants.events.listing import EventFilter, EventStatus, event_by_external_id, list_events
 from tenants.tenancy.auth import Role, Scope
+
+
+def _asks_for(selections: list[Selection], name: str) -> bool:
+    """Whether `name` is selected at this level (directly or through fragments)."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            if selection.name == name:
+                return True
+        elif _asks_for(selection.selections, name):
+            return True
+    return False
+
+
+def _local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
+    """A bound without an offset is a wall-clock time in the tenant's timezone."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=zone)
 
 
 @strawberry.type
 class EventsQuery:
-    @strawberry.field(extensions=tenant_access(Role.MANAGER, Scope.EVENTS_READ))
+    @strawberry.field(
+        extensions=tenant_access(Role.MANAGER, Scope.EVENTS_READ),
+        description=(
+            "The tenant's events, oldest first; a manager sees those of its teams' staff and teams. Filters combine "
+            "(AND). E.g. large orders waiting for confirmation: status PENDING, type order, with total."
+        ),
+    )
     async def events(
         self,
         info: Info,
-        type: str | None = None,
-        staff: str | None = None,
-        occurred_from: datetime | None = None,
-        occurred_to: datetime | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-    ) -> Page[Event]:
+        type: Annotated[str | None, strawberry.argument(description="Only this event type.")] = None,
+        staff: Annotated[str | None, strawberry.argument(description="Only events of this staff code.")] = None,
+        status: Annotated[EventStatus | None, strawberry.argument(description="Only counted, or pending.")] = None,
+        external_id: Annotated[
+            str | None, strawberry.argument(description="Only the event with this externalId.")
+        ] = None,
+        occurred_from: Annotated[
+            datetime | None,
+            strawberry.argument(description="Occurred at or after; without an offset: the tenant's local time."),
+        ] = None,
+        occurred_to: Annotated[
+            datetime | None,
+            strawberry.argument(description="Occurred before; without an offset: the tenant's local time."),
+        ] = None,
+        limit: Annotated[int | None, strawberry.argument(description="Page size (default 50, capped).")] = None,
+        offset: Annotated[int | None, strawberry.argument(description="Events to skip.")] = None,
+    ) -> EventPage:
+        zone = await tenant_zone(info)
+        principal = info.context.principal
+        assert principal is not None  # the permission requires one
         found = await list_events(
             info.context.tenant_id,
-            EventFilter(type=type, staff_code=staff, occurred_from=occurred_from, occurred_to=occurred_to),
+            principal,
+            EventFilter(
+                type=type,
+                staff_code=staff,
+                status=status,
+                external_id=external_id,
+                occurred_from=_local(occurred_from, zone),
+                occurred_to=_local(occurred_to, zone),
+            ),
             page_request(info, limit, offset),
+            with_total=_asks_for(info.selected_fields[0].selections, "total"),
         )
-        return Page.of(found, Event.of)
+        return EventPage.of(found, zone)
+
+    @strawberry.field(
+        extensions=tenant_access(Role.MANAGER, Scope.EVENTS_READ),
+        description="The event with this externalId; null when there is none (in your scope).",
+    )
+    async def event(
+        self,
+        info: Info,
+        external_id: Annotated[str, strawberry.argument(description="The merchant's id of the event.")],
+    ) -> Event | None:
+        zone = await tenant_zone(info)
+        principal = info.context.principal
+        assert principal is not None
+        found = await event_by_external_id(info.context.tenant_id, principal, external_id)
+        return Event.of(found, zone) if found is not None else None

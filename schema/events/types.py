@@ -12,22 +12,30 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import strawberry
 from strawberry.types.arguments import InputContext
 from strawberry.types.base import get_object_definition
 
-from schema.common import JSON
+from schema.common import JSON, in_tenant_zone
 from schema.errors import ProblemInterface, problem_fields
 from tenants.events.batch import IngestResult
 from tenants.events.confirmation import ConfirmResult
 from tenants.events.errors import EventErrorCode, ItemProblem
-from tenants.events.listing import EventRecord
+from tenants.events.listing import EventListing, EventRecord, EventStatus
 
 strawberry.enum(
     EventErrorCode,
     name="EventErrorCode",
     description="Why an event was refused (an item of recordEvents or of POST /import/events); stable, never renamed.",
+)
+
+
+strawberry.enum(
+    EventStatus,
+    name="EventStatus",
+    description="Whether an event counts: COUNTED, or PENDING (a large order or its refund awaiting confirmation).",
 )
 
 
@@ -130,29 +138,31 @@ class RecordEventsResult:
         )
 
 
-@strawberry.type
+@strawberry.type(description="A stored business event, with the merchant's codes.")
 class Event:
-    id: strawberry.ID
-    external_id: str
-    type: str
-    occurred_at: datetime
-    received_at: datetime
-    staff_code: str | None
-    customer_code: str | None
-    team_code: str | None
-    amount: Decimal | None
-    value: Decimal | None
-    attributes: JSON
-    status: str
+    id: strawberry.ID = strawberry.field(description="Our id of the event.")
+    external_id: str = strawberry.field(description="The merchant's id of the event, unique in the tenant.")
+    type: str = strawberry.field(description="order, refund, customer_added, follow_up_missed, complaint, ...")
+    occurred_at: datetime = strawberry.field(description="When it happened, with the tenant's UTC offset.")
+    received_at: datetime = strawberry.field(description="When we stored it, with the tenant's UTC offset.")
+    staff_code: str | None = strawberry.field(description="The actor's staff code.")
+    customer_code: str | None = strawberry.field(description="The customer's code.")
+    team_code: str | None = strawberry.field(description="The team code the event named.")
+    amount: Decimal | None = strawberry.field(description="Money, as a decimal string (refunds negative).")
+    value: Decimal | None = strawberry.field(description="A measured value, as a decimal string.")
+    attributes: JSON = strawberry.field(description="The merchant's attributes, as sent.")
+    status: str = strawberry.field(
+        description="counted, or pending (a large order, or its refund, waiting for a manager's confirmation)."
+    )
 
     @classmethod
-    def of(cls, event: EventRecord) -> Event:
+    def of(cls, event: EventRecord, zone: ZoneInfo) -> Event:
         return cls(
             id=strawberry.ID(str(event.id)),
             external_id=event.external_id,
             type=event.type,
-            occurred_at=event.occurred_at,
-            received_at=event.received_at,
+            occurred_at=in_tenant_zone(event.occurred_at, zone),
+            received_at=in_tenant_zone(event.received_at, zone),
             staff_code=event.staff_code,
             customer_code=event.customer_code,
             team_code=event.team_code,
@@ -160,6 +170,25 @@ class Event:
             value=event.value,
             attributes=JSON(event.attributes),
             status=event.status,
+        )
+
+
+@strawberry.type(name="EventPage", description="One page of events, oldest first (ties by id).")
+class EventPage:
+    items: list[Event] = strawberry.field(description="The events of the page.")
+    total: int = strawberry.field(
+        description="How many events match the filters (in your scope); counted only when this field is asked for."
+    )
+    limit: int = strawberry.field(description="The page size used (capped by the deployment's maximum).")
+    offset: int = strawberry.field(description="How many matching events come before this page.")
+
+    @classmethod
+    def of(cls, listing: EventListing, zone: ZoneInfo) -> EventPage:
+        return cls(
+            items=[Event.of(event, zone) for event in listing.items],
+            total=listing.total if listing.total is not None else 0,
+            limit=listing.limit,
+            offset=listing.offset,
         )
 
 
