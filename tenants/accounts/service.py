@@ -66,7 +66,7 @@ from tenants.tenancy.repository import MemberRow
 from tenants.tenancy.service import check_name, check_new_tenant, normalized_email
 
 NO_SUCH_TENANT = _("No such tenant.")
-NO_SUCH_MEMBER = _("No member of this tenant has this user id.")
+NO_SUCH_MEMBER = _("No such member.")
 TOKEN_INVALID_MESSAGE = _("This link is not valid; ask for a new one.")
 # Long enough for any token we issue, short enough that nothing is hashed for a pasted document.
 MAX_TOKEN_LENGTH = 128
