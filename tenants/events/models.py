@@ -39,6 +39,8 @@ class Event(TenantModel):
     # Whether the sender sent credits (else the rules resolved them): a resend of the externalId must send the same.
     # NULL for events stored before this was recorded.
     credits_sent = fields.BooleanField(null=True)
+    # Credits a manager set when confirming the order (tenants/attribution): a reattribution keeps them.
+    credits_edited = fields.BooleanField(default=False)
 
     class Meta:
         table = "event"
