@@ -2,6 +2,11 @@
 
 Three shopping guides in 2026-10 (Asia/Shanghai) on the 导购拉新 scheme; closing 2026-10 gives exactly:
 小王 120 (S) net 1,200.00; 小李 40 (D) net -400.00; 小张 55 (D) net 300.00.
+
+Logins (all with DEMO_PASSWORD): the admin; one staff login per guide, linked to its staff record (the mini-program:
+each sees only its own scorecard, statement and rank); a manager of store sh-01 (小王 and 小李, not 小张 of sh-02).
+The teams (region sh > stores sh-01, sh-02) are the demo's own: seed_worked_example (used by tests) leaves staff
+without a team.
 """
 
 from __future__ import annotations
@@ -10,12 +15,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tenants.access import service as access
 from tenants.audit.service import SYSTEM
 from tenants.events.service import ingest
 from tenants.schemes import service as schemes
 from tenants.schemes.templates import get_template
-from tenants.staff.records import CustomerItem, StaffItem
-from tenants.staff.service import upsert_customers, upsert_staff
+from tenants.staff.records import CustomerItem, StaffItem, TeamItem
+from tenants.staff.service import upsert_customers, upsert_staff, upsert_teams
 from tenants.tenancy import service
 from tenants.tenancy.auth import Role
 from tenants.tenancy.identity import TenantId, tenant_id_for_system
@@ -27,6 +33,18 @@ OPERATOR_EMAIL = "operator@kaohe.local"
 SCHEME_NAME = "导购拉新 2026"
 PERIOD = "2026-10"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+MANAGER_EMAIL = "manager@demo.kaohe.local"
+MANAGED_TEAM = "sh-01"
+# The demo's teams (code, name, kind, parent) and each guide's store.
+TEAMS = [("sh", "上海区", "region", None), ("sh-01", "上海一店", "store", "sh"), ("sh-02", "上海二店", "store", "sh")]
+GUIDE_STORES = {"guide-001": "sh-01", "guide-002": "sh-01", "guide-003": "sh-02"}
+
+
+def staff_email(code: str) -> str:
+    """The demo login of a guide, e.g. guide-001@demo.kaohe.local."""
+    return f"{code}@demo.kaohe.local"
+
 
 # (code, name, new customers, invited, joined, order amounts, refunds, missed follow-ups, complaints)
 GUIDES: list[tuple[str, str, int, int, int, list[int], list[int], int, int]] = [
@@ -116,8 +134,53 @@ async def seed_demo() -> str:
     if await service.user_by_email(OPERATOR_EMAIL) is None:
         await service.create_user(OPERATOR_EMAIL, DEMO_PASSWORD, "Platform operator", platform_operator=True)
     scheme_id = await seed_worked_example(tenant_id)
+    await seed_demo_teams(tenant_id)
+    logins = await seed_demo_logins(tenant_id)
     outcome = await close_period(tenant_id, scheme_id, PERIOD)
-    return (
-        f"demo tenant '{DEMO_SLUG}' (id {tenant.id}) with admin {DEMO_EMAIL}; operator {OPERATOR_EMAIL}\n"
-        f"scheme {SCHEME_NAME} (id {scheme_id}); period {PERIOD} closed, revision {outcome.revision}"
+    return "\n".join(
+        [
+            f"demo tenant '{DEMO_SLUG}' (id {tenant.id}) with admin {DEMO_EMAIL}; operator {OPERATOR_EMAIL}",
+            f"scheme {SCHEME_NAME} (id {scheme_id}); period {PERIOD} closed, revision {outcome.revision}",
+            f"logins (password {DEMO_PASSWORD}, tenant {DEMO_SLUG}):",
+            *logins,
+        ]
     )
+
+
+async def seed_demo_teams(tenant_id: TenantId) -> None:
+    """Region sh with stores sh-01 (小王, 小李) and sh-02 (小张). Idempotent (upserts by code)."""
+    teams = await upsert_teams(
+        tenant_id,
+        SYSTEM,
+        [TeamItem(code=code, name=name, kind=kind, parent=parent) for code, name, kind, parent in TEAMS],
+    )
+    staff = await upsert_staff(
+        tenant_id,
+        SYSTEM,
+        [
+            StaffItem(code=code, name=name, role="guide", team=GUIDE_STORES[code], hired_on=date(2026, 1, 1))
+            for code, name, *_ in GUIDES
+        ],
+    )
+    if teams.errors or staff.errors:
+        raise RuntimeError(f"demo teams refused: {[*teams.errors, *staff.errors][:3]}")
+
+
+async def seed_demo_logins(tenant_id: TenantId) -> list[str]:
+    """A staff login per guide, linked to its staff record, and a manager of MANAGED_TEAM; one line per login."""
+    lines = []
+    for code, name, *_ in GUIDES:
+        email = staff_email(code)
+        user = await service.user_by_email(email) or await service.create_user(email, DEMO_PASSWORD, name)
+        await service.add_membership(tenant_id, user.id, Role.STAFF)
+        await access.link_staff_user(tenant_id, SYSTEM, code, user.id)  # the same link again changes nothing
+        lines.append(f"  staff    {email}  ({name}, {code}, store {GUIDE_STORES[code]})")
+    manager = await service.user_by_email(MANAGER_EMAIL) or await service.create_user(
+        MANAGER_EMAIL, DEMO_PASSWORD, "上海一店店长"
+    )
+    await service.add_membership(tenant_id, manager.id, Role.MANAGER)
+    await access.set_member_teams(tenant_id, SYSTEM, manager.id, [MANAGED_TEAM])
+    managed = ", ".join(name for code, name, *_ in GUIDES if GUIDE_STORES[code] == MANAGED_TEAM)
+    lines.append(f"  manager  {MANAGER_EMAIL}  (store {MANAGED_TEAM}: {managed})")
+    lines.append(f"  admin    {DEMO_EMAIL}")
+    return lines
