@@ -115,6 +115,8 @@ class _Reader:
         self._chunks: AsyncIterator[bytes] = aiter(body)
 
     async def read(self, size: int = -1) -> bytes:
+        if size == 0:
+            return b""  # ijson reads nothing first to learn the stream gives bytes
         async for chunk in self._chunks:
             if chunk:
                 return chunk
@@ -256,7 +258,11 @@ class WecomImport:
         for problem in answer.rejected:
             position = problem.index if problem.index is not None else -1
             index, key, userid, day = pending.origins[position]
-            refused.setdefault(index, []).append(_item_problem(problem.code, problem.message, index, key, userid, day))
+            item_problem = _item_problem(problem.code, problem.message, index, key, userid, day)
+            known = refused.setdefault(index, [])
+            # One problem per item and field: an unknown staff code is one problem, not one per figure.
+            if not any((p.code, p.field) == (item_problem.code, item_problem.field) for p in known):
+                known.append(item_problem)
         per_item_duplicates: dict[int, int] = {}
         for position in duplicates:
             item_index = pending.origins[position][0]
@@ -429,4 +435,7 @@ async def import_behavior(tenant_id: TenantId, body: AsyncIterable[bytes]) -> We
             )
         )
     await run.flush(force=True)
+    # Items are checked as they arrive and stored in chunks: the problems found by storing come later; answer in
+    # item order (body-level problems first).
+    run.result.problems.sort(key=lambda problem: -1 if problem.index is None else problem.index)
     return run.result
