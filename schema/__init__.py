@@ -26,11 +26,15 @@ from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
 from schema.access import AccessMutation, AccessQuery
+from schema.attribution import AttributionMutation, AttributionQuery
 from schema.context import Context
 from schema.events import EventConfirmationMutation, EventsMutation, EventsQuery
+from schema.grading import GradingMutation, GradingQuery
+from schema.payroll import PayrollMutation, PayrollQuery
 from schema.periods import PeriodsMutation, PeriodsQuery
 from schema.request_errors import CachedValidation, RequestErrorCode, TokenLimitedParserCache, answer_errors, with_code
 from schema.schemes import SchemesMutation, SchemesQuery
+from schema.scorecards import ScorecardsQuery
 from schema.staff import StaffMutation, StaffQuery
 from schema.subscriptions import ScorecardSubscription
 from schema.tenancy import TenancyMutation, TenancyQuery
@@ -44,7 +48,11 @@ QUERY_TYPES: tuple[type, ...] = (
     SchemesQuery,
     StaffQuery,
     PeriodsQuery,
+    ScorecardsQuery,
     AccessQuery,
+    PayrollQuery,
+    AttributionQuery,
+    GradingQuery,
 )
 MUTATION_TYPES: tuple[type, ...] = (
     TenancyMutation,
@@ -54,6 +62,9 @@ MUTATION_TYPES: tuple[type, ...] = (
     PeriodsMutation,
     EventConfirmationMutation,
     AccessMutation,
+    PayrollMutation,
+    AttributionMutation,
+    GradingMutation,
 )
 
 SUBSCRIPTION_TYPES: tuple[type, ...] = (ScorecardSubscription,)

@@ -1,17 +1,19 @@
-"""Periods queries: periods, job progress, scorecards (staff see only their own), what-if simulation."""
+"""Periods queries: periods (staff may read them), job progress, what-if simulation. Scorecards and statements are
+read through schema/scorecards (issue 8)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
-from schema.common import JSON, parse_id
+from schema.common import JSON, parse_id, tenant_zone
 from schema.context import Info
 from schema.periods.types import (
     ConfigErrors,
     Job,
     Period,
     PeriodErrors,
-    ScorecardType,
     SimulateResult,
     Simulation,
     scheme_id_of,
@@ -29,36 +31,24 @@ from tenants.tenancy.auth import Role
 
 @strawberry.type
 class PeriodsQuery:
-    @strawberry.field(extensions=tenant_access(Role.MANAGER))
-    async def periods(self, info: Info, scheme_id: strawberry.ID) -> list[Period]:
+    @strawberry.field(
+        extensions=tenant_access(Role.STAFF),
+        description="The scheme's periods, newest first (read only; staff too). Another tenant's scheme has none.",
+    )
+    async def periods(
+        self, info: Info, scheme_id: Annotated[strawberry.ID, strawberry.argument(description="The scheme.")]
+    ) -> list[Period]:
         scheme = parse_id(scheme_id)
         if scheme is None:
             return []
-        return [Period.of(p) for p in await queries.list_periods(info.context.tenant_id, scheme)]
+        listings = await queries.list_periods_with_zones(info.context.tenant_id, scheme)
+        zone = await tenant_zone(info)
+        return [Period.of(listing.period, zone, listing.timezone) for listing in listings]
 
     @strawberry.field(extensions=tenant_access(Role.MANAGER))
     async def job(self, info: Info, id: strawberry.ID) -> Job | None:
         status = await read_job(info.context.redis, info.context.tenant_id, str(id))
         return Job.of(status) if status is not None else None
-
-    @strawberry.field(
-        extensions=tenant_access(Role.STAFF),
-        description="Scorecards of the latest revision (provisional while open). Staff see only their own.",
-    )
-    async def scorecards(
-        self, info: Info, scheme_id: strawberry.ID, period: str, staff: str | None = None
-    ) -> list[ScorecardType]:
-        scheme = parse_id(scheme_id)
-        if scheme is None:
-            return []
-        user = info.context.user
-        if user is not None and user.role == Role.STAFF:
-            own = await queries.staff_code_of_user(info.context.tenant_id, user.user_id)
-            if own is None or (staff is not None and staff != own):
-                return []
-            staff = own
-        cards = await queries.scorecards(info.context.tenant_id, scheme, period, staff)
-        return [ScorecardType.of(c) for c in cards]
 
     @strawberry.field(extensions=tenant_access(Role.ADMIN))
     async def simulate_scheme(

@@ -7,22 +7,22 @@ read, from its template and parameters (tenants/periods/errors.py).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import strawberry
 
-from schema.common import parse_id
+from schema.common import global_id, in_tenant_zone, parse_id
 from schema.context import Info
 from schema.errors import ProblemInterface, problem_fields
 from schema.schemes import SchemeConfigError
 from tenants.periods.errors import CloseError, CloseErrorCode, PeriodProblem, decode_failure, scheme_not_found
 from tenants.periods.jobs import JobStatus
 from tenants.periods.models import Period as PeriodRecord
-from tenants.periods.queries import ScorecardView
 from tenants.periods.stored import metrics_json
-from tenants.rules.money import round2
+from tenants.rules.calendar import zone
 from tenants.rules.scorecard import Scorecard as EngineScorecard
 
 strawberry.enum(CloseErrorCode, name="PeriodErrorCode")
@@ -101,32 +101,42 @@ class CloseStarted:
     job: Job
 
 
-@strawberry.type
+@strawberry.type(description="One period (考核周期) of a scheme: [startsAt, endsAt) in the scheme's timezone.")
 class Period:
-    key: str
-    starts_at: datetime
-    ends_at: datetime
-    state: str
-    revision: int
-    scheme_version_id: strawberry.ID | None
-    closed_at: datetime | None
-    provisional_at: datetime | None
+    id: strawberry.ID = strawberry.field(description="Global id: the scheme and the period key.")
+    scheme_id: strawberry.ID = strawberry.field(description="The scheme's id.")
+    key: str = strawberry.field(description="The period key: 2026-W43, 2026-10, 2026-Q4 or 2026.")
+    starts_at: datetime = strawberry.field(description="First instant, with the tenant's UTC offset.")
+    ends_at: datetime = strawberry.field(description="End (exclusive), with the tenant's UTC offset.")
+    first_day: date = strawberry.field(description="First local day in the scheme's timezone.")
+    last_day: date = strawberry.field(description="Last local day (inclusive) in the scheme's timezone.")
+    state: str = strawberry.field(description="open, closing, closed or stale (events arrived after the close).")
+    revision: int = strawberry.field(description="The latest closed revision; 0 while only provisional.")
+    scheme_version_id: strawberry.ID | None = strawberry.field(description="The version the latest close used.")
+    closed_at: datetime | None = strawberry.field(description="When the latest revision was closed.")
+    provisional_at: datetime | None = strawberry.field(description="When provisional scorecards were last computed.")
     failure: PeriodFailure | None = strawberry.field(
         description="The last close failed for a reason a retry cannot fix; the cron leaves the period alone until "
         "it is closed by hand or a version of the scheme is published. Cleared by a successful close."
     )
 
     @classmethod
-    def of(cls, period: PeriodRecord) -> Period:
+    def of(cls, period: PeriodRecord, tenant_zone: ZoneInfo, timezone: str) -> Period:
+        """`tenant_zone` shows the instants; `timezone` (the scheme's calendar) tells the local days."""
+        local = zone(timezone)
         return cls(
+            id=global_id("Period", period.scheme_id, period.key),
+            scheme_id=strawberry.ID(str(period.scheme_id)),
             key=period.key,
-            starts_at=period.starts_at,
-            ends_at=period.ends_at,
+            starts_at=in_tenant_zone(period.starts_at, tenant_zone),
+            ends_at=in_tenant_zone(period.ends_at, tenant_zone),
+            first_day=period.starts_at.astimezone(local).date(),
+            last_day=(period.ends_at.astimezone(local) - timedelta(days=1)).date(),
             state=period.state,
             revision=period.revision,
             scheme_version_id=strawberry.ID(str(period.scheme_version_id)) if period.scheme_version_id else None,
-            closed_at=period.closed_at,
-            provisional_at=period.provisional_at,
+            closed_at=in_tenant_zone(period.closed_at, tenant_zone) if period.closed_at else None,
+            provisional_at=in_tenant_zone(period.provisional_at, tenant_zone) if period.provisional_at else None,
             failure=PeriodFailure.of(period.failure, period.failed_at),
         )
 
@@ -160,50 +170,6 @@ class LedgerLine:
     kind: str
     amount: Decimal
     derivation: str
-
-
-@strawberry.type
-class ScorecardType:
-    staff_code: str
-    staff_name: str
-    team_code: str | None
-    revision: int
-    provisional: bool
-    total: Decimal = strawberry.field(description="Rounded half-up to 2 decimals for display")
-    total_exact: Decimal = strawberry.field(description="Kept to 4 decimals")
-    grade: str | None
-    rank: int
-    metrics: list[MetricScore]
-    flags: list[str]
-    lines: list[LedgerLine]
-    net: Decimal
-
-    @classmethod
-    def of(cls, card: ScorecardView) -> ScorecardType:
-        return cls(
-            staff_code=card.staff_code,
-            staff_name=card.staff_name,
-            team_code=card.team_code,
-            revision=card.revision,
-            provisional=card.provisional,
-            total=round2(card.total),
-            total_exact=card.total,
-            grade=card.grade,
-            rank=card.rank,
-            metrics=[MetricScore.of(m) for m in card.metrics],
-            flags=[f["message"] for f in card.flags],
-            lines=[
-                LedgerLine(
-                    revision=line.revision,
-                    rule_key=line.rule_key,
-                    kind=line.kind,
-                    amount=line.amount,
-                    derivation=line.derivation,
-                )
-                for line in card.lines
-            ],
-            net=card.net,
-        )
 
 
 @strawberry.type

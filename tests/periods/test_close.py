@@ -46,8 +46,8 @@ mutation($scheme: ID!, $period: String!) {
 JOB = "query($id: ID!) { job(id: $id) { status stage done total error result } }"
 SCORECARDS = """
 query($scheme: ID!, $period: String!) {
-  scorecards(schemeId: $scheme, period: $period) {
-    staffCode total grade rank revision net lines { ruleKey kind amount derivation }
+  scorecards(schemeId: $scheme, period: $period, orderBy: RANK) {
+    edges { node { staffCode total grade rank revision net } }
   }
 }
 """
@@ -108,7 +108,8 @@ async def test_close_through_graphql_and_worker(
         "error": None,
         "result": "revision 1, 12 lines posted",
     }
-    cards = (await gql(SCORECARDS, {"scheme": str(scheme_id), "period": PERIOD}, token))["data"]["scorecards"]
+    page = (await gql(SCORECARDS, {"scheme": str(scheme_id), "period": PERIOD}, token))["data"]["scorecards"]
+    cards = [edge["node"] for edge in page["edges"]]
     assert [(c["staffCode"], c["total"], c["grade"], c["rank"], c["net"]) for c in cards] == [
         ("guide-001", "120.00", "S", 1, "1200.00"),
         ("guide-003", "55.00", "D", 2, "300.00"),
@@ -120,7 +121,7 @@ async def test_close_through_graphql_and_worker(
     assert (await gql(JOB, {"id": started["job"]["id"]}, other_token))["data"]["job"] is None
     assert (await gql(SCORECARDS, {"scheme": str(scheme_id), "period": PERIOD}, other_token))["data"][
         "scorecards"
-    ] == []
+    ] is None
     refused = (await gql(CLOSE, {"scheme": str(scheme_id), "period": PERIOD}, other_token))["data"]["closePeriod"]
     assert refused["errors"][0]["code"] == "SCHEME_NOT_FOUND"
 
@@ -415,7 +416,7 @@ mutation($scheme: ID!, $period: String!) {
 }
 """
 PERIODS = "query($scheme: ID!) { periods(schemeId: $scheme) { key state revision } }"
-MY_CARDS = "query($scheme: ID!, $period: String!) { scorecards(schemeId: $scheme, period: $period) { staffCode } }"
+MY_CARDS = "query($scheme: ID!, $period: String!) { myScorecard(schemeId: $scheme, period: $period) { staffCode } }"
 
 
 async def test_refresh_on_demand_periods_and_staff_see_only_their_own(
@@ -441,11 +442,13 @@ async def test_refresh_on_demand_periods_and_staff_see_only_their_own(
     user = await service.create_user(email, PASSWORD)
     await service.add_membership(tid, user.id, Role.STAFF)
     staff_token = await login(email)
-    assert (await gql(MY_CARDS, {"scheme": str(scheme_id), "period": PERIOD}, staff_token))["data"]["scorecards"] == []
+    assert (await gql(MY_CARDS, {"scheme": str(scheme_id), "period": PERIOD}, staff_token))["data"][
+        "myScorecard"
+    ] is None
     async with tenant_unit_of_work(tid):
         await Staff.filter(tenant_id=tid, code="guide-002").update(user_id=user.id)
-    mine = (await gql(MY_CARDS, {"scheme": str(scheme_id), "period": PERIOD}, staff_token))["data"]["scorecards"]
-    assert mine == [{"staffCode": "guide-002"}]
+    mine = (await gql(MY_CARDS, {"scheme": str(scheme_id), "period": PERIOD}, staff_token))["data"]["myScorecard"]
+    assert mine == {"staffCode": "guide-002"}
     # Other tenant: no periods, and a staff user cannot close.
     other = await make_tenant()
     other_token = await login(other.admin_email)
