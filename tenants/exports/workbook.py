@@ -177,6 +177,20 @@ def _money_cell(sheet: WriteOnlyWorksheet, value: Decimal, bold: bool = False) -
     return cell
 
 
+class _MoneyCells:
+    """The money cells of one sheet's data rows: one styled cell per column, reused row after row. A write-only sheet
+    serialises a row's cells during `append`, so a cell is free again once its row is appended; styling a new cell
+    for every amount would cost a style lookup each (a third of the workbook's time for 20,000 staff)."""
+
+    def __init__(self, sheet: WriteOnlyWorksheet, columns: int) -> None:
+        self._cells = [_money_cell(sheet, ZERO_MONEY) for _ in range(columns)]
+
+    def __call__(self, column: int, value: Decimal) -> Cell:
+        cell = self._cells[column]
+        cell.value = cast(float, value)  # a Decimal, written as its exact digits
+        return cell
+
+
 def _bold(sheet: WriteOnlyWorksheet, value: Any) -> Cell:
     cell = WriteOnlyCell(sheet, value)
     cell.font = Font(bold=True)
@@ -218,6 +232,7 @@ class XlsxStatementWriter:
         self._taken: set[str] = set()
         self._summary = self._book.create_sheet(sheet_name(labels.summary_sheet, self._taken))
         self._summary_text = _TextCells(self._summary)
+        self._summary_money = _MoneyCells(self._summary, len(KINDS) + 1)
         self._summary_rows = 0
         self._start_sheet(
             self._summary,
@@ -235,6 +250,7 @@ class XlsxStatementWriter:
         self._grand = _Sums()
         self._sheet: WriteOnlyWorksheet | None = None
         self._text = self._summary_text
+        self._money = self._summary_money
         self._team_key: tuple[int | None] | None = None
         self._team = _Sums()
         self._team_rows = 0
@@ -272,7 +288,7 @@ class XlsxStatementWriter:
                     line.revision,
                     self._labels.kinds.get(line.kind) or text(line.kind),
                     text(line.rule_key),
-                    _money_cell(self._sheet, line.amount),
+                    self._money(0, line.amount),
                     text(line.derivation),
                 ]
             )
@@ -283,6 +299,7 @@ class XlsxStatementWriter:
         wanted = self._labels.no_team_sheet if line.team_id is None else (line.team_name or line.team_code or "_")
         self._sheet = self._book.create_sheet(sheet_name(wanted, self._taken))
         self._text = _TextCells(self._sheet)
+        self._money = _MoneyCells(self._sheet, 1)
         self._team_key = (line.team_id,)
         self._team = _Sums()
         self._team_rows = 0
@@ -305,15 +322,15 @@ class XlsxStatementWriter:
         staff, sums = self._staff, self._staff_sums
         if staff is None:
             return
-        text = self._summary_text
+        text, money = self._summary_text, self._summary_money
         self._summary.append(
             [
                 text(staff.staff_code),
                 text(staff.staff_name),
                 text(staff.team_code) if staff.team_code is not None else None,
                 text(staff.team_name) if staff.team_name is not None else None,
-                *(_money_cell(self._summary, sums.by_kind[kind]) for kind in KINDS),
-                _money_cell(self._summary, sums.net),
+                *(money(column, sums.by_kind[kind]) for column, kind in enumerate(KINDS)),
+                money(len(KINDS), sums.net),
                 sums.lines,
             ]
         )
