@@ -181,7 +181,8 @@ async def test_a_late_change_to_an_approved_period_is_paid_in_the_next_open_peri
     )
     assert (correction.amount, correction.corrects, correction.corrects_revision) == (Decimal("-50.00"), PERIOD, 2)
     assert correction.derivation.startswith(
-        "上期更正（2026-10 修订 2，该期对账单已审批）：调整（修订 2 对比修订 1）：已入账 1,000.00，重算 950.00，差额 -50.00"
+        "上期更正（2026-10 修订 2，该期对账单已审批）："
+        "调整（修订 2 对比修订 1）：已入账 1,000.00，重算 950.00，差额 -50.00"
     )
     async with tenant_unit_of_work(tid):
         october = await Period.get(tenant_id=tid, key=PERIOD)
