@@ -71,6 +71,7 @@ def _answer(result: IngestResult, items: int, locale: Locale) -> dict[str, Any]:
     return {
         "items": items,
         "accepted": result.accepted,
+        "customersCreated": result.customers_created,
         "duplicateCount": result.duplicate_count,
         "rejectedCount": result.rejected_count,
         "duplicates": [{"index": d.index, "externalId": d.external_id} for d in result.duplicates[:REPORT_LIMIT]],

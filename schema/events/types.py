@@ -128,6 +128,13 @@ class RecordEventsResult:
     accepted: int
     duplicates: list[DuplicateEvent]
     rejected: list[EventItemError]
+    customers_created: int = strawberry.field(
+        default=0,
+        description=(
+            "Customers created because an event named an unknown customer code (empty name, marked as created from "
+            "an event), unless the tenant's attribution rules turn that off (create_unknown_customers)."
+        ),
+    )
 
     @classmethod
     def of(cls, result: IngestResult) -> RecordEventsResult:
@@ -135,6 +142,7 @@ class RecordEventsResult:
             accepted=result.accepted,
             duplicates=[DuplicateEvent(index=d.index, external_id=d.external_id) for d in result.duplicates],
             rejected=[EventItemError.of(problem) for problem in result.rejected],
+            customers_created=result.customers_created,
         )
 
 

@@ -274,6 +274,7 @@ async def test_ndjson_import_gives_the_same_answer(shop: TenantFixture, ndjson: 
     assert response.json() == {
         "items": 5,
         "accepted": 2,
+        "customersCreated": 0,
         "duplicateCount": 1,
         "rejectedCount": 2,
         "duplicates": [{"index": 1, "externalId": "n1"}],

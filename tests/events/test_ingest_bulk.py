@@ -104,6 +104,7 @@ def answer_of(results: list[dict[str, Any]], items: int) -> dict[str, Any]:
     return {
         "items": items,
         "accepted": sum(r["accepted"] for r in results),
+        "customersCreated": sum(r["customersCreated"] for r in results),
         "duplicateCount": len(duplicates),
         "rejectedCount": len(rejected),
         "duplicates": duplicates,
@@ -121,6 +122,7 @@ async def sequential_answer(tenant_id: TenantId, lines: list[str]) -> dict[str, 
         results.append(
             {
                 "accepted": result.accepted,
+                "customersCreated": result.customers_created,
                 "duplicates": [{"index": d.index, "externalId": d.external_id} for d in result.duplicates],
                 "rejected": [
                     {"index": p.index, "code": p.code.value, "message": p.message.render("zh-CN"), "field": p.field}
