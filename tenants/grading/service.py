@@ -342,7 +342,8 @@ async def grade_summary(tenant_id: TenantId, principal: Principal, month: str) -
             grade,
             by_grade.get(grade, (0, Decimal(0)))[0],
             by_grade.get(grade, (0, Decimal("0.00")))[1],
-            by_grade.get(grade, (0, Decimal(0)))[1] / positive if positive > 0 else None,
+            # normalize(): exponents from the division (0.00 / 1000.00 is 0E+2) are no business of the reader's
+            (by_grade.get(grade, (0, Decimal(0)))[1] / positive).normalize() if positive > 0 else None,
         )
         for grade in GRADES
     ]
