@@ -4,7 +4,7 @@ rebinding moves only later orders (late events and reattributions keep the bindi
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from tenants.attribution import service
@@ -25,7 +25,7 @@ async def test_an_o2o_order_credits_both_and_its_refund_claws_back_from_both(mak
     clerk = await add_staff(tid, "clerk")
     ops = await add_staff(tid, "ops-1", role="operations")
     cs = await add_staff(tid, "cs-1", role="customer_service")
-    await service.save_rules(tid, SYSTEM, O2O, datetime(2026, 1, 1).date())
+    await service.save_rules(tid, SYSTEM, O2O, date(2026, 1, 1))
     scheme_id = await credited_scheme(tid)
     await store(
         tid,
@@ -81,7 +81,7 @@ async def test_a_bound_customer_inside_and_outside_the_window_and_a_rebinding(ma
     clerk = await add_staff(tid, "clerk")
     first_guide = await add_staff(tid, "guide-a")
     second_guide = await add_staff(tid, "guide-b")
-    await service.save_rules(tid, SYSTEM, {"exclusive_guide": {"protection_days": 30}}, datetime(2026, 1, 1).date())
+    await service.save_rules(tid, SYSTEM, {"exclusive_guide": {"protection_days": 30}}, date(2026, 1, 1))
     since = datetime(2026, 10, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
     customer = await add_customer(tid, "vip", guide_staff_id=first_guide.id, bound_since=since)
     await store(
@@ -115,7 +115,7 @@ async def test_a_bound_customer_inside_and_outside_the_window_and_a_rebinding(ma
     assert (await stored(tid, "late-before-rebinding")).credit_staff_ids == [first_guide.id]
     assert (await stored(tid, "at-binding")).credit_staff_ids == [first_guide.id]  # stored credits never move
     # A reattribution derives the same: each order by the binding of its time.
-    result = await service.reattribute(tid, SYSTEM, datetime(2026, 10, 1).date(), datetime(2026, 11, 30).date())
+    result = await service.reattribute(tid, SYSTEM, date(2026, 10, 1), date(2026, 11, 30))
     assert (result.events_examined, result.events_changed) == (6, 0)
     # Unbinding (recorded now): orders after it go to the actor again.
     async with tenant_unit_of_work(tid):

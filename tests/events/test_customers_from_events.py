@@ -1,0 +1,128 @@
+"""Customers first seen in an event (issue 10 item 2): an order naming an unknown customer code creates that customer
+(empty name, marked as created from an event) instead of being refused, unless the tenant turns it off; the answers
+of recordEvents and POST /import/events say how many were created. Set-based and safe under concurrent batches naming
+the same new customer (each is created once)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Any
+
+import httpx
+
+from tenants.attribution import service
+from tenants.audit.service import SYSTEM
+from tenants.db.uow import platform_unit_of_work, tenant_unit_of_work
+from tenants.events.service import ingest
+from tenants.tenancy.identity import TenantId
+from tenants.tenancy.models import Tenant
+from tests.conftest import GraphQL, TenantFactory
+from tests.events.test_ingest import RECORD, events_of, order, writer_key
+from tests.factories import add_customer, add_staff
+
+Login = Callable[..., Awaitable[str]]
+RECORD_COUNTING = RECORD.replace("accepted", "accepted customersCreated")
+
+
+async def customers(tenant_id: TenantId) -> list[tuple[str, str, bool]]:
+    async with tenant_unit_of_work(tenant_id) as conn:
+        rows = await conn.execute_query_dict("SELECT code, name, created_from_event FROM customer ORDER BY code")
+    return [(row["code"], row["name"], row["created_from_event"]) for row in rows]
+
+
+async def test_unknown_customers_are_created_once_and_counted(make_tenant: TenantFactory, gql: GraphQL) -> None:
+    tenant = await make_tenant()
+    tid = tenant.tenant_id
+    await add_staff(tid, "g1")
+    await add_customer(tid, "known")
+    key = await writer_key(tenant)
+    events = [
+        order("a", customer="new-1"),
+        order("b", customer="new-1"),  # the same new customer twice in one batch: created once
+        order("c", customer="new-2"),
+        order("d", customer="known"),
+        order("e", staff="ghost", customer="new-3"),  # refused for its staff: creates nothing
+    ]
+    result = (await gql(RECORD_COUNTING, {"events": events}, key))["data"]["recordEvents"]
+    assert (result["accepted"], result["customersCreated"]) == (4, 2)
+    assert [(r["index"], r["code"]) for r in result["rejected"]] == [(4, "UNKNOWN_STAFF")]
+    assert await customers(tid) == [("known", "known", False), ("new-1", "", True), ("new-2", "", True)]
+    stored = {e.external_id: e.customer_id for e in await events_of(tid)}
+    assert stored["a"] == stored["b"] is not None and stored["a"] != stored["c"]
+    # A resend and a later batch find them: nothing created again.
+    again = (await gql(RECORD_COUNTING, {"events": [*events[:4], order("f", customer="new-2")]}, key))["data"]
+    assert (again["recordEvents"]["accepted"], again["recordEvents"]["customersCreated"]) == (1, 0)
+    assert len(await customers(tid)) == 3
+    # Another tenant's customer codes mean nothing here, and its own are its own.
+    other = await make_tenant()
+    await add_staff(other.tenant_id, "g1")
+    theirs = (await gql(RECORD_COUNTING, {"events": [order("a", customer="new-1")]}, await writer_key(other)))["data"]
+    assert theirs["recordEvents"]["customersCreated"] == 1
+    assert await customers(other.tenant_id) == [("new-1", "", True)]
+    assert len(await customers(tid)) == 3
+
+
+async def test_concurrent_batches_naming_the_same_new_customers(make_tenant: TenantFactory) -> None:
+    tenant = await make_tenant()
+    tid = tenant.tenant_id
+    await add_staff(tid, "g1")
+    codes = [f"walk-in-{n}" for n in range(20)]
+
+    async def batch(name: str, order_of_codes: list[str]) -> Any:
+        return await ingest(tid, enumerate(order(f"{name}-{code}", customer=code) for code in order_of_codes))
+
+    results = await asyncio.gather(*(batch(f"b{n}", codes if n % 2 else codes[::-1]) for n in range(6)))
+    assert all(result.rejected == [] and result.accepted == 20 for result in results)
+    assert sum(result.customers_created for result in results) == 20  # each customer created exactly once
+    assert [code for code, _name, _flag in await customers(tid)] == sorted(codes)
+    assert len(await events_of(tid)) == 120
+
+
+async def test_turned_off_unknown_customers_are_refused(
+    make_tenant: TenantFactory, gql: GraphQL, client: httpx.AsyncClient
+) -> None:
+    tenant = await make_tenant()
+    tid = tenant.tenant_id
+    await add_staff(tid, "g1")
+    key = await writer_key(tenant)
+    # Turned off from 2026-10-10 on: an earlier order still creates its customer, later ones are refused.
+    await service.save_rules(tid, SYSTEM, {"create_unknown_customers": False}, date(2026, 10, 10))
+    await service.save_rules(tid, SYSTEM, {}, date(2026, 1, 1))  # saved later, effective earlier: in force until 10-10
+    events = [
+        order("early", customer="c-early", occurredAt="2026-10-09T10:00:00+08:00"),
+        order("late", customer="c-late", occurredAt="2026-10-10T00:00:00+08:00"),
+    ]
+    result = (await gql(RECORD_COUNTING, {"events": events}, key))["data"]["recordEvents"]
+    assert (result["accepted"], result["customersCreated"]) == (1, 1)
+    assert [(r["index"], r["code"], r["field"]) for r in result["rejected"]] == [(1, "UNKNOWN_CUSTOMER", "customer")]
+    assert await customers(tid) == [("c-early", "", True)]
+    # The NDJSON import answers the same.
+    lines = [
+        json.dumps(order("n-early", customer="n-early", occurredAt="2026-10-01T10:00:00+08:00")),
+        json.dumps(order("n-late", customer="n-late", occurredAt="2026-10-20T10:00:00+08:00")),
+    ]
+    response = await client.post(
+        "/import/events", content="\n".join(lines).encode(), headers={"authorization": f"Bearer {key}"}
+    )
+    answer = response.json()
+    assert (answer["accepted"], answer["customersCreated"], answer["rejectedCount"]) == (1, 1, 1)
+    assert answer["rejected"][0]["code"] == "UNKNOWN_CUSTOMER"
+    assert [code for code, *_ in await customers(tid)] == ["c-early", "n-early"]
+
+
+async def test_a_tenant_without_versions_turns_it_off_in_its_settings(make_tenant: TenantFactory) -> None:
+    tenant = await make_tenant()
+    tid = tenant.tenant_id
+    await add_staff(tid, "g1")
+    async with platform_unit_of_work():
+        await Tenant.filter(id=tid).update(settings={"create_unknown_customers": False})
+    result = await ingest(tid, [(0, order("x", customer="ghost"))])
+    assert (result.accepted, result.customers_created, [p.code for p in result.rejected]) == (
+        0,
+        0,
+        ["UNKNOWN_CUSTOMER"],
+    )
+    assert await customers(tid) == []
