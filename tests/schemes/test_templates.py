@@ -38,8 +38,13 @@ def test_template_has_chinese_name_and_description(template: SchemeTemplate) -> 
 
 
 def test_expected_templates_exist_with_unique_keys() -> None:
-    assert TEMPLATE_KEYS == ["store_guide_new_customers", "wechat_agents", "o2o_operations_service"]
-    assert [template.name for template in TEMPLATES] == ["导购拉新", "微商代理", "线上转线下"]
+    assert TEMPLATE_KEYS == [
+        "store_guide_new_customers",
+        "wechat_agents",
+        "o2o_operations_service",
+        "repurchase_service",
+    ]
+    assert [template.name for template in TEMPLATES] == ["导购拉新", "微商代理", "线上转线下", "复购与服务"]
 
 
 def test_store_guide_template_is_the_design_example() -> None:
@@ -59,8 +64,8 @@ def test_every_reward_and_penalty_type_is_used() -> None:
     assert reward_types == {"commission", "ladder", "score_bonus", "rank_bonus", "team_pool"}
     assert penalty_types == {"per_event", "threshold", "demotion"}
     assert commission_modes == {"flat", "progressive", "whole"}
-    # sum_value is left to merchants' own schemes: its meaning depends on what their events' value holds
-    assert aggregates == {"count", "sum_amount", "avg_value", "count_distinct_customers", "ratio"}
+    # sum_value: the WeCom figures (repurchase_service's new contacts)
+    assert aggregates == {"count", "sum_amount", "sum_value", "avg_value", "count_distinct_customers", "ratio"}
     assert scoring_types == {"linear", "threshold", "bands"}
 
 
