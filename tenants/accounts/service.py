@@ -209,6 +209,7 @@ async def create_tenant(
             invited_by_user_id=actor.user_id,
             expires_at=now + policy.invitation_ttl,
         )
+        assert invitation is not None  # the tenant is new: nobody else can have invited anyone to it
         await record(conn, tenant_id, actor, "tenant.create", "tenant", tenant.id, None, _tenant_state(tenant))
         await record(
             conn,
@@ -377,6 +378,9 @@ async def invite_user(
             invited_by_user_id=principal.user_id,
             expires_at=now + policy.invitation_ttl,
         )
+        if invitation is None:
+            racing = _("{email} was invited at this very moment; try again.", email=email)
+            raise TenancyError.of(TenancyErrorCode.DUPLICATE, racing, "email")
         actor = Actor(user_id=principal.user_id)
         await record(
             conn,

@@ -318,18 +318,23 @@ async def insert_invitation(
     token_hash: str,
     invited_by_user_id: int | None,
     expires_at: datetime,
-) -> Invitation:
-    return await Invitation.create(
-        using_db=conn,
-        tenant_id=tenant_id,
-        email=email,
-        role=role,
-        team_codes=team_codes,
-        staff_code=staff_code,
-        token_hash=token_hash,
-        invited_by_user_id=invited_by_user_id,
-        expires_at=expires_at,
-    )
+) -> Invitation | None:
+    """The new invitation; None when a concurrent one of the same address won the race (the unique index on pending
+    invitations; the transaction is then aborted: the caller must give up)."""
+    try:
+        return await Invitation.create(
+            using_db=conn,
+            tenant_id=tenant_id,
+            email=email,
+            role=role,
+            team_codes=team_codes,
+            staff_code=staff_code,
+            token_hash=token_hash,
+            invited_by_user_id=invited_by_user_id,
+            expires_at=expires_at,
+        )
+    except IntegrityError:
+        return None
 
 
 async def revoke_pending_invitations(conn: BaseDBAsyncClient, tenant_id: TenantId, email: str, at: datetime) -> int:

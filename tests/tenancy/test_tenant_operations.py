@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from starlette.applications import Starlette
+import httpx
 
 from tenants.db.uow import platform_unit_of_work
 from tenants.tenancy import service
@@ -93,7 +93,7 @@ async def test_only_operators_create_tenants_and_bad_input_creates_nothing(
 
 
 async def test_a_suspended_tenants_users_and_api_keys_stop_at_once_and_its_data_stays(
-    make_tenant: TenantFactory, gql: GraphQL, login: Login, operator: Operator, app: Starlette
+    make_tenant: TenantFactory, gql: GraphQL, login: Login, operator: Operator
 ) -> None:
     tenant, other = await make_tenant(), await make_tenant()
     staff = await add_staff(tenant.tenant_id, "guide-1")
@@ -206,3 +206,14 @@ async def test_a_suspended_tenants_invitation_cannot_be_accepted(
     result = (await gql(ACCEPT, {"token": token, "password": "a fine long secret"}))["data"]["acceptInvitation"]
     assert result["errors"][0]["code"] == "TENANT_SUSPENDED"
     assert await user_row(email) is None
+
+
+async def test_the_event_import_refuses_a_suspended_tenants_key(
+    make_tenant: TenantFactory, gql: GraphQL, operator: Operator, client: httpx.AsyncClient
+) -> None:
+    tenant = await make_tenant()
+    key = await service.create_api_key(tenant.tenant_id, "pos", [Scope.EVENTS_WRITE], None)
+    await gql(SUSPEND, {"id": str(tenant.tenant_id)}, await operator())
+    response = await client.post("/import/events", content=b"", headers={"authorization": f"Bearer {key.plaintext}"})
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["code"] == "TENANT_SUSPENDED"
