@@ -248,7 +248,7 @@
         indicator.parentNode.insertBefore(note, indicator.nextSibling);
         var metricsSection = root.querySelector('[data-field-path="metrics"]');
         if (metricsSection) { metricsSection.insertBefore(note.cloneNode(true), metricsSection.children[1] || null); }
-        root.querySelectorAll('input[data-path$=".weight"]').forEach(function (input) { input.classList.add('is-invalid'); });
+        root.querySelectorAll('input[data-path$=".weight"]').forEach(function (input) { if (input.value) { input.classList.add('is-invalid'); } });
         return;
       }
       if (!target) { return; }

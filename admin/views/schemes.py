@@ -46,7 +46,7 @@ FIELD_LABELS = {
     "target": _("Target"),
     "weight": _("Weight"),
     "on_empty": _("When empty"),
-    "scoring.type": _("Scoring"),
+    "scoring.type": _("Scoring method"),
     "scoring.cap": _("Score cap"),
     "scoring.direction": _("Direction"),
     "bands": _("Bands"),
@@ -96,6 +96,7 @@ class SchemeAdmin(MerchantView, model=SchemeRow):
     name_plural = label(_("Schemes"))
     icon = "fa-solid fa-diagram-project"
     category = SCHEMES
+    list_template = "kaohe/scheme_list.html"
     column_list: ClassVar[list[Any]] = [
         SchemeRow.id,
         SchemeRow.name,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncpg
 import httpx
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 
 from admin.db import current_tenant
 from admin.tables import AuditRow, StaffRow
+from tenants.accounts import service as accounts
+from tenants.audit.service import SYSTEM
 from tenants.db.uow import tenant_unit_of_work
 from tenants.staff.models import Staff
 from tenants.tenancy import service as tenancy_service
@@ -180,7 +181,7 @@ async def test_the_console_session_sees_only_the_signed_in_tenant_and_nothing_wi
 
 
 async def test_a_user_with_several_tenants_picks_one_and_a_suspended_tenant_cannot_sign_in(
-    make_tenant: TenantFactory, console_factory: ConsoleFactory, owner_conn: asyncpg.Connection
+    make_tenant: TenantFactory, console_factory: ConsoleFactory
 ) -> None:
     tenant_a, tenant_b = await make_tenant(), await make_tenant()
     await tenancy_service.add_membership(tenant_b.tenant_id, tenant_a.admin_user_id, Role.OWNER)
@@ -194,8 +195,8 @@ async def test_a_user_with_several_tenants_picks_one_and_a_suspended_tenant_cann
     chosen = await console.post("/admin/choose-tenant", {"tenant": tenant_b.slug})
     assert chosen.status_code == 302
     assert (await console.get("/admin/staff-row/list")).status_code == 200
-    # suspended (as the accounts service does: tenant.suspended_at): refused at once, and at the next sign-in
-    await owner_conn.execute("UPDATE tenant SET suspended_at = now() WHERE id = $1", tenant_b.tenant_id)
+    # suspended by the platform operator: refused at once, and at the next sign-in
+    await accounts.suspend_tenant(SYSTEM, tenant_b.tenant_id)
     assert (await console.get("/admin/staff-row/list")).status_code == 302
     again = await console_factory()
     refused = await again.login(tenant_a.admin_email, tenant=tenant_b.slug)

@@ -1,0 +1,198 @@
+"""The console in a real headless browser (Debian's chromium driven by Playwright): the DESIGN.md worked example run
+entirely from the console, in Chinese.
+
+Sign in; create a scheme from the 导购拉新 template; save a draft whose weights sum to 90 (the error shows next to the
+weights and nothing is stored); fix it and publish; close 2026-10 and watch the job's progress until it finishes (a
+real arq worker, in burst mode); see the ledger and export the statements; screenshots of the designer and of the
+dashboard are written to tests/output/ (gitignored).
+The staff, customers and October events are loaded through the services a merchant's integration uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.async_api import Browser, Page, async_playwright, expect
+from starlette.applications import Starlette
+
+from server.settings import Settings
+from tenants.audit.service import SYSTEM
+from tenants.db.uow import tenant_unit_of_work
+from tenants.demo import GUIDES, worked_example_events
+from tenants.events.service import ingest
+from tenants.periods.models import LedgerLine
+from tenants.schemes.models import Scheme, SchemeVersion
+from tenants.staff.records import CustomerItem, StaffItem
+from tenants.staff.service import upsert_customers, upsert_staff
+from tenants.tenancy.identity import TenantId
+from tests.conftest import PASSWORD, TenantFactory
+from tests.periods.test_close import run_worker
+
+CHROMIUM = os.environ.get("KAOHE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+OUTPUT = Path(__file__).resolve().parents[1] / "output"
+TIMEOUT_MS = 20_000
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (make test installs it)")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+async def live_url(app: Starlette) -> AsyncIterator[str]:
+    """The app (its lifespan already entered by the `app` fixture) served by uvicorn on this event loop."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):  # uvicorn has no "started" event to await; 10 s at most
+        if server.started:
+            break
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        await chromium.close()
+
+
+async def seed_people_and_october(tenant_id: TenantId) -> None:
+    staff = await upsert_staff(
+        tenant_id,
+        SYSTEM,
+        [StaffItem(code=code, name=name, role="guide", hired_on=date(2026, 1, 1)) for code, name, *_ in GUIDES],
+    )
+    customers = await upsert_customers(
+        tenant_id,
+        SYSTEM,
+        [CustomerItem(code=f"cust-{code}-{n}") for code, *_, orders, _r, _m, _c in GUIDES for n in range(len(orders))],
+    )
+    assert not staff.errors and not customers.errors
+    result = await ingest(tenant_id, enumerate(worked_example_events()))
+    assert not result.rejected
+
+
+async def sign_in(page: Page, base: str, email: str) -> None:
+    await page.goto(f"{base}/admin/login")
+    await expect(page.locator("h2")).to_contain_text("登录")
+    await page.fill("#username", email)
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await expect(page.locator("text=退出登录")).to_be_visible()
+
+
+async def test_a_merchant_runs_the_worked_example_from_the_console(
+    make_tenant: TenantFactory, browser: Browser, live_url: str, database: Settings
+) -> None:
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    tenant = await make_tenant()
+    await seed_people_and_october(tenant.tenant_id)
+    context = await browser.new_context(locale="en-US", accept_downloads=True, viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = await context.new_page()
+    try:
+        await sign_in(page, live_url, tenant.admin_email)  # the browser asks for English: the console stays Chinese
+        assert await page.locator("html").get_attribute("lang") == "zh-CN"
+
+        # create a scheme from the template
+        await page.goto(f"{live_url}/admin/scheme-row/list")
+        await page.click("#new-scheme-from-template")
+        await page.check("input[value=store_guide_new_customers]")
+        await page.fill("#scheme-name", "导购拉新 2026")
+        await page.click("#create-from-template")
+        await expect(page.locator("#designer-root")).to_be_visible()
+        async with tenant_unit_of_work(tenant.tenant_id):
+            scheme = await Scheme.get(tenant_id=tenant.tenant_id, name="导购拉新 2026")
+        indicator = page.locator("#weights-indicator")
+        await expect(indicator).to_have_attribute("data-sum", "100")
+
+        # weights summing to 90: the live indicator turns, the save is refused next to the field, nothing stored
+        weight = page.locator('input[data-path="metrics[0].weight"]')
+        await weight.fill("30")
+        await expect(indicator).to_have_attribute("data-sum", "90")
+        await page.click("#save-draft")
+        error = page.locator('[data-error-for="metrics"][data-code="WEIGHTS_NOT_100"]').first
+        await expect(error).to_be_visible()
+        await expect(error).to_contain_text("权重")
+        await expect(page.locator('input[data-path="metrics[0].weight"]')).to_have_class(re.compile("is-invalid"))
+        async with tenant_unit_of_work(tenant.tenant_id):
+            stored = await SchemeVersion.filter(tenant_id=tenant.tenant_id, scheme_id=scheme.id).order_by("number")
+        assert [(v.number, v.status, v.config["metrics"][0]["weight"]) for v in stored] == [(1, "draft", 40)]
+        await page.screenshot(path=str(OUTPUT / "admin-scheme-designer-invalid.png"), full_page=True)
+
+        # fix it (the submitted config came back: the weight shows 30) and save, then publish from 2026-10-01
+        await page.locator('input[data-path="metrics[0].weight"]').fill("40")
+        await page.locator('input[data-path="metrics[2].label"]').fill("老客户到店数")
+        await page.click("#save-draft")
+        await expect(page.locator("#designer-notice")).to_contain_text("草稿已保存")
+        await page.fill("#effective-from", "2026-10-01")
+        page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        await page.click("#publish-button")
+        await expect(page.locator("#designer-notice")).to_contain_text("已发布")
+        await expect(page.locator('[data-version="1"]')).to_have_attribute("data-status", "published")
+        await page.screenshot(path=str(OUTPUT / "admin-scheme-designer.png"), full_page=True)
+
+        # close October and watch the job until it finishes
+        await page.goto(f"{live_url}/admin/period-row/list")
+        await page.click("#close-a-period")
+        await page.select_option("#close-scheme", str(scheme.id))
+        await page.fill("#close-period", "2026-10")
+        page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        await page.click("#close-submit")
+        await expect(page.locator("#job-stage")).not_to_be_empty()
+        await run_worker(database, refreshes=False)
+        await expect(page.locator("#job-done")).to_be_visible()
+        await expect(page.locator("#job-bar")).to_have_attribute("data-status", "complete")
+
+        # the ledger, filtered to the period, with the statement exports
+        async with tenant_unit_of_work(tenant.tenant_id):
+            lines = await LedgerLine.filter(tenant_id=tenant.tenant_id).count()
+        assert lines > 0
+        await page.click("#see-ledger")
+        await expect(page.locator("table")).to_contain_text("1,000.00")
+        await page.goto(f"{live_url}/admin/period-row/list")
+        await expect(page.locator("table")).to_contain_text("已结算")
+        period_link = page.locator("a[href*='/admin/period-row/details/']").first
+        period_id = (await period_link.get_attribute("href") or "").rstrip("/").split("/")[-1]
+        await page.goto(f"{live_url}/admin/ledger-line-row/list?period={period_id}")
+        await expect(page.locator("#statement-exports")).to_be_visible()
+        async with page.expect_download() as download_info:
+            await page.click("#export-xlsx")
+        download = await download_info.value
+        saved = OUTPUT / "admin-statements-2026-10.xlsx"
+        await download.save_as(str(saved))
+        assert saved.read_bytes()[:2] == b"PK"  # an xlsx is a zip
+
+        # the dashboard, drawn by the vendored ECharts
+        await page.goto(f"{live_url}/admin/dashboard?scheme={scheme.id}&period=2026-10")
+        for chart in ("totals", "grades", "payout", "trend"):
+            await expect(page.locator(f"#chart-{chart}")).to_have_attribute("data-rendered", "true")
+        await expect(page.locator("#dash-net")).to_contain_text("1,100.00")
+        await page.screenshot(path=str(OUTPUT / "admin-dashboard.png"), full_page=True)
+    finally:
+        await context.close()
