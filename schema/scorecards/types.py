@@ -7,6 +7,7 @@ dates, and every object a client caches has a global `id` (schema/common.py).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ import strawberry
 
 from schema.common import global_id, in_tenant_zone
 from schema.context import Info
+from schema.scorecards.loaders import lines_loader
 from tenants.i18n import Message
 from tenants.rules import progress as rules
 from tenants.rules.money import round2
@@ -371,11 +373,25 @@ class Scorecard:
     progress: Progress | None = strawberry.field(
         description="How far to the next step; null when the version's config can no longer be read."
     )
+    _period_id: strawberry.Private[int]
+    _staff_id: strawberry.Private[int]
+    _zone: strawberry.Private[ZoneInfo]
+
+    @strawberry.field(
+        description="Every ledger line posted into the period for this staff member (all revisions), oldest first; "
+        "the lines of every scorecard of a response are read together."
+    )
+    async def lines(self, info: Info) -> list[StatementLine]:
+        found = await lines_loader(info).load((self._period_id, self._staff_id))
+        return [StatementLine.of(replace(line, current=line.revision == self.revision), self._zone) for line in found]
 
     @classmethod
     def of(cls, view: records.CardView, zone: ZoneInfo) -> Scorecard:
         period_view = view.period
         return cls(
+            _period_id=period_view.id or 0,
+            _staff_id=view.staff_id,
+            _zone=zone,
             id=global_id("Scorecard", period_view.id or 0, view.revision, view.staff_id),
             period=PeriodSummary.of(period_view, zone),
             staff_code=view.staff_code,

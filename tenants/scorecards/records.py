@@ -26,6 +26,7 @@ class PeriodView:
     closed_at: datetime | None
     provisional_at: datetime | None
     version_id: int | None
+    tenant_timezone: str | None = None  # when the read had it at hand (the API shows times in it)
 
 
 @dataclass(frozen=True, slots=True)

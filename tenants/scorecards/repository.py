@@ -76,6 +76,7 @@ class PeriodRow:
     provisional_at: datetime | None
     version_id: int | None  # the version of the revision's scorecards (else the period's)
     config: Any  # that version's config (raw JSON), None without a version
+    tenant_timezone: str | None = None  # read with the period where it saves the request a statement
 
 
 _PERIOD_COLUMNS = (
@@ -98,14 +99,16 @@ def _period_row(row: dict[str, Any]) -> PeriodRow:
         provisional_at=row["provisional_at"],
         version_id=row["version_id"],
         config=json_value(row["config"]),
+        tenant_timezone=row.get("tenant_timezone"),
     )
 
 
 async def period_context(conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int, key: str) -> PeriodRow | None:
-    """The period with the version of its latest revision's scorecards (what labels, targets and progress read)."""
+    """The period with the version of its latest revision's scorecards (what labels, targets and progress read), and
+    the tenant's timezone (the API shows times in it: read here, the request needs no statement of its own for it)."""
     rows = await conn.execute_query_dict(
-        f"SELECT {_PERIOD_COLUMNS} FROM period p "
-        "JOIN scheme sc ON sc.tenant_id = p.tenant_id AND sc.id = p.scheme_id "
+        f"SELECT {_PERIOD_COLUMNS}, (SELECT t.timezone FROM tenant t WHERE t.id = $1) AS tenant_timezone "
+        "FROM period p JOIN scheme sc ON sc.tenant_id = p.tenant_id AND sc.id = p.scheme_id "
         "LEFT JOIN LATERAL (SELECT c.scheme_version_id FROM scorecard c WHERE c.tenant_id = p.tenant_id "
         "  AND c.period_id = p.id AND c.revision = p.revision LIMIT 1) cv ON TRUE "
         "LEFT JOIN scheme_version v ON v.tenant_id = p.tenant_id AND v.id = coalesce(cv.scheme_version_id, "
@@ -700,3 +703,58 @@ async def team_summary(
         top=cards(row["top"]),
         bottom=cards(row["bottom"]),
     )
+
+
+# --- lines of many cards (the per-request loader of Scorecard.lines) -----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CardLineRow:
+    staff_id: int
+    period_key: str
+    scheme_id: int
+    line: LineRow
+    config: Any  # the line's version config on the first line of each version (None on the others)
+
+
+async def lines_of_cards(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, scope: AccessScope, keys: Sequence[tuple[int, int]]
+) -> list[CardLineRow]:
+    """Every line of the (period id, staff id) pairs in scope, in one statement whatever the number of pairs."""
+    if not keys:
+        return []
+    binds = BindParams(int(tenant_id), [period for period, _ in keys], [staff for _, staff in keys])
+    rows = await conn.execute_query_dict(
+        "SELECT l.staff_id, p.key AS period_key, p.scheme_id, l.id, l.period_id, l.revision, l.rule_key, l.kind, "
+        "l.amount, l.derivation, l.scheme_version_id, l.posted_at, "
+        "CASE WHEN row_number() OVER (PARTITION BY l.scheme_version_id ORDER BY l.id) = 1 THEN v.config END AS config "
+        "FROM ledger_line l "
+        "JOIN unnest($2::bigint[], $3::bigint[]) AS k(period_id, staff_id) "
+        "  ON l.period_id = k.period_id AND l.staff_id = k.staff_id "
+        "JOIN period p ON p.tenant_id = l.tenant_id AND p.id = l.period_id "
+        "JOIN staff s ON s.tenant_id = l.tenant_id AND s.id = l.staff_id "
+        "LEFT JOIN scheme_version v ON v.tenant_id = l.tenant_id AND v.id = l.scheme_version_id "
+        f"WHERE l.tenant_id = $1 AND {scope.staff_condition(binds, 's')} "
+        "ORDER BY l.period_id, l.staff_id, l.revision, l.id",
+        binds.values,
+    )
+    return [
+        CardLineRow(
+            staff_id=row["staff_id"],
+            period_key=row["period_key"],
+            scheme_id=row["scheme_id"],
+            line=LineRow(
+                row["id"],
+                row["period_id"],
+                row["revision"],
+                row["rule_key"],
+                row["kind"],
+                row["amount"],
+                row["derivation"],
+                row["scheme_version_id"],
+                row["posted_at"],
+            ),
+            config=json_value(row["config"]) if row["config"] is not None else None,
+        )
+        for row in rows
+    ]

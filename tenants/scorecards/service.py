@@ -116,6 +116,7 @@ def _period_view(row: PeriodRow, config: SchemeConfig | None) -> PeriodView:
         closed_at=row.closed_at,
         provisional_at=row.provisional_at,
         version_id=row.version_id,
+        tenant_timezone=row.tenant_timezone,
     )
 
 
@@ -616,6 +617,41 @@ async def period_statement_lines(
     ]
 
 
+async def lines_of_cards(
+    tenant_id: TenantId, principal: Principal, keys: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], list[LineView]]:
+    """(period id, staff id) -> every line posted into that period for that staff member (all revisions, oldest
+    first), for the pairs in the caller's scope; one unit of work and one statement for any number of pairs (the
+    per-request loader of Scorecard.lines batches a whole page into one call)."""
+    async with tenant_unit_of_work(tenant_id) as conn:
+        scope = await _scope(conn, tenant_id, principal)
+        rows = await repository.lines_of_cards(conn, tenant_id, scope, keys)
+    # Each version's config comes once, on one of its lines (not necessarily the first in this order).
+    raw_configs = {row.line.scheme_version_id: row.config for row in rows if row.config is not None}
+    labels = {version: _rule_labels(_config(tenant_id, version, raw)) for version, raw in raw_configs.items()}
+    found: dict[tuple[int, int], list[LineView]] = defaultdict(list)
+    for row in rows:
+        line = row.line
+        version = line.scheme_version_id
+        found[(line.period_id, row.staff_id)].append(
+            LineView(
+                id=line.id,
+                period_id=line.period_id,
+                period_key=row.period_key,
+                scheme_id=row.scheme_id,
+                revision=line.revision,
+                current=True,  # set by the caller, which knows the card's revision
+                rule_key=line.rule_key,
+                rule_label=labels.get(version, {}).get(line.rule_key, (line.rule_key, line.kind))[0],
+                kind=line.kind,
+                amount=line.amount,
+                derivation=line.derivation,
+                posted_at=line.posted_at,
+            )
+        )
+    return dict(found)
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # The staff member's schemes and history
 # --------------------------------------------------------------------------------------------------------------------
@@ -806,6 +842,7 @@ __all__ = [
     "encode_cursor",
     "exact",
     "leaderboard",
+    "lines_of_cards",
     "my_history",
     "my_schemes",
     "my_scorecard",
