@@ -68,7 +68,13 @@ def _user(info: Info) -> UserPrincipal:
 @strawberry.type
 class TenancyMutation:
     @strawberry.mutation(description="Sign in with email and password (to `tenant`, a slug; default: the first one).")
-    async def login(self, info: Info, email: str, password: str, tenant: str | None = None) -> LoginResult:
+    async def login(
+        self,
+        info: Info,
+        email: Annotated[str, strawberry.argument(description="The account's address (any case).")],
+        password: Annotated[str, strawberry.argument(description="The account's password.")],
+        tenant: Annotated[str | None, strawberry.argument(description="The slug of the tenant to sign in to.")] = None,
+    ) -> LoginResult:
         try:
             pair = await info.context.auth.login(email, password, tenant, info.context.client_address)
         except AuthError as error:
@@ -76,7 +82,11 @@ class TenancyMutation:
         return AuthTokens.of(pair)
 
     @strawberry.mutation(description="A new token pair for a refresh token (each is accepted once).")
-    async def refresh_token(self, info: Info, refresh_token: str) -> LoginResult:
+    async def refresh_token(
+        self,
+        info: Info,
+        refresh_token: Annotated[str, strawberry.argument(description="The refresh token of the current pair.")],
+    ) -> LoginResult:
         try:
             pair = await info.context.auth.refresh(refresh_token)
         except AuthError as error:
@@ -108,7 +118,9 @@ class TenancyMutation:
         extensions=platform_operator(),
         description="Platform operators: the tenant's users and API keys are refused at once; its data stays.",
     )
-    async def suspend_tenant(self, info: Info, id: strawberry.ID) -> SuspendTenantResult:
+    async def suspend_tenant(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The tenant's id.")]
+    ) -> SuspendTenantResult:
         try:
             tenant = await accounts.suspend_tenant(actor_of(info), parse_id(id))
         except TenancyError as error:
@@ -118,7 +130,9 @@ class TenancyMutation:
     @strawberry.mutation(
         extensions=platform_operator(), description="Platform operators: a suspended tenant works again."
     )
-    async def resume_tenant(self, info: Info, id: strawberry.ID) -> ResumeTenantResult:
+    async def resume_tenant(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The tenant's id.")]
+    ) -> ResumeTenantResult:
         try:
             tenant = await accounts.resume_tenant(actor_of(info), parse_id(id))
         except TenancyError as error:
@@ -129,8 +143,8 @@ class TenancyMutation:
     async def create_api_key(
         self,
         info: Info,
-        name: str,
-        scopes: list[Scope],
+        name: Annotated[str, strawberry.argument(description="What the key is for (at most 200 characters).")],
+        scopes: Annotated[list[Scope], strawberry.argument(description="What the key may do (at least one).")],
     ) -> CreateApiKeyResult:
         user = info.context.user
         try:
@@ -142,7 +156,9 @@ class TenancyMutation:
         return ApiKeyCreated.of(created)
 
     @strawberry.mutation(extensions=tenant_access(Role.ADMIN), description="The key is refused from now on.")
-    async def revoke_api_key(self, info: Info, id: strawberry.ID) -> RevokeApiKeyResult:
+    async def revoke_api_key(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The key's id.")]
+    ) -> RevokeApiKeyResult:
         key_id = parse_id(id)
         try:
             if key_id is None:

@@ -25,9 +25,11 @@ class TenancyQuery:
         tenant = await service.get_tenant(principal.tenant_id) if principal.tenant_id is not None else None
         return Me.of(principal, tenant)
 
-    @strawberry.field(extensions=tenant_access(Role.STAFF, Scope.TENANT_READ))
+    @strawberry.field(
+        extensions=tenant_access(Role.STAFF, Scope.TENANT_READ),
+        description="The caller's tenant (its timezone and currency matter to integrations).",
+    )
     async def current_tenant(self, info: Info) -> Tenant:
-        """The caller's tenant (its timezone and currency matter to integrations)."""
         return Tenant.of(await service.get_tenant(info.context.tenant_id))
 
     @strawberry.field(extensions=tenant_access(Role.ADMIN), description="The tenant's API keys, oldest first.")

@@ -4,9 +4,13 @@ Other tenants' members are not found; a wrong role is refused and nothing change
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import httpx
+import pytest
 from redis.asyncio import Redis
 
 from tenants.access.service import member_teams, set_member_teams
@@ -323,3 +327,43 @@ async def test_invitations_are_rate_limited_per_address_and_per_tenant(
     other = (await gql(INVITE, {"email": f"{unique('rl')}@example.com", "role": "STAFF"}, admin))["data"]
     assert other["inviteUser"]["errors"][0]["code"] == "RATE_LIMITED"
     assert len(await invitations(tenant.tenant_id)) == 3
+
+
+@pytest.mark.parametrize("bad", ["a\x00b@example.com", "a\ud800b@example.com", "x" * 10_001])
+async def test_unstorable_text_in_invitations_is_refused_before_anything_changes(
+    make_tenant: TenantFactory, client: httpx.AsyncClient, login: Login, outbox: Outbox, bad: str
+) -> None:
+    tenant = await make_tenant()
+    admin = await login(tenant.admin_email)
+
+    async def post(query: str, variables: dict[str, Any], token: str | None = None) -> dict[str, Any]:
+        # ASCII JSON: a lone surrogate goes out as its escape, as a careless client sends it.
+        headers = {"content-type": "application/json", **({"authorization": f"Bearer {token}"} if token else {})}
+        response = await client.post(
+            "/graphql", content=json.dumps({"query": query, "variables": variables}), headers=headers
+        )
+        body: dict[str, Any] = response.json()
+        return body
+
+    expected = "TEXT_TOO_LONG" if len(bad) > 10_000 else "INVALID_TEXT"
+    assert top_code(await post(INVITE, {"email": bad, "role": "STAFF"}, admin)) == expected
+    assert top_code(await post(INVITE, {"email": "ok@example.com", "role": "STAFF", "teams": [bad]}, admin)) == expected
+    assert top_code(await post(ACCEPT, {"token": bad, "password": NEW_PASSWORD})) == expected
+    assert top_code(await post(ACCEPT, {"token": "inv_x", "password": NEW_PASSWORD, "displayName": bad})) == expected
+    assert await invitations(tenant.tenant_id) == [] and outbox.sent == []
+
+
+async def test_an_over_long_address_or_display_name_is_refused_with_its_field(
+    make_tenant: TenantFactory, gql: GraphQL, login: Login, outbox: Outbox
+) -> None:
+    tenant = await make_tenant()
+    admin = await login(tenant.admin_email)
+    long_email = "a" * 320 + "@example.com"
+    result = (await gql(INVITE, {"email": long_email, "role": "STAFF"}, admin))["data"]["inviteUser"]
+    assert result["errors"] == [{"field": "email", "code": "INVALID", "message": "邮箱地址格式不正确。"}]
+    email = f"{unique('n')}@example.com"
+    await gql(INVITE, {"email": email, "role": "STAFF"}, admin)
+    token = outbox.token(email, MailKind.INVITATION)
+    named = (await gql(ACCEPT, {"token": token, "password": NEW_PASSWORD, "displayName": "名" * 201}))["data"]
+    assert named["acceptInvitation"]["errors"][0]["field"] == "displayName"
+    assert await user_row(email) is None
