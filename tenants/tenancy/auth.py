@@ -322,7 +322,11 @@ class AuthService:
     async def authenticate(self, bearer: str) -> Principal:
         if bearer.startswith(API_KEY_MARKER):
             return await authenticate_api_key(bearer)
-        claims = self.tokens.decode(bearer, "access")
+        return await self.principal_from_claims(self.tokens.decode(bearer, "access"))
+
+    async def principal_from_claims(self, claims: dict[str, Any]) -> UserPrincipal:
+        """The principal of decoded access-token claims (sub, tid, iat, fam; a console session keeps them), checked
+        exactly like a bearer token on each request: refresh family, user, membership, suspension, revocation."""
         await self.tokens.check_family(claims)
         return await self._user_principal(claims)
 
