@@ -28,6 +28,7 @@ from tenants.wecom.importer import import_behavior
 _STATUS = {
     AuthErrorCode.UNAUTHENTICATED: 401,
     AuthErrorCode.TOKEN_EXPIRED: 401,
+    AuthErrorCode.TOKEN_REVOKED: 401,
     AuthErrorCode.TOKEN_INVALID: 401,
     AuthErrorCode.API_KEY_INVALID: 401,
     AuthErrorCode.API_KEY_REVOKED: 401,
