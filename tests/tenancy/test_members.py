@@ -4,6 +4,7 @@ Other tenants' members are not found; a wrong role is refused and nothing change
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -12,12 +13,15 @@ from typing import Any
 import httpx
 import pytest
 from redis.asyncio import Redis
+from starlette.applications import Starlette
 
 from tenants.access.service import member_teams, set_member_teams
+from tenants.accounts import service as accounts
 from tenants.audit.service import SYSTEM
 from tenants.db.uow import tenant_unit_of_work
 from tenants.tenancy import service
-from tenants.tenancy.auth import Role, verify_password
+from tenants.tenancy.auth import Role, UserPrincipal, verify_password
+from tenants.tenancy.errors import TenancyError
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.limits import limit_key
 from tenants.tenancy.mail import MailKind
@@ -367,3 +371,39 @@ async def test_an_over_long_address_or_display_name_is_refused_with_its_field(
     named = (await gql(ACCEPT, {"token": token, "password": NEW_PASSWORD, "displayName": "名" * 201}))["data"]
     assert named["acceptInvitation"]["errors"][0]["field"] == "displayName"
     assert await user_row(email) is None
+
+
+async def test_two_owners_demoting_each_other_at_once_leave_one_owner(make_tenant: TenantFactory) -> None:
+    tenant = await make_tenant(role=Role.OWNER)
+    _email, second_id = await _member(tenant.tenant_id, Role.OWNER)
+
+    def owner(user_id: int) -> UserPrincipal:
+        return UserPrincipal(user_id, "", False, tenant.tenant_id, Role.OWNER)
+
+    outcomes = await asyncio.gather(
+        accounts.set_member_role(owner(tenant.admin_user_id), second_id, Role.ADMIN),
+        accounts.set_member_role(owner(second_id), tenant.admin_user_id, Role.ADMIN),
+        return_exceptions=True,
+    )
+    refused = [o for o in outcomes if isinstance(o, TenancyError)]
+    assert len(refused) == 1 and refused[0].code == "LAST_OWNER", outcomes
+    assert sorted((await roles(tenant.tenant_id)).values()) == ["admin", "owner"]
+
+
+async def test_one_invitation_accepted_twice_at_once_makes_one_member(
+    make_tenant: TenantFactory, gql: GraphQL, login: Login, outbox: Outbox, app: Starlette
+) -> None:
+    tenant = await make_tenant()
+    email = f"{unique('race')}@example.com"
+    await gql(INVITE, {"email": email, "role": "STAFF"}, await login(tenant.admin_email))
+    token = outbox.token(email, MailKind.INVITATION)
+    auth = app.state.auth
+    outcomes = await asyncio.gather(
+        accounts.accept_invitation(auth, token, NEW_PASSWORD, "", "10.0.0.1"),
+        accounts.accept_invitation(auth, token, NEW_PASSWORD, "", "10.0.0.2"),
+        return_exceptions=True,
+    )
+    refused = [o for o in outcomes if isinstance(o, TenancyError)]
+    assert len(refused) == 1 and refused[0].code == "TOKEN_USED", outcomes
+    user = await user_row(email)
+    assert user is not None and (await roles(tenant.tenant_id))[user.id] == "staff"
