@@ -20,6 +20,7 @@ from tenants.access.scope import AccessScope
 from tenants.db.codecs import json_value
 from tenants.db.paging import Page, PageRequest
 from tenants.db.params import BindParams
+from tenants.events import repository as events
 from tenants.locks import advisory_key
 from tenants.rules.attribution import Credits, GuideBinding
 from tenants.tenancy.identity import TenantId
@@ -149,26 +150,6 @@ async def insert_version(
 # --- pending orders ---------------------------------------------------------------------------------------------------
 
 
-def _scope_condition(params: BindParams, scope: AccessScope) -> None:
-    """The caller's scope (tenants/access/scope.py): a manager sees an order when its team, its pool team, its actor
-    or a credited staff member is in one of their teams, or when it is their own; a staff login, its own orders
-    (made or shared in); the whole tenant: every order."""
-    if scope.team_ids is None:
-        return
-    conditions: list[str] = []
-    if scope.team_ids:
-        teams = params.add(sorted(scope.team_ids))
-        conditions.append(
-            f"e.team_id = ANY({teams}::bigint[]) OR e.pool_team_id = ANY({teams}::bigint[]) OR EXISTS ("
-            "SELECT 1 FROM staff m WHERE m.tenant_id = e.tenant_id AND m.team_id = ANY("
-            f"{teams}::bigint[]) AND (m.id = e.staff_id OR m.id = ANY(e.credit_staff_ids)))"
-        )
-    if scope.staff_id is not None:
-        own = params.add(scope.staff_id)
-        conditions.append(f"e.staff_id = {own} OR {own} = ANY(e.credit_staff_ids)")
-    params.where(f"({' OR '.join(conditions)})" if conditions else "FALSE")
-
-
 _CREDIT_CODES = """
 ARRAY(SELECT st.code FROM unnest(e.credit_staff_ids) WITH ORDINALITY AS u(id, n)
       LEFT JOIN staff st ON st.tenant_id = e.tenant_id AND st.id = u.id ORDER BY u.n) AS credit_codes
@@ -186,7 +167,7 @@ async def pending_page(
     params.where("e.tenant_id = $1")
     params.where("e.status = 'pending'")
     params.where("e.type <> 'refund'")  # a refund of a pending order waits with it and is confirmed with it
-    _scope_condition(params, scope)
+    events.order_scope_condition(params, scope)
     base = (
         "FROM event e LEFT JOIN staff s ON s.tenant_id = e.tenant_id AND s.id = e.staff_id "
         "LEFT JOIN customer c ON c.tenant_id = e.tenant_id AND c.id = e.customer_id "
@@ -237,7 +218,7 @@ async def lock_event(
     params = BindParams(tenant_id)
     params.where("e.tenant_id = $1")
     params.where(f"e.id = {params.add(event_id)}")
-    _scope_condition(params, scope)
+    events.order_scope_condition(params, scope)
     rows = await conn.execute_query_dict(
         "SELECT e.id, e.external_id, e.type, e.status, e.occurred_at, e.staff_id, e.team_id, e.credit_staff_ids, "
         f"e.credit_shares, e.pool_team_id, e.pool_share, e.credits_edited FROM event e WHERE {params.sql} "

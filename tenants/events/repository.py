@@ -24,8 +24,8 @@ import asyncpg
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
+from tenants.access.scope import AccessScope
 from tenants.db.codecs import json_value
-from tenants.db.paging import Page, PageRequest
 from tenants.db.params import BindParams
 from tenants.locks import ingestion_lock_key
 from tenants.rules.attribution import Credits, GuideBinding, binding_at
@@ -61,14 +61,6 @@ class StoredCustomer:
 class StoredOrder:
     credits: Credits
     pending: bool  # waiting for a manager's confirmation (its refunds wait with it)
-
-
-@dataclass(frozen=True)
-class EventFilter:
-    type: str | None = None
-    staff_code: str | None = None
-    occurred_from: datetime | None = None
-    occurred_to: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,14 +331,38 @@ async def resent_differences(
     return {row["external_id"]: row["difference"] for row in rows}
 
 
+def order_scope_condition(params: BindParams, scope: AccessScope) -> None:
+    """The caller's scope (tenants/access/scope.py): a manager sees an order when its team, its pool team, its actor
+    or a credited staff member is in one of their teams, or when it is their own; a staff login, its own orders
+    (made or shared in); the whole tenant: every order."""
+    if scope.team_ids is None:
+        return
+    conditions: list[str] = []
+    if scope.team_ids:
+        teams = params.add(sorted(scope.team_ids))
+        conditions.append(
+            f"e.team_id = ANY({teams}::bigint[]) OR e.pool_team_id = ANY({teams}::bigint[]) OR EXISTS ("
+            "SELECT 1 FROM staff m WHERE m.tenant_id = e.tenant_id AND m.team_id = ANY("
+            f"{teams}::bigint[]) AND (m.id = e.staff_id OR m.id = ANY(e.credit_staff_ids)))"
+        )
+    if scope.staff_id is not None:
+        own = params.add(scope.staff_id)
+        conditions.append(f"e.staff_id = {own} OR {own} = ANY(e.credit_staff_ids)")
+    params.where(f"({' OR '.join(conditions)})" if conditions else "FALSE")
+
+
 async def confirm_pending_orders(
-    conn: BaseDBAsyncClient, tenant_id: TenantId, external_ids: Sequence[str]
+    conn: BaseDBAsyncClient, tenant_id: TenantId, external_ids: Sequence[str], scope: AccessScope | None = None
 ) -> list[tuple[str, datetime]]:
-    """Pending orders with these externalIds now count: (externalId, occurredAt) of each."""
+    """Pending orders with these externalIds (within `scope`, when given) now count: (externalId, occurredAt) of
+    each."""
+    params = BindParams(tenant_id, list(external_ids))
+    params.where("e.tenant_id = $1 AND e.external_id = ANY($2::text[]) AND e.status = 'pending'")
+    if scope is not None:
+        order_scope_condition(params, scope)
     rows = await conn.execute_query_dict(
-        "UPDATE event SET status = 'counted' WHERE tenant_id = $1 AND external_id = ANY($2::text[]) "
-        "AND status = 'pending' RETURNING external_id, occurred_at",
-        [tenant_id, list(external_ids)],
+        f"UPDATE event e SET status = 'counted' WHERE {params.sql} RETURNING e.external_id, e.occurred_at",
+        params.values,
     )
     return [(row["external_id"], row["occurred_at"]) for row in rows]
 
@@ -374,52 +390,3 @@ async def mark_periods_stale_for_confirmed(
     """Events stored earlier (below the watermarks) that count from now on: the periods they fall in must be
     re-closed, over the whole period."""
     await conn.execute_query_dict(_MARK_STALE_CONFIRMED, [tenant_id, list(occurred_at)])
-
-
-async def event_page(
-    conn: BaseDBAsyncClient, tenant_id: TenantId, where: EventFilter, page: PageRequest
-) -> Page[EventRecord]:
-    """One page of the tenant's events, oldest first, with the total that match."""
-    conditions = BindParams(tenant_id)
-    conditions.where("e.tenant_id = $1")
-    conditions.where_value("e.type = {}", where.type)
-    conditions.where_value("s.code = {}", where.staff_code)
-    conditions.where_value("e.occurred_at >= {}", where.occurred_from)
-    conditions.where_value("e.occurred_at < {}", where.occurred_to)
-    # Codes come from joins in the same query: no per-row lookups.
-    base = (
-        "FROM event e LEFT JOIN staff s ON s.tenant_id = e.tenant_id AND s.id = e.staff_id "
-        "LEFT JOIN customer c ON c.tenant_id = e.tenant_id AND c.id = e.customer_id "
-        "LEFT JOIN team t ON t.tenant_id = e.tenant_id AND t.id = e.team_id "
-        f"WHERE {conditions.sql}"
-    )
-    total_rows = await conn.execute_query_dict(f"SELECT count(*) AS n {base}", conditions.values)
-    limit, offset = conditions.add(page.limit), conditions.add(page.offset)
-    rows = await conn.execute_query_dict(
-        "SELECT e.id, e.external_id, e.type, e.occurred_at, e.received_at, s.code AS staff_code, "
-        "c.code AS customer_code, t.code AS team_code, e.amount, e.value, e.attributes, e.status "
-        f"{base} ORDER BY e.occurred_at, e.id LIMIT {limit} OFFSET {offset}",
-        conditions.values,
-    )
-    return Page(
-        items=[
-            EventRecord(
-                id=row["id"],
-                external_id=row["external_id"],
-                type=row["type"],
-                occurred_at=row["occurred_at"],
-                received_at=row["received_at"],
-                staff_code=row["staff_code"],
-                customer_code=row["customer_code"],
-                team_code=row["team_code"],
-                amount=row["amount"],
-                value=row["value"],
-                attributes=json_value(row["attributes"]),
-                status=row["status"],
-            )
-            for row in rows
-        ],
-        total=total_rows[0]["n"],
-        limit=page.limit,
-        offset=page.offset,
-    )

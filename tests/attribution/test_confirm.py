@@ -7,11 +7,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import date
 
+from starlette.applications import Starlette
+
 from tenants.access.service import set_member_teams
 from tenants.attribution import service
 from tenants.audit.models import AuditEntry
 from tenants.audit.service import SYSTEM
 from tenants.db.uow import tenant_unit_of_work
+from tenants.events.confirmation import confirm_large_orders
 from tenants.periods.close import close_period
 from tenants.tenancy import service as tenancy
 from tenants.tenancy.auth import Role
@@ -168,3 +171,25 @@ async def test_pending_attributions_are_paged(make_tenant: TenantFactory, gql: G
     assert (await gql(PENDING, {}, token))["data"]["pendingAttributions"]["total"] == 4
     nonsense = (await gql(CONFIRM, {"id": "not-an-id"}, token))["data"]["confirmAttribution"]
     assert [e["code"] for e in nonsense["errors"]] == ["NOT_FOUND"]
+
+
+async def test_confirm_large_orders_keeps_to_the_callers_scope(
+    make_tenant: TenantFactory, login: Login, app: Starlette
+) -> None:
+    """confirmLargeOrders' service, given the caller, confirms only orders in its scope (DESIGN: "confirmations in
+    scope"); without a caller (the system) it confirms any."""
+    tenant = await make_tenant()
+    tid = tenant.tenant_id
+    north = await add_team(tid, "north")
+    await add_team(tid, "south")
+    await add_staff(tid, "clerk", team_id=north.id)
+    await service.save_rules(tid, SYSTEM, {"large_order_threshold": "10"}, date(2026, 1, 1))
+    await store(tid, order("big-a", staff="clerk", amount="10.00"), order("big-b", staff="clerk", amount="10.00"))
+    south = await app.state.auth.authenticate(await login(await member(tid, Role.MANAGER, ["south"])))
+    north_manager = await app.state.auth.authenticate(await login(await member(tid, Role.MANAGER, ["north"])))
+    refused = await confirm_large_orders(tid, SYSTEM, ["big-a"], south)
+    assert (refused.confirmed, refused.not_pending) == ([], ["big-a"])
+    assert (await stored(tid, "big-a")).status == "pending"
+    done = await confirm_large_orders(tid, SYSTEM, ["big-a"], north_manager)
+    assert done.confirmed == ["big-a"]
+    assert (await confirm_large_orders(tid, SYSTEM, ["big-b"])).confirmed == ["big-b"]
