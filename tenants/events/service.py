@@ -1,7 +1,9 @@
 """Event ingestion: one pipeline behind both entry points (GraphQL recordEvents and the NDJSON import).
 
 Per batch: check each item's shape (batch.py; a `Batch` takes items as they arrive), then in one transaction look the
-merchant's codes up (one query per kind), resolve credits and write COPY rows (rows.py, with the pure attribution
+merchant's codes up (one query per kind), create the customers first seen in the batch (one INSERT ... ON CONFLICT DO
+NOTHING in code order, so concurrent batches naming the same new customer create it once; unless the rules in force
+at the event's time turn it off: then UNKNOWN_CUSTOMER), resolve credits and write COPY rows (rows.py, with the pure attribution
 rules), stage them and store them with one INSERT ... SELECT ... RETURNING (repository.py): duplicates (earlier
 batches, or a concurrent retry) are exactly the ids the insert did not return, so a retried batch is counted once and
 reported. Closed periods that receive events are marked stale by the same statement, so a late event is never missed.

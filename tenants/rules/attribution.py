@@ -13,6 +13,11 @@ otherwise nobody (None): the caller refuses the event.
 Values in (the tenant's rules, the event's facts with the merchant's codes already resolved to ids, shares, times), a
 `Credits` value out. Looking codes up and storing the credits are the caller's (tenants/events). Large orders
 (`is_large_order`) wait for a manager's confirmation before they count.
+
+The rules are versioned (tenants/rules/attribution_config.py is their validated config): `RulesTimeline` gives the
+version in force at an event's time by bisection over the versions' start instants, so a batch loads them once and
+no event pays a query. A customer's exclusive guide is the binding of the event's own time (`binding_at` over the
+customer's binding history): a rebinding moves only the orders after it, also for late events and reattributions.
 """
 
 from __future__ import annotations
