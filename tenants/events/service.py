@@ -2,11 +2,12 @@
 
 Per batch: check each item's shape (batch.py; a `Batch` takes items as they arrive), then in one transaction look the
 merchant's codes up (one query per kind), create the customers first seen in the batch (one INSERT ... ON CONFLICT DO
-NOTHING in code order, so concurrent batches naming the same new customer create it once; unless the rules in force
-at the event's time turn it off: then UNKNOWN_CUSTOMER), resolve credits and write COPY rows (rows.py, with the pure attribution
-rules), stage them and store them with one INSERT ... SELECT ... RETURNING (repository.py): duplicates (earlier
-batches, or a concurrent retry) are exactly the ids the insert did not return, so a retried batch is counted once and
-reported. Closed periods that receive events are marked stale by the same statement, so a late event is never missed.
+NOTHING in code order, so concurrent batches naming the same new customer create it once; unless the rules in force at
+the event's time turn it off: then UNKNOWN_CUSTOMER), resolve credits and write COPY rows (rows.py, with the pure
+attribution rules), stage them and store them with one INSERT ... SELECT ... RETURNING (repository.py): duplicates
+(earlier batches, or a concurrent retry) are exactly the ids the insert did not return, so a retried batch is counted
+once and reported. Closed periods that receive events are marked stale by the same statement, so a late event is never
+missed.
 
 The insert first runs without ON CONFLICT (the common case: nothing is a duplicate, and the unique index still refuses
 any); when the unique index refuses a row, the transaction rolls back and the batch is stored again with ON CONFLICT
