@@ -230,6 +230,7 @@ class XlsxStatementWriter:
         self._labels = labels
         self._book = Workbook(write_only=True)
         self._taken: set[str] = set()
+        self._headings: dict[tuple[str, bool], Cell] = {}
         self._summary = self._book.create_sheet(sheet_name(labels.summary_sheet, self._taken))
         self._summary_text = _TextCells(self._summary)
         self._summary_money = _MoneyCells(self._summary, len(KINDS) + 1)
@@ -262,13 +263,20 @@ class XlsxStatementWriter:
         for index, width in enumerate(widths, 1):
             _layout(sheet).column_dimensions[get_column_letter(index)].width = width
         sheet.freeze_panes = "A3"
-        sheet.append([_bold(sheet, self._labels.title)])
-        header_cells = []
-        for header in headers:
-            cell = _bold(sheet, header)
-            cell.alignment = Alignment(horizontal="center")
-            header_cells.append(cell)
-        sheet.append(header_cells)
+        sheet.append([self._heading(sheet, self._labels.title, centered=False)])
+        sheet.append([self._heading(sheet, header, centered=True) for header in headers])
+
+    def _heading(self, sheet: WriteOnlyWorksheet, text: str, *, centered: bool) -> Cell:
+        """Title and header cells, styled once and reused by every sheet (a workbook of 1,000 team sheets would
+        otherwise spend a good part of its time styling the same few headings): rows are serialised as they are
+        appended, and styles belong to the workbook, so one cell object serves every sheet."""
+        key = (text, centered)
+        cell = self._headings.get(key)
+        if cell is None:
+            cell = self._headings[key] = _bold(sheet, text)
+            if centered:
+                cell.alignment = Alignment(horizontal="center")
+        return cell
 
     def write(self, lines: Iterable[StatementLine]) -> None:
         for line in lines:
@@ -346,7 +354,7 @@ class XlsxStatementWriter:
         _layout(sheet).auto_filter.ref = f"A2:{get_column_letter(len(_LINE_WIDTHS))}{last}"
         sheet.append(
             [
-                _bold(sheet, self._labels.totals),
+                self._heading(sheet, self._labels.totals, centered=False),
                 None,
                 None,
                 None,
