@@ -126,3 +126,21 @@ async def test_a_tenant_without_versions_turns_it_off_in_its_settings(make_tenan
         ["UNKNOWN_CUSTOMER"],
     )
     assert await customers(tid) == []
+
+
+async def test_a_retried_batch_creates_its_new_customers_again_after_the_rollback(make_tenant: TenantFactory) -> None:
+    """A batch holding an externalId stored before is stored again after a rollback (ON CONFLICT path): the customers
+    its first attempt created were rolled back with it, so they are created again and the events point at them."""
+    tenant = await make_tenant()
+    tid = tenant.tenant_id
+    await add_staff(tid, "g1")
+    first = await ingest(tid, [(0, order("a", customer="c1"))])
+    assert (first.accepted, first.customers_created) == (1, 1)
+    retried = await ingest(tid, [(0, order("a", customer="c1")), (1, order("b", customer="c2"))])
+    assert (retried.accepted, retried.duplicate_count, retried.customers_created) == (1, 1, 1)
+    async with tenant_unit_of_work(tid) as conn:
+        rows = await conn.execute_query_dict(
+            "SELECT e.external_id, c.code FROM event e JOIN customer c ON c.tenant_id = e.tenant_id "
+            "AND c.id = e.customer_id ORDER BY e.external_id"
+        )
+    assert [(row["external_id"], row["code"]) for row in rows] == [("a", "c1"), ("b", "c2")]
