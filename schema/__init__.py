@@ -36,7 +36,7 @@ from schema.request_errors import CachedValidation, RequestErrorCode, TokenLimit
 from schema.schemes import SchemesMutation, SchemesQuery
 from schema.scorecards import ScorecardsQuery
 from schema.staff import StaffMutation, StaffQuery
-from schema.subscriptions import ScorecardSubscription
+from schema.subscriptions import SUBSCRIPTION_ERROR_CODES, ScorecardSubscription
 from schema.tenancy import TenancyMutation, TenancyQuery
 from schema.text_guard import InputNames, TextGuard
 from server.settings import Settings
@@ -183,7 +183,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         query=query,
         mutation=mutation,
         subscription=merge_types("Subscription", SUBSCRIPTION_TYPES),
-        types=[RequestErrorCode],  # referenced by no field: listed so that the SDL documents the codes
+        # Referenced by no field: listed so that the SDL documents the codes.
+        types=[RequestErrorCode, *SUBSCRIPTION_ERROR_CODES],
         extensions=schema_extensions(settings),
         item_checked_arguments=ITEM_CHECKED_ARGUMENTS,
         hide_suggestions=settings.is_production,

@@ -27,6 +27,10 @@ strawberry.enum(
 )
 
 
+# The codes of a refused subscription are top-level errors: no field names the enum, the schema lists it.
+SUBSCRIPTION_ERROR_CODES: tuple[type, ...] = (LiveErrorCode,)
+
+
 @strawberry.enum(description="What changed the scorecards.")
 class ScorecardUpdateKind(StrEnum):
     CLOSE = "close"
