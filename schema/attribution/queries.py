@@ -3,6 +3,8 @@ waiting for a manager (paged, scoped to the caller's teams, or their own orders 
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from schema.attribution.types import AttributionConfigError, AttributionRules, PendingAttribution
@@ -28,7 +30,9 @@ class AttributionQuery:
         extensions=tenant_access(Role.MANAGER),
         description="Every problem of an attribution rules config, without storing anything; [] when it is valid.",
     )
-    def validate_attribution_rules(self, rules: JSON) -> list[AttributionConfigError]:
+    def validate_attribution_rules(
+        self, rules: Annotated[JSON, strawberry.argument(description="The rules config to check.")]
+    ) -> list[AttributionConfigError]:
         return [AttributionConfigError.of(problem) for problem in validate_attribution_config(rules)]
 
     @strawberry.field(
@@ -36,7 +40,10 @@ class AttributionQuery:
         description="Large orders waiting for a manager, oldest first: a manager's teams, a staff member's own.",
     )
     async def pending_attributions(
-        self, info: Info, limit: int | None = None, offset: int | None = None
+        self,
+        info: Info,
+        limit: Annotated[int | None, strawberry.argument(description="Page size (the deployment caps it).")] = None,
+        offset: Annotated[int | None, strawberry.argument(description="Orders to skip.")] = None,
     ) -> Page[PendingAttribution]:
         principal = info.context.principal
         assert principal is not None  # the permission requires one

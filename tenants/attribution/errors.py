@@ -24,7 +24,6 @@ class AttributionErrorCode(StrEnum):
     UNKNOWN_TEAM = "UNKNOWN_TEAM"
     INVALID_CREDITS = "INVALID_CREDITS"  # shares not above 0, too precise, a credit naming both or neither target
     SHARES_NOT_1 = "SHARES_NOT_1"
-    RANGE_TOO_LONG = "RANGE_TOO_LONG"
 
 
 class AttributionError(DomainError[AttributionErrorCode]):
