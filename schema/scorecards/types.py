@@ -16,8 +16,10 @@ import strawberry
 
 from schema.common import global_id, in_tenant_zone
 from schema.context import Info
+from schema.payroll.types import Dispute, StatementApproval
 from schema.scorecards.loaders import lines_loader
 from tenants.i18n import Message
+from tenants.periods.approvals import ApprovalState
 from tenants.rules import progress as rules
 from tenants.rules.money import round2
 from tenants.scorecards import records
@@ -519,10 +521,22 @@ class StatementLine:
     amount: Decimal = strawberry.field(description="The amount, to the cent (penalties negative).")
     derivation: str = strawberry.field(description="How it was computed, when it was posted.")
     posted_at: datetime = strawberry.field(description="When it was posted, with the tenant's UTC offset.")
+    corrects_period: str | None = strawberry.field(
+        description="A prior-period adjustment: the period it corrects (更正), whose statement was approved."
+    )
+    corrects_revision: int | None = strawberry.field(description="The revision of that period it comes from.")
+    answers_dispute: strawberry.ID | None = strawberry.field(
+        description="The dispute this adjustment (rule key `dispute`) answers."
+    )
+    disputes: list[Dispute] = strawberry.field(description="Disputes raised on this line, with their state and answer.")
 
     @classmethod
     def of(cls, view: records.LineView, zone: ZoneInfo) -> StatementLine:
         return cls(
+            corrects_period=view.corrects_period_key,
+            corrects_revision=view.corrects_revision,
+            answers_dispute=strawberry.ID(str(view.dispute_id)) if view.dispute_id is not None else None,
+            disputes=[Dispute.of(dispute) for dispute in view.disputes],
             id=global_id("LedgerLine", view.id),
             period_key=view.period_key,
             scheme_id=strawberry.ID(str(view.scheme_id)),
@@ -568,6 +582,12 @@ class Statement:
     rules: list[StatementRule] = strawberry.field(description="Per rule: posted amount and current explanation.")
     totals: list[KindTotal] = strawberry.field(description="Totals by kind.")
     net: Decimal = strawberry.field(description="The net: the sum of every line.")
+    approvals: list[StatementApproval] = strawberry.field(
+        description="The approval of each period of `periods` (same order): approved statements are locked for payroll."
+    )
+    approval_state: ApprovalState = strawberry.field(
+        description="APPROVED when every period's statement is approved; else the state of the first that is not."
+    )
 
     @classmethod
     def of(cls, view: records.StatementView, zone: ZoneInfo) -> Statement:
@@ -595,6 +615,11 @@ class Statement:
             ],
             totals=[KindTotal(kind=t.kind, amount=t.amount) for t in view.totals],
             net=view.net,
+            approvals=[StatementApproval.of(approval) for approval in view.approvals],
+            approval_state=next(
+                (a.state for a in view.approvals if a.state is not ApprovalState.APPROVED),
+                ApprovalState.APPROVED if view.approvals else ApprovalState.NOT_APPROVED,
+            ),
         )
 
 

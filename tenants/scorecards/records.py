@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from tenants.disputes.repository import DisputeView
 from tenants.i18n import Message
+from tenants.periods.approvals import Approval
 from tenants.rules.progress import Progress
 
 
@@ -90,6 +92,10 @@ class LineView:
     amount: Decimal
     derivation: str
     posted_at: datetime
+    corrects_period_key: str | None = None  # a prior-period adjustment: the period it corrects
+    corrects_revision: int | None = None
+    dispute_id: int | None = None  # the dispute this adjustment answers
+    disputes: tuple[DisputeView, ...] = ()  # disputes raised on this line, oldest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +130,7 @@ class StatementView:
     rules: tuple[RuleView, ...]
     totals: tuple[KindTotal, ...]
     net: Decimal
+    approvals: tuple[Approval, ...] = ()  # one per period of `periods` (tenants/periods/approvals.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -350,6 +350,17 @@ async def card_page(
 # --- statements ----------------------------------------------------------------------------------------------------
 
 
+# The approval columns of a period (migration 0014; tenants/periods/approvals.py gives them meaning).
+APPROVAL_COLUMNS = (
+    "approved_at",
+    "approved_by_user_id",
+    "approved_revision",
+    "reopened_at",
+    "reopened_by_user_id",
+    "reopen_reason",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class StatementPeriodRow:
     period: PeriodRow
@@ -357,6 +368,7 @@ class StatementPeriodRow:
     card_metrics: list[dict[str, Any]]
     card_state: Any  # the stored exact aggregates of that card ({"m": ..., "p": ...}) or None
     card_team_code: str | None
+    approval: dict[str, Any]  # the period's approval columns (tenants/periods/approvals.py reads them)
 
 
 async def statement_periods(
@@ -367,7 +379,7 @@ async def statement_periods(
     scheme_condition = "TRUE" if scheme_id is None else f"p.scheme_id = {binds.add(scheme_id)}"
     rows = await conn.execute_query_dict(
         f"SELECT {_PERIOD_COLUMNS}, c.total AS card_total, c.metrics AS card_metrics, c.state AS card_state, "
-        "t.code AS card_team_code FROM period p "
+        f"t.code AS card_team_code, {', '.join(f'p.{column}' for column in APPROVAL_COLUMNS)} FROM period p "
         "JOIN scheme sc ON sc.tenant_id = p.tenant_id AND sc.id = p.scheme_id "
         "LEFT JOIN scorecard c ON c.tenant_id = p.tenant_id AND c.period_id = p.id AND c.revision = p.revision "
         "  AND c.staff_id = $3 "
@@ -387,6 +399,7 @@ async def statement_periods(
             card_metrics=json_value(row["card_metrics"]) if row["card_metrics"] is not None else [],
             card_state=json_value(row["card_state"]) if row["card_state"] is not None else None,
             card_team_code=row["card_team_code"],
+            approval={column: row[column] for column in APPROVAL_COLUMNS},
         )
         for row in rows
     ]
@@ -403,6 +416,9 @@ class LineRow:
     derivation: str
     scheme_version_id: int
     posted_at: datetime
+    corrects_period_key: str | None = None  # a prior-period adjustment: the period it corrects ("更正 2026-10")
+    corrects_revision: int | None = None
+    dispute_id: int | None = None  # the adjustment a manager posted answering this dispute
 
 
 async def statement_lines(
@@ -413,7 +429,8 @@ async def statement_lines(
         return []
     rows = await conn.execute_query_dict(
         "SELECT l.id, l.period_id, l.revision, l.rule_key, l.kind, l.amount, l.derivation, l.scheme_version_id, "
-        "l.posted_at FROM ledger_line l "
+        "l.posted_at, cp.key AS corrects_period_key, l.corrects_revision, l.dispute_id FROM ledger_line l "
+        "LEFT JOIN period cp ON cp.tenant_id = l.tenant_id AND cp.id = l.corrects_period_id "
         "WHERE l.tenant_id = $1 AND l.staff_id = $2 AND l.period_id = ANY($3::bigint[]) "
         "ORDER BY l.period_id, l.revision, l.id",
         [int(tenant_id), staff_id, list(period_ids)],
@@ -429,6 +446,9 @@ async def statement_lines(
             row["derivation"],
             row["scheme_version_id"],
             row["posted_at"],
+            row["corrects_period_key"],
+            row["corrects_revision"],
+            row["dispute_id"],
         )
         for row in rows
     ]

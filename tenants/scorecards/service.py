@@ -18,7 +18,7 @@ import base64
 import binascii
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -28,8 +28,11 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from tenants.access.scope import AccessScope, read_access_scope
 from tenants.db.uow import tenant_unit_of_work
+from tenants.disputes.repository import DisputeView, disputes_of_lines
 from tenants.i18n import _
 from tenants.periods.aggregation import metric_values
+from tenants.periods.approvals import Approval, approval_of
+from tenants.periods.models import Period as PeriodRecord
 from tenants.rules.calendar import CalendarError, period_containing, period_window, zone
 from tenants.rules.config import RankBonusReward, SchemeConfig, SchemeConfigInvalid, parse_scheme_config
 from tenants.rules.engine import compute_period
@@ -475,6 +478,12 @@ def _rule_labels(config: SchemeConfig | None) -> dict[str, tuple[str, str]]:
     return labels
 
 
+def _approval(entry: StatementPeriodRow) -> Approval:
+    period = entry.period
+    record = PeriodRecord(id=period.id, key=period.key, state=period.state, revision=period.revision, **entry.approval)
+    return approval_of(record)
+
+
 def _statement(
     staff: repository.StaffRow,
     key: str,
@@ -482,6 +491,7 @@ def _statement(
     periods: Sequence[StatementPeriodRow],
     lines: Sequence[repository.LineRow],
     tenant_id: TenantId,
+    disputes: Mapping[int, Sequence[DisputeView]],
 ) -> StatementView:
     period_views: list[PeriodView] = []
     line_views: list[LineView] = []
@@ -517,6 +527,10 @@ def _statement(
                 amount=line.amount,
                 derivation=line.derivation,
                 posted_at=line.posted_at,
+                corrects_period_key=line.corrects_period_key,
+                corrects_revision=line.corrects_revision,
+                dispute_id=line.dispute_id,
+                disputes=tuple(disputes.get(line.id, ())),
             )
             line_views.append(line_view)
             grouped[line.rule_key].append(line_view)
@@ -559,6 +573,7 @@ def _statement(
         rules=tuple(rules),
         totals=tuple(KindTotal(kind, net_amount(sums.get(kind, []))) for kind in kinds),
         net=net_amount(x.amount for x in line_views),
+        approvals=tuple(_approval(entry) for entry in periods),
     )
 
 
@@ -575,12 +590,14 @@ async def staff_statement(
             return None
         periods = await repository.statement_periods(conn, tenant_id, key, staff.id, scheme_id)
         lines = await repository.statement_lines(conn, tenant_id, [p.period.id for p in periods], staff.id)
+        # The lines are the staff member's (scoped above): each one's disputes, with their state and answer.
+        disputes = await disputes_of_lines(conn, tenant_id, [line.id for line in lines])
     # Only the periods the staff member takes part in (a card) or was paid in (lines).
     paid = {line.period_id for line in lines}
     mine = [p for p in periods if p.card_total is not None or p.period.id in paid]
     if not mine:
         return None
-    return _statement(staff, key, scheme_id, mine, lines, tenant_id)
+    return _statement(staff, key, scheme_id, mine, lines, tenant_id, disputes)
 
 
 async def period_statement_lines(
