@@ -32,6 +32,7 @@ class ExportedPeriod:
     state: str
     revision: int
     closed_at: datetime | None
+    approved_revision: int | None  # the revision whose statement an admin approved (locked for payroll), if any
 
 
 class StatementLine(NamedTuple):
@@ -48,6 +49,8 @@ class StatementLine(NamedTuple):
     rule_key: str
     amount: Decimal
     derivation: str
+    # A prior-period adjustment: the period whose approved statement it corrects (paid in this one).
+    corrects_period: str | None
 
 
 async def scheme_exists(conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int) -> str | None:
@@ -62,13 +65,16 @@ async def find_period(
     conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int, scheme_name: str, key: str
 ) -> ExportedPeriod | None:
     rows = await conn.execute_query_dict(
-        "SELECT id, key, state, revision, closed_at FROM period WHERE tenant_id = $1 AND scheme_id = $2 AND key = $3",
+        "SELECT id, key, state, revision, closed_at, approved_revision FROM period "
+        "WHERE tenant_id = $1 AND scheme_id = $2 AND key = $3",
         [tenant_id, scheme_id, key],
     )
     if not rows:
         return None
     row = rows[0]
-    return ExportedPeriod(scheme_name, row["id"], row["key"], row["state"], row["revision"], row["closed_at"])
+    return ExportedPeriod(
+        scheme_name, row["id"], row["key"], row["state"], row["revision"], row["closed_at"], row["approved_revision"]
+    )
 
 
 def lines_query(tenant_id: TenantId, period_id: int, scope: AccessScope) -> tuple[str, list[object]]:
@@ -77,10 +83,12 @@ def lines_query(tenant_id: TenantId, period_id: int, scope: AccessScope) -> tupl
     in_scope = scope.staff_condition(binds, "s")
     # Grouped by team (one sheet each; staff without a team last), then staff, then revision and posting order.
     sql = (
-        "SELECT t.id, t.code, t.name, s.id, s.code, s.name, l.revision, l.kind, l.rule_key, l.amount, l.derivation "
+        "SELECT t.id, t.code, t.name, s.id, s.code, s.name, l.revision, l.kind, l.rule_key, l.amount, l.derivation, "
+        "c.key "
         "FROM ledger_line l "
         "JOIN staff s ON s.tenant_id = l.tenant_id AND s.id = l.staff_id "
         "LEFT JOIN team t ON t.tenant_id = s.tenant_id AND t.id = s.team_id "
+        "LEFT JOIN period c ON c.tenant_id = l.tenant_id AND c.id = l.corrects_period_id "
         f"WHERE l.tenant_id = $1 AND l.period_id = $2 AND {in_scope} "
         "ORDER BY t.code NULLS LAST, t.id, s.code, s.id, l.revision, l.id"
     )

@@ -92,7 +92,10 @@ async def export_statements(
                     "period",
                 )
             scope = await read_access_scope(conn, tenant_id, principal)
-            words = labels(locale, found.scheme_name, found.key, found.revision, found.state)
+            approved = found.approved_revision is not None and found.approved_revision == found.revision
+            words = labels(
+                locale, found.scheme_name, found.key, found.revision, "approved" if approved else found.state
+            )
             if file_format == "xlsx":
                 writer = XlsxStatementWriter(path, words)
             else:

@@ -59,6 +59,7 @@ _STATE_LABELS: Final[dict[str, Message]] = {
     "closing": _("closing in progress"),
     "closed": _("closed and posted"),
     "stale": _("closed, awaiting a re-close"),
+    "approved": _("approved for payroll"),
 }
 
 
@@ -79,6 +80,7 @@ class Labels:
     rule: str
     amount: str
     derivation: str
+    corrects: str
     net: str
     line_count: str
     kinds: dict[str, str]
@@ -86,6 +88,8 @@ class Labels:
 
 
 def labels(locale: Locale, scheme_name: str, period_key: str, revision: int, state: str) -> Labels:
+    """`state`: the period's, or "approved" when the revision exported is the approved one."""
+
     def r(message: Message) -> str:
         return message.render(locale)
 
@@ -104,6 +108,7 @@ def labels(locale: Locale, scheme_name: str, period_key: str, revision: int, sta
         rule=r(_("Rule key")),
         amount=r(_("Line amount")),
         derivation=r(_("How it was computed")),
+        corrects=r(_("Corrects period")),
         net=r(_("Net pay")),
         line_count=r(_("Line count")),
         kinds={kind: r(message) for kind, message in _KIND_LABELS.items()},
@@ -220,7 +225,7 @@ class _Sums:
 
 # --- the Excel workbook ----------------------------------------------------------------------------------------------
 
-_LINE_WIDTHS: Final = (14, 16, 8, 10, 22, 14, 80)
+_LINE_WIDTHS: Final = (14, 16, 8, 10, 22, 14, 12, 80)
 _SUMMARY_WIDTHS: Final = (14, 16, 14, 20, 14, 14, 14, 14, 16, 8)
 
 
@@ -297,6 +302,7 @@ class XlsxStatementWriter:
                     self._labels.kinds.get(line.kind) or text(line.kind),
                     text(line.rule_key),
                     self._money(0, line.amount),
+                    line.corrects_period,
                     text(line.derivation),
                 ]
             )
@@ -322,6 +328,7 @@ class XlsxStatementWriter:
                 labels.kind,
                 labels.rule,
                 labels.amount,
+                labels.corrects,
                 labels.derivation,
             ],
         )
@@ -360,6 +367,7 @@ class XlsxStatementWriter:
                 None,
                 None,
                 _money_cell(sheet, self._team.net, bold=True),
+                None,
                 None,
             ]
         )
@@ -411,6 +419,7 @@ class CsvStatementWriter:
                 labels.kind,
                 labels.rule,
                 labels.amount,
+                labels.corrects,
                 labels.derivation,
             ]
         )
@@ -428,6 +437,7 @@ class CsvStatementWriter:
                 kinds.get(line.kind) or csv_text(line.kind),
                 csv_text(line.rule_key),
                 f"{line.amount:.2f}",
+                line.corrects_period or "",
                 csv_text(line.derivation),
             ]
             for line in lines

@@ -24,8 +24,10 @@ from tenants.access.service import link_staff_user, set_member_teams
 from tenants.audit.service import SYSTEM
 from tenants.db.uow import tenant_unit_of_work
 from tenants.demo import PERIOD, SCHEME_NAME, seed_worked_example
+from tenants.events.service import ingest
+from tenants.periods.approvals import approve_statements
 from tenants.periods.close import close_period
-from tenants.periods.models import LedgerLine
+from tenants.periods.models import LedgerLine, Period
 from tenants.staff.models import Staff
 from tenants.staff.records import StaffItem, TeamItem
 from tenants.staff.service import upsert_staff, upsert_teams
@@ -153,16 +155,16 @@ async def test_workbook_has_the_ledger_to_the_cent(
     store_a = book["朝阳店_1__A____"]
     title, header, *lines, team_total = rows(store_a)
     assert title[0] == f"{SCHEME_NAME}：{PERIOD} 对账单（第 1 版，已结算）"
-    assert header == ("员工编号", "姓名", "版本", "类型", "规则", "金额", "计算说明")
-    assert store_a.freeze_panes == "A3" and store_a.auto_filter.ref == f"A2:G{2 + len(lines)}"
+    assert header == ("员工编号", "姓名", "版本", "类型", "规则", "金额", "更正期", "计算说明")
+    assert store_a.freeze_panes == "A3" and store_a.auto_filter.ref == f"A2:H{2 + len(lines)}"
     kind_words = {"commission": "提成", "bonus": "奖金", "penalty": "扣款", "adjustment": "调整"}
     expected_lines = [
-        (code, name, 1, kind_words[kind], rule, amount, derivation)
+        (code, name, 1, kind_words[kind], rule, amount, None, derivation)
         for code, name in (("guide-001", INJECTED_NAME), ("guide-002", "小李"))
         for kind, rule, amount, derivation in ledger[code]
     ]
-    assert [(*line[:5], cents(line[5]), line[6]) for line in lines] == expected_lines
-    assert "提成 10,000.00 x 3% + 14,000.00 x 5% = 1,000.00" in [line[6] for line in lines]
+    assert [(*line[:5], cents(line[5]), *line[6:]) for line in lines] == expected_lines
+    assert "提成 10,000.00 x 3% + 14,000.00 x 5% = 1,000.00" in [line[7] for line in lines]
     assert team_total[0] == "合计" and cents(team_total[5]) == Decimal("800.00")
     # The "=" name is a typed string, never a formula, and marked so that editing it in Excel keeps it text.
     name_cell = store_a.cell(row=3, column=2)
@@ -181,14 +183,14 @@ async def test_csv_is_utf8_with_bom_and_the_same_lines(
     header, *data = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert header == [
         *("员工编号", "姓名", "门店/小组编号", "门店/小组", "期"),
-        *("版本", "类型", "规则", "金额", "计算说明"),
+        *("版本", "类型", "规则", "金额", "更正期", "计算说明"),
     ]
     ledger = await ledger_by_staff(seeded.tenant.tenant_id)
     kind_words = {"commission": "提成", "bonus": "奖金", "penalty": "扣款", "adjustment": "调整"}
     names = {"guide-001": "'" + INJECTED_NAME, "guide-002": "小李", "guide-003": "小张"}
     teams = {"guide-001": ("sa", AWKWARD_TEAM), "guide-002": ("sa", AWKWARD_TEAM), "guide-003": ("sb", "海淀店")}
     expected = [
-        [code, names[code], *teams[code], PERIOD, "1", kind_words[kind], rule, f"{amount:.2f}", derivation]
+        [code, names[code], *teams[code], PERIOD, "1", kind_words[kind], rule, f"{amount:.2f}", "", derivation]
         for code in ("guide-001", "guide-002", "guide-003")
         for kind, rule, amount, derivation in ledger[code]
     ]
@@ -322,3 +324,35 @@ async def test_undecodable_or_control_bytes_in_the_query_are_bad_period(
         f"{XLSX}?scheme={scheme_id}&period={raw_period}", headers={"authorization": f"Bearer {token}"}
     )
     assert (response.status_code, response.json()["errors"][0]["code"]) == (400, "BAD_PERIOD")
+
+
+async def test_an_approved_periods_late_change_shows_in_the_next_statement_with_the_period_it_corrects(
+    client: httpx.AsyncClient, make_tenant: TenantFactory, login: Login
+) -> None:
+    seeded = await seed(make_tenant, login)
+    tenant_id = seeded.tenant.tenant_id
+    await approve_statements(tenant_id, SYSTEM, seeded.scheme_id, PERIOD)
+    book = load_workbook(io.BytesIO((await download(client, XLSX, seeded.admin_token, seeded.scheme_id)).content))
+    assert rows(book["汇总"])[0][0] == f"{SCHEME_NAME}：{PERIOD} 对账单（第 1 版，已审批，可发放）"
+    # A late order of 小王 re-closes October: its delta is paid in November's statement, labelled 2026-10.
+    late = {"externalId": "late-1", "type": "order", "occurredAt": "2026-10-20T10:00:00+08:00", "staff": "guide-001"}
+    assert (await ingest(tenant_id, enumerate([{**late, "amount": "1000.00"}]))).accepted == 1
+    await close_period(tenant_id, seeded.scheme_id, PERIOD, force=True)
+    async with tenant_unit_of_work(tenant_id):
+        periods = {p.id: p.key for p in await Period.filter(tenant_id=tenant_id)}
+        corrections = await LedgerLine.filter(tenant_id=tenant_id, corrects_period_id__not_isnull=True)
+    assert corrections, "the re-close of an approved period posts its delta into the next statement"
+    paid_in = {periods[line.period_id] for line in corrections}
+    assert len(paid_in) == 1
+    next_period = paid_in.pop()
+    response = await download(client, CSV, seeded.admin_token, seeded.scheme_id, next_period)
+    assert response.status_code == 200, response.text
+    data = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))[1:]
+    corrected = [row for row in data if row[9] == PERIOD]
+    assert [Decimal(row[8]) for row in corrected] == [line.amount for line in corrections]
+    assert {row[0] for row in corrected} == {"guide-001"}
+    book = load_workbook(
+        io.BytesIO((await download(client, XLSX, seeded.admin_token, seeded.scheme_id, next_period)).content)
+    )
+    lines = [row for sheet in book.worksheets[1:] for row in rows(sheet)[2:-1]]
+    assert sorted(cents(row[5]) for row in lines if row[6] == PERIOD) == sorted(line.amount for line in corrections)
