@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from admin.db import create_engine, tenant_session_maker
 from admin.i18n import CHINESE, ENGLISH, format_money, format_number, install_chinese, label
-from admin.security import ConsoleAuth, console_user, csrf_token
+from admin.security import LANGUAGE_COOKIE, ConsoleAuth, console_user, csrf_token
 from admin.views.dashboard import DashboardPage
 from admin.views.masterdata import (
     ApiKeyAdmin,
@@ -29,6 +29,7 @@ from admin.views.masterdata import (
     TeamAdmin,
 )
 from admin.views.pages import ChooseTenantPage, ConfirmRevokePage
+from admin.views.people import PeoplePages
 from admin.views.periods import LedgerLineAdmin, PeriodAdmin, PeriodPages, ScorecardAdmin
 from admin.views.platform import TenantAdmin
 from admin.views.schemes import SchemeAdmin, SchemeDesignerPage, SchemeVersionAdmin
@@ -61,7 +62,7 @@ def mount_console(app: Starlette, settings: Settings) -> Admin:
         authentication_backend=backend,
         i18n_config=I18nConfig(
             default_locale=CHINESE,
-            language_cookie_name="kaohe_admin_lang",
+            language_cookie_name=LANGUAGE_COOKIE,
             language_header_name=None,  # Chinese unless the reader switches (a browser's English is no choice)
             language_switcher=[CHINESE, ENGLISH],
         ),
@@ -96,6 +97,7 @@ def mount_console(app: Starlette, settings: Settings) -> Admin:
         AuditAdmin,
         ChooseTenantPage,
         ConfirmRevokePage,
+        PeoplePages,
         TenantAdmin,
     ):
         console.add_view(view)

@@ -13,6 +13,7 @@ Dates are shown in the tenant's timezone and money as CNY, both formatted by Bab
 from __future__ import annotations
 
 import io
+from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -34,6 +35,9 @@ LANGUAGES: Final = (CHINESE, ENGLISH)
 CATALOGUE_DIRECTORY: Final = Path(__file__).resolve().parent / "locale" / CHINESE / "LC_MESSAGES"
 # Babel's locale for formatting (zh_Hans alone has no territory: China's formats need zh_Hans_CN).
 FORMAT_LOCALES: Final = {CHINESE: "zh_Hans_CN", ENGLISH: "en"}
+DEFAULT_ZONE: Final = ZoneInfo("Asia/Shanghai")
+# The signed-in tenant's timezone (set per request by the sign-in check): instants are shown in it.
+current_zone: ContextVar[ZoneInfo] = ContextVar("kaohe_admin_zone", default=DEFAULT_ZONE)
 
 
 def compile_catalogue(directory: Path = CATALOGUE_DIRECTORY) -> Translations:
@@ -107,7 +111,7 @@ def format_instant(value: datetime | None, zone: ZoneInfo | None = None) -> str:
     if value is None:
         return ""
     return dates.format_datetime(
-        value, "medium", tzinfo=zone or ZoneInfo("Asia/Shanghai"), locale=FORMAT_LOCALES[console_locale()]
+        value, "medium", tzinfo=zone or current_zone.get(), locale=FORMAT_LOCALES[console_locale()]
     )
 
 

@@ -18,6 +18,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqladmin.authentication import AuthenticationBackend
 from starlette.datastructures import FormData
@@ -27,15 +28,17 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from admin.db import current_platform, current_tenant
-from admin.i18n import render
+from admin.i18n import DEFAULT_ZONE, current_zone, render
 from tenants.audit.service import Actor, record
 from tenants.db.uow import tenant_unit_of_work
 from tenants.i18n import _
 from tenants.tenancy.auth import ROLE_RANK, AuthService, Membership, Role, UserPrincipal, memberships_of
 from tenants.tenancy.errors import AuthError, AuthErrorCode
 from tenants.tenancy.identity import TenantId
+from tenants.tenancy.service import get_tenant
 
 SESSION_COOKIE: Final = "kaohe_admin"
+LANGUAGE_COOKIE: Final = "kaohe_admin_lang"
 CSRF_FIELD: Final = "csrf_token"
 CSRF_HEADER: Final = "x-csrf-token"
 SESSION_SECONDS: Final = 8 * 3600
@@ -82,7 +85,11 @@ class CsrfMiddleware:
             sent = value if isinstance(value, str) else None
             receive = _replay(body)
         if not isinstance(expected, str) or not sent or not hmac.compare_digest(expected, sent):
-            text = render(_("The form has expired or did not come from this console; reload the page and try again."))
+            # before the console's locale middleware: the language cookie decides, Chinese by default
+            english = connection.cookies.get(LANGUAGE_COOKIE) == "en"
+            text = _("The form has expired or did not come from this console; reload the page and try again.").render(
+                "en" if english else "zh-CN"
+            )
             await HTMLResponse(f"<!doctype html><meta charset=utf-8><p>{text}</p>", status_code=403)(
                 scope, receive, send
             )
@@ -166,6 +173,14 @@ def _session_claims(request: HTTPConnection) -> dict[str, Any] | None:
     if not isinstance(claims, dict) or not isinstance(claims.get("sub"), str):
         return None
     return {key: claims.get(key) for key in SESSION_CLAIMS}
+
+
+async def _tenant_zone(tenant_id: TenantId) -> ZoneInfo:
+    tenant = await get_tenant(tenant_id)
+    try:
+        return ZoneInfo(tenant.timezone)
+    except (ValueError, ZoneInfoNotFoundError):  # validated when set; an unknown zone only guards old rows
+        return DEFAULT_ZONE
 
 
 class ConsoleAuth(AuthenticationBackend):
@@ -290,6 +305,8 @@ class ConsoleAuth(AuthenticationBackend):
                 return True
             return RedirectResponse(str(request.url_for("admin:view-choose_tenant")), status_code=302)
         name = next((m.tenant_name for m in principal.memberships if m.tenant_id == principal.tenant_id), None)
+        if principal.tenant_id is not None:
+            current_zone.set(await _tenant_zone(principal.tenant_id))
         setattr(request.state, PRINCIPAL_STATE, ConsoleUser(principal, principal.tenant_id, name))
         # The SQLAlchemy sessions made for this request read it (admin/db.py): RLS scopes every read.
         current_tenant.set(principal.tenant_id)

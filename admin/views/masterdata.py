@@ -202,6 +202,10 @@ class StaffAdmin(MerchantView, model=StaffRow):
     async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
         return await self._upsert(request, str(data.get("code") or ""), data)
 
+    @action(name="login", label=label(_("Linked login")))
+    async def link_login(self, request: Request) -> Response:
+        return _to_page(request, "admin:view-staff_login")
+
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
         staff = await _row(self, StaffRow, pk)
         return await self._upsert(request, staff.code, data)
@@ -360,6 +364,21 @@ class MemberAdmin(MerchantView, model=MembershipRow):
     }
     column_formatters: ClassVar[dict[Any, Any]] = {MembershipRow.user: _member_email}
     column_filters: ClassVar[list[Any]] = [AllUniqueStringValuesFilter(MembershipRow.role, title=label(_("Role")))]
+    list_template = "kaohe/member_list.html"
+
+    @action(name="role", label=label(_("Change the role")))
+    async def change_role(self, request: Request) -> Response:
+        return _to_page(request, "admin:view-member_role")
+
+    @action(name="remove", label=label(_("Remove the member")))
+    async def remove(self, request: Request) -> Response:
+        return _to_page(request, "admin:view-member_remove")
+
+
+def _to_page(request: Request, route: str) -> Response:
+    """sqladmin's actions are GET links: they only open the page whose POST makes the change."""
+    pk = request.query_params.get("pks", "").split(",")[0]
+    return RedirectResponse(str(request.url_for(route).include_query_params(id=pk)), 302)
 
 
 def _actor(model: AuditRow, attribute: str) -> str:
@@ -463,6 +482,10 @@ class EventAdmin(MerchantView, model=EventRow):
     column_sortable_list: ClassVar[list[Any]] = [EventRow.id]
     column_default_sort: ClassVar[list[Any]] = [(EventRow.id, True)]
     column_filters: ClassVar[list[Any]] = []
+
+    def search_query(self, stmt: Select[Any], term: str) -> Select[Any]:
+        """An external id is looked up exactly (the tenant's unique index), never by a substring scan of millions."""
+        return stmt.where(EventRow.external_id == term.strip())
 
     async def count(self, request: Request, stmt: Select[Any] | None = None) -> int:
         """Matching rows up to EVENTS_COUNT_CAP (+1, so the pager knows there are more), never a full count."""

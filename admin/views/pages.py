@@ -10,6 +10,8 @@ from starlette.responses import RedirectResponse, Response
 from admin.i18n import render
 from admin.security import ConsoleAuth, console_memberships, console_user
 from admin.views.base import MerchantPage, require_tenant
+from tenants.audit.service import record
+from tenants.db.uow import tenant_unit_of_work
 from tenants.i18n import _
 from tenants.tenancy import service as tenancy_service
 from tenants.tenancy.auth import memberships_of
@@ -63,7 +65,11 @@ class ConfirmRevokePage(MerchantPage):
         if request.method == "POST":
             try:
                 for api_key_id in ids:
-                    await tenancy_service.revoke_api_key(tenant_id, api_key_id)
+                    revoked = await tenancy_service.revoke_api_key(tenant_id, api_key_id)
+                    # the tenancy service keeps no audit entry for keys; the console records who revoked it
+                    async with tenant_unit_of_work(tenant_id) as conn:
+                        after = {"name": revoked.name, "prefix": revoked.prefix, "revoked_at": revoked.revoked_at}
+                        await record(conn, tenant_id, _user.actor, "api_key.revoke", "api_key", revoked.id, None, after)
             except TenancyError as refused:
                 error = render(refused.message)
             else:
@@ -79,4 +85,5 @@ class ConfirmRevokePage(MerchantPage):
                 "error": error,
                 "title": render(_("Revoke")),
             },
+            status_code=400 if error else 200,
         )

@@ -1,0 +1,254 @@
+"""Console pages beyond sign-in: API keys (shown once, revoked through a POST), members and roles, a staff member's
+linked login, the scheme designer's refusals, simulation and diff, approvals, and the operator's merchant pages.
+Every change goes through a service and lands in the audit log; refusals change nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from sqlalchemy import select
+from starlette.applications import Starlette
+
+from admin.db import current_tenant
+from admin.tables import AuditRow
+from tenants.db.uow import tenant_unit_of_work
+from tenants.demo import seed_worked_example
+from tenants.periods.close import close_period
+from tenants.periods.models import Period
+from tenants.schemes.models import SchemeVersion
+from tenants.staff.models import Staff
+from tenants.tenancy import service as tenancy_service
+from tenants.tenancy.auth import Role, Scope, authenticate_api_key
+from tenants.tenancy.errors import AuthError
+from tenants.tenancy.identity import TenantId
+from tenants.tenancy.models import ApiKey, Membership, Tenant
+from tests.admin.conftest import Console, ConsoleFactory
+from tests.conftest import PASSWORD, TenantFactory, TenantFixture, unique
+from tests.factories import add_staff
+
+KEY = re.compile(r"kh_[0-9a-f]{12}_[A-Za-z0-9_-]+")
+
+
+async def audit_actions(app: Starlette, tenant_id: TenantId) -> list[str]:
+    token = current_tenant.set(tenant_id)
+    try:
+        async with app.state.admin_console.session_maker() as session:
+            rows = (await session.execute(select(AuditRow.action).order_by(AuditRow.id))).scalars().all()
+    finally:
+        current_tenant.reset(token)
+    return list(rows)
+
+
+async def signed_in(console_factory: ConsoleFactory, tenant: TenantFixture) -> Console:
+    console = await console_factory()
+    assert (await console.login(tenant.admin_email)).status_code == 302
+    return console
+
+
+async def test_an_api_key_is_shown_once_then_revoked_through_a_confirmed_post(
+    make_tenant: TenantFactory, console_factory: ConsoleFactory, app: Starlette
+) -> None:
+    tenant = await make_tenant()
+    console = await signed_in(console_factory, tenant)
+    await console.get("/admin/api-key-row/create")
+    created = await console.post("/admin/api-key-row/create", {"name": "POS", "scopes": "events:write", "save": "Save"})
+    assert created.status_code == 200
+    assert created.headers["cache-control"].startswith("no-store")
+    plaintext = KEY.search(created.text)
+    assert plaintext is not None
+    principal = await authenticate_api_key(plaintext.group(0))
+    listed = await console.get("/admin/api-key-row/list")
+    assert plaintext.group(0) not in listed.text  # never shown again
+    opened = await console.get(f"/admin/api-key-row/action/revoke?pks={principal.api_key_id}")
+    assert opened.status_code == 302
+    confirm = await console.get(opened.headers["location"])
+    assert "确定吊销" in confirm.text
+    assert (await authenticate_api_key(plaintext.group(0))).api_key_id == principal.api_key_id  # GET changed nothing
+    revoked = await console.post("/admin/api-keys/revoke", {"pks": str(principal.api_key_id)})
+    assert revoked.status_code == 302
+    try:
+        await authenticate_api_key(plaintext.group(0))
+        raise AssertionError("the key still works")
+    except AuthError:
+        pass
+    assert {"api_key.create", "api_key.revoke"} <= set(await audit_actions(app, tenant.tenant_id))
+
+
+async def test_another_tenants_api_key_cannot_be_revoked(
+    make_tenant: TenantFactory, console_factory: ConsoleFactory
+) -> None:
+    tenant_a, tenant_b = await make_tenant(), await make_tenant()
+    key = await tenancy_service.create_api_key(tenant_a.tenant_id, "A's key", [Scope.EVENTS_WRITE], None)
+    console = await signed_in(console_factory, tenant_b)
+    response = await console.post("/admin/api-keys/revoke", {"pks": str(key.api_key.id)})
+    assert response.status_code == 400
+    async with tenant_unit_of_work(tenant_a.tenant_id):
+        assert (await ApiKey.get(id=key.api_key.id)).revoked_at is None
+
+
+async def test_member_role_change_and_staff_login_link_go_through_their_services(
+    make_tenant: TenantFactory, console_factory: ConsoleFactory, app: Starlette
+) -> None:
+    tenant = await make_tenant(role=Role.OWNER)
+    other = await tenancy_service.create_user(f"{unique('m')}@example.com", PASSWORD)
+    membership = await tenancy_service.add_membership(tenant.tenant_id, other.id, Role.STAFF)
+    staff = await add_staff(tenant.tenant_id, "g-login")
+    console = await signed_in(console_factory, tenant)
+    page = await console.get(f"/admin/members/role?id={membership.id}")
+    assert page.status_code == 200 and other.email in page.text
+    refused = await console.post(f"/admin/members/role?id={membership.id}", {"id": membership.id, "role": "emperor"})
+    assert refused.status_code == 400
+    changed = await console.post("/admin/members/role", {"id": membership.id, "role": "manager"})
+    assert changed.status_code == 302, changed.text
+    async with tenant_unit_of_work(tenant.tenant_id):
+        assert (await Membership.get(id=membership.id)).role == "manager"
+    linked = await console.post("/admin/staff/login", {"id": staff.id, "user": str(other.id)})
+    assert linked.status_code == 302, linked.text
+    async with tenant_unit_of_work(tenant.tenant_id):
+        assert (await Staff.get(id=staff.id)).user_id == other.id
+    listed = await console.get("/admin/staff-row/list")
+    assert other.email in listed.text
+    assert len(await audit_actions(app, tenant.tenant_id)) >= 3
+
+
+async def designer(console: Console, scheme_id: int, data: dict[str, Any]) -> Any:
+    await console.get(f"/admin/schemes/design/{scheme_id}")
+    return await console.post(f"/admin/schemes/design/{scheme_id}", data)
+
+
+async def test_the_designer_refuses_an_invalid_config_whole_with_the_apis_codes_and_stores_nothing(
+    make_tenant: TenantFactory, console_factory: ConsoleFactory
+) -> None:
+    tenant = await make_tenant()
+    console = await signed_in(console_factory, tenant)
+    created = await console.post("/admin/schemes/new", {"template": "store_guide_new_customers", "name": "导购"})
+    assert created.status_code == 302
+    scheme_id = int(created.headers["location"].rstrip("/").split("/")[-1])
+    page = await console.get(created.headers["location"])
+    config = re.search(r"window.KAOHE_CONFIG = (.*);", page.text)
+    assert config is not None
+    broken = json.loads(config.group(1))
+    broken["metrics"][0]["weight"] = 30
+    broken["rewards"][0]["tiers"][1]["from"] = -5
+    response = await designer(console, scheme_id, {"intent": "save", "config": json.dumps(broken)})
+    assert response.status_code == 400
+    assert "WEIGHTS_NOT_100" in response.text and "NEGATIVE_AMOUNT" in response.text
+    assert "权重合计为 90" in response.text  # the API's message, in Chinese
+    assert 'data-field="rewards[0].tiers[1].from"' in response.text
+    not_json = await designer(console, scheme_id, {"intent": "save", "config": "{not json"})
+    assert not_json.status_code == 400
+    hostile = await designer(console, scheme_id, {"intent": "save", "config": json.dumps({"cycle": "\x00</script>"})})
+    assert hostile.status_code == 400 and "</script><" not in hostile.text.split("KAOHE_CONFIG", 1)[1][:200]
+    async with tenant_unit_of_work(tenant.tenant_id):
+        versions = await SchemeVersion.filter(tenant_id=tenant.tenant_id, scheme_id=scheme_id)
+    assert [(v.number, v.config["metrics"][0]["weight"]) for v in versions] == [(1, 40)]
+    other = await make_tenant()
+    stranger = await signed_in(console_factory, other)
+    assert (await stranger.get(f"/admin/schemes/design/{scheme_id}")).status_code == 404
+
+
+async def test_simulate_diff_approve_and_reopen_from_the_console(
+    make_tenant: TenantFactory, console_factory: ConsoleFactory, app: Starlette
+) -> None:
+    tenant = await make_tenant()
+    scheme_id = await seed_worked_example(tenant.tenant_id)
+    console = await signed_in(console_factory, tenant)
+    simulated = await designer(console, scheme_id, {"intent": "simulate", "period": "2026-10"})
+    assert simulated.status_code == 200, simulated.text[:500]
+    assert "guide-001" in simulated.text and "¥1,000.00" in simulated.text
+    async with tenant_unit_of_work(tenant.tenant_id):
+        assert await Period.filter(tenant_id=tenant.tenant_id).count() == 0  # a simulation stores nothing
+    # a second version, then the diff between the two
+    page = await console.get(f"/admin/schemes/design/{scheme_id}")
+    config = re.search(r"window.KAOHE_CONFIG = (.*);", page.text)
+    assert config is not None
+    changed = json.loads(config.group(1))
+    changed["metrics"][0]["target"] = 35
+    saved = await designer(console, scheme_id, {"intent": "save", "config": json.dumps(changed)})
+    assert saved.status_code == 200 and "草稿已保存" in saved.text
+    async with tenant_unit_of_work(tenant.tenant_id):
+        versions = await SchemeVersion.filter(tenant_id=tenant.tenant_id, scheme_id=scheme_id).order_by("number")
+    diff = await console.get(f"/admin/schemes/diff?versions={versions[0].id},{versions[1].id}")
+    assert "metrics[0].target" in diff.text and "35" in diff.text
+    # close October (in process), then approve and reopen through the confirmation pages
+    await close_period(tenant.tenant_id, scheme_id, "2026-10")
+    async with tenant_unit_of_work(tenant.tenant_id):
+        period = await Period.get(tenant_id=tenant.tenant_id, scheme_id=scheme_id, key="2026-10")
+    confirm = await console.get(f"/admin/periods/action?intent=approve&period={period.id}")
+    assert "确定审批" in confirm.text
+    approved = await console.post("/admin/periods/action", {"intent": "approve", "period": period.id})
+    assert approved.status_code == 302, approved.text[:500]
+    again = await console.post("/admin/periods/action", {"intent": "approve", "period": period.id})
+    assert again.status_code == 400  # already approved: the service's refusal, shown
+    no_reason = await console.post("/admin/periods/action", {"intent": "reopen", "period": period.id, "reason": " "})
+    assert no_reason.status_code == 400
+    reopened = await console.post(
+        "/admin/periods/action", {"intent": "reopen", "period": period.id, "reason": "补录漏单"}
+    )
+    assert reopened.status_code == 302
+    actions = await audit_actions(app, tenant.tenant_id)
+    assert {"statements.approve", "statements.reopen", "scheme_version.create_draft"} <= set(actions)
+    ledger = await console.get(f"/admin/ledger-line-row/list?period={period.id}")
+    assert "export-xlsx" in ledger.text and "¥1,000.00" in ledger.text
+    csv = await console.get(f"/admin/exports/statements.csv?scheme={scheme_id}&period=2026-10")
+    assert csv.status_code == 200 and "guide-001" in csv.text
+    dashboard = await console.get(f"/admin/dashboard?scheme={scheme_id}&period=2026-10")
+    assert "¥1,100.00" in dashboard.text
+
+
+async def test_the_operator_creates_suspends_and_resumes_a_merchant(console_factory: ConsoleFactory) -> None:
+    email = f"{unique('op')}@example.com"
+    await tenancy_service.create_user(email, PASSWORD, platform_operator=True)
+    console = await console_factory()
+    assert (await console.login(email)).status_code == 302
+    slug = unique("shop")
+    await console.get("/admin/tenant-row/new")
+    bad = await console.post(
+        "/admin/tenant-row/new", {"slug": slug, "name": "店", "timezone": "Mars/Base", "email": "x"}
+    )
+    assert bad.status_code == 400
+    created = await console.post(
+        "/admin/tenant-row/new",
+        {"slug": slug, "name": "新店", "timezone": "Asia/Shanghai", "email": f"{unique('owner')}@example.com"},
+    )
+    assert created.status_code == 302, created.text[:500]
+    tenant = await tenancy_service.tenant_by_slug(slug)
+    assert tenant is not None
+    suspended = await console.post("/admin/tenant-row/act", {"intent": "suspend", "tenant": tenant.id})
+    assert suspended.status_code == 302
+    assert (await _tenant(slug)).suspended_at is not None
+    resumed = await console.post("/admin/tenant-row/act", {"intent": "resume", "tenant": tenant.id})
+    assert resumed.status_code == 302
+    assert (await _tenant(slug)).suspended_at is None
+
+
+async def _tenant(slug: str) -> Tenant:
+    found = await tenancy_service.tenant_by_slug(slug)
+    assert found is not None
+    return found
+
+
+async def test_the_events_list_finds_an_external_id_exactly_and_shows_only_the_tenants_events(
+    make_tenant: TenantFactory, console_factory: ConsoleFactory
+) -> None:
+    from tenants.events.models import Event
+
+    tenant, other = await make_tenant(), await make_tenant()
+    await seed_worked_example(tenant.tenant_id)
+    async with tenant_unit_of_work(tenant.tenant_id):
+        event = await Event.filter(tenant_id=tenant.tenant_id).order_by("id").first()
+        total = await Event.filter(tenant_id=tenant.tenant_id).count()
+    assert event is not None
+    console = await signed_in(console_factory, tenant)
+    listed = await console.get("/admin/event-row/list")
+    assert listed.status_code == 200
+    assert f"共 {total} 条" in listed.text  # under the cap the count is exact
+    found = await console.get(f"/admin/event-row/list?search={event.external_id}")
+    assert found.text.count(f">{event.external_id}<") == 1
+    partial = await console.get(f"/admin/event-row/list?search={event.external_id[:-1]}")
+    assert f">{event.external_id}<" not in partial.text
+    stranger = await signed_in(console_factory, other)
+    assert event.external_id not in (await stranger.get("/admin/event-row/list")).text
+    assert (await stranger.get(f"/admin/event-row/details/{event.id}")).status_code == 404
