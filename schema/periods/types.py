@@ -24,6 +24,7 @@ from tenants.periods.models import Period as PeriodRecord
 from tenants.periods.stored import metrics_json
 from tenants.rules.calendar import zone
 from tenants.rules.scorecard import Scorecard as EngineScorecard
+from tenants.scorecards.service import exact
 
 strawberry.enum(CloseErrorCode, name="PeriodErrorCode")
 
@@ -141,24 +142,28 @@ class Period:
         )
 
 
-@strawberry.type
+@strawberry.type(description="One metric of a simulated scorecard.")
 class MetricScore:
-    key: str
-    label: str
-    value: str | None
-    score: str | None
-    weight: str | None
-    explanation: str
+    key: str = strawberry.field(description="The metric's key.")
+    label: str = strawberry.field(description="The metric's label.")
+    value: Decimal | None = strawberry.field(description="The value, exact; null when there is no data (0 / 0).")
+    score: Decimal | None = strawberry.field(description="Points, 4 decimals; null for a helper metric.")
+    weight: Decimal | None = strawberry.field(description="Weight in the total; null for a helper metric.")
+    explanation: str = strawberry.field(description="How the score was computed.")
 
     @classmethod
     def of(cls, stored: dict[str, str | None]) -> MetricScore:
-        """From a stored scorecard's metric entry (numbers kept as exact strings)."""
+        """From a scorecard's metric entry in its stored form (numbers kept as exact strings)."""
+
+        def number(raw: str | None) -> Decimal | None:
+            return exact(Decimal(raw)) if raw is not None else None
+
         return cls(
             key=str(stored["key"]),
             label=str(stored["label"]),
-            value=stored["value"],
-            score=stored["score"],
-            weight=stored["weight"],
+            value=number(stored["value"]),
+            score=Decimal(stored["score"]) if stored["score"] is not None else None,
+            weight=number(stored["weight"]),
             explanation=str(stored["explanation"]),
         )
 

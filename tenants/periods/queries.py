@@ -1,6 +1,7 @@
-"""Reading closed and provisional results: periods, scorecards with their lines, statements.
+"""Reading periods (the `periods` query) and the value types of a stored scorecard and its lines.
 
-Entry points: each opens one unit of work and reads through tenants/periods/repository.py (set-based reads)."""
+Entry points open one unit of work and read through tenants/periods/repository.py. Scorecards, statements and
+rankings are read by the scorecards domain (tenants/scorecards, issue 8), inside the caller's access scope."""
 
 from __future__ import annotations
 
@@ -78,51 +79,3 @@ async def list_periods_with_zones(tenant_id: TenantId, scheme_id: int) -> list[P
         timezone = raw.get("timezone") if isinstance(raw, dict) else None
         listings.append(PeriodListing(period, timezone if isinstance(timezone, str) else DEFAULT_TIMEZONE))
     return listings
-
-
-async def scorecards(
-    tenant_id: TenantId, scheme_id: int, period_key: str, staff_code: str | None = None
-) -> list[ScorecardView]:
-    """The latest revision's scorecards (or the provisional ones of an open period), each with all its posted lines."""
-    async with tenant_unit_of_work(tenant_id) as conn:
-        period = await repository.find_period(conn, tenant_id, scheme_id, period_key)
-        if period is None:
-            return []
-        cards = await repository.scorecard_rows(conn, tenant_id, period, staff_code)
-        lines = await repository.line_rows(conn, tenant_id, period.id, staff_code)
-    by_staff: dict[int, list[LineView]] = {}
-    for row in lines:
-        by_staff.setdefault(row["staff_id"], []).append(
-            LineView(
-                staff_code=row["staff_code"],
-                revision=row["revision"],
-                rule_key=row["rule_key"],
-                kind=row["kind"],
-                amount=row["amount"],
-                derivation=row["derivation"],
-                scheme_version_id=row["scheme_version_id"],
-                posted_at=row["posted_at"],
-            )
-        )
-    return [
-        ScorecardView(
-            staff_id=row["staff_id"],
-            staff_code=row["staff_code"],
-            staff_name=row["staff_name"],
-            team_code=row["team_code"],
-            revision=row["revision"],
-            provisional=row["provisional"],
-            total=row["total"],
-            grade=row["grade"],
-            rank=row["rank"],
-            metrics=row["metrics"],
-            flags=row["flags"],
-            lines=by_staff.get(row["staff_id"], []),
-        )
-        for row in cards
-    ]
-
-
-async def staff_code_of_user(tenant_id: TenantId, user_id: int) -> str | None:
-    async with tenant_unit_of_work(tenant_id) as conn:
-        return await repository.staff_code_of_user(conn, tenant_id, user_id)
