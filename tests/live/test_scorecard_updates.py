@@ -21,6 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
+from schema.subscriptions import KaoheTransportWSHandler
 from server.settings import Settings
 from tenants.access.service import link_staff_user, set_member_teams
 from tenants.audit.service import SYSTEM
@@ -203,6 +204,32 @@ async def test_a_bad_token_is_refused_with_a_coded_close(live_url: str, payload:
             await ws.recv()
     assert closed.value.rcvd is not None
     assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4403, reason)
+
+
+LOGOUT = "mutation { logout { __typename } }"
+
+
+async def test_a_connection_whose_session_ends_is_closed_with_the_code(
+    live_url: str, make_tenant: TenantFactory, login: Login, gql: GraphQL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A websocket outlives its token's validity: logging out (or a removed member, a suspended tenant) closes it."""
+    monkeypatch.setattr(KaoheTransportWSHandler, "REAUTHENTICATE_SECONDS", 0.1)
+    tenant = await make_tenant()
+    scheme_id = await seed_worked_example(tenant.tenant_id)
+    token = await login(tenant.admin_email)
+    before = getattr(installed_scorecard_feed(), "listener_count", 0)
+    async with subscribed(live_url, token, scheme_id) as ws:
+        await wait_for_listeners(before + 1)
+        assert (await gql(LOGOUT, token=token))["data"]["logout"]["__typename"] == "LoggedOut"
+        with pytest.raises(ConnectionClosed) as closed:
+            async with asyncio.timeout(PATIENCE_SECONDS):
+                await ws.recv()
+        assert closed.value.rcvd is not None
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4403, "TOKEN_REVOKED")
+    # Its subscription ended with it: the feed forgot the listener.
+    async with asyncio.timeout(PATIENCE_SECONDS):
+        while getattr(installed_scorecard_feed(), "listener_count", 0) > before:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
 
 
 async def test_subscribing_without_connection_init_is_refused(live_url: str) -> None:
