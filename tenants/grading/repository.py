@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -77,21 +77,23 @@ async def month_contributions(
 ) -> list[CustomerContribution]:
     """Every customer the tenant has (a merchant that imports last month's history after its customers is graded
     like one that sent them live): net order amount of [starts, ends) (None: no orders or refunds) and the stored
-    grade of `previous_month`."""
+    grade of `previous_month`. In ranking order (contribution descending, ties by code in code point order, as the
+    pure rules compare text), which the rules check instead of sorting again. The rows are asyncpg's records, which
+    index and unpack as the rules' (customer_id, code, contribution, previous_grade) tuples."""
     rows = await _asyncpg(conn).fetch(
-        f"SELECT customer_id, code, contribution, previous_grade FROM ({_CONTRIBUTIONS}) AS c WHERE code IS NOT NULL",
+        f"SELECT customer_id, code, contribution, previous_grade FROM ({_CONTRIBUTIONS}) AS c WHERE code IS NOT NULL "
+        'ORDER BY contribution DESC NULLS LAST, code COLLATE "C"',
         tenant_id,
         starts,
         ends,
         previous_month,
     )
-    return [CustomerContribution(row[0], row[1], row[2], row[3]) for row in rows]
+    return cast("list[CustomerContribution]", rows)
 
 
 _STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS customer_grade_stage (
-    customer_id bigint, contribution numeric, before_amount numeric, share_before numeric, rank integer,
-    grade text, previous_grade text
+    customer_id bigint, contribution numeric, before_amount numeric, rank integer, grade text, previous_grade text
 ) ON COMMIT DELETE ROWS
 """
 
@@ -113,17 +115,17 @@ async def replace_month(
     await connection.copy_records_to_table(
         "customer_grade_stage",
         schema_name="pg_temp",
-        records=(
-            (g.customer_id, g.contribution, g.before, g.share_before, g.rank, g.grade, g.previous_grade) for g in graded
-        ),
+        records=graded,  # GradedCustomer tuples: the staging table's columns in order
     )
     await connection.execute("DELETE FROM customer_grade WHERE tenant_id = $1 AND month = $2", tenant_id, month)
     await connection.execute(
+        # share_before = before / total (GradedMonth.share_before), computed here rather than per row in Python
         "INSERT INTO customer_grade (tenant_id, month, customer_id, contribution, before_amount, share_before, rank, "
-        "grade, previous_grade) SELECT $1, $2, customer_id, contribution, before_amount, share_before, rank, grade, "
-        "previous_grade FROM customer_grade_stage",
+        "grade, previous_grade) SELECT $1, $2, customer_id, contribution, before_amount, before_amount / $3::numeric, "
+        "rank, grade, previous_grade FROM customer_grade_stage",
         tenant_id,
         month,
+        total if total > 0 else None,
     )
     await connection.execute(
         "INSERT INTO customer_grade_month (tenant_id, month, starts_at, ends_at, a_below, b_below, total, customers) "

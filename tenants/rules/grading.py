@@ -16,11 +16,12 @@ raises none (else every long-lost customer would be an alert every month). A cus
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Final
+from itertools import pairwise
+from typing import Final, NamedTuple
 
 from tenants.errors import Problem
 from tenants.i18n import _
@@ -149,9 +150,9 @@ def parse_customer_grading(raw: object, path: str = "grading") -> tuple[Customer
     return CustomerGrading(a_below=values["a_below"], b_below=values["b_below"]), []
 
 
-@dataclass(frozen=True, slots=True)
-class CustomerContribution:
-    """One known customer's month: its net order amount (None: no orders or refunds) and last month's grade."""
+class CustomerContribution(NamedTuple):
+    """One known customer's month: its net order amount (None: no orders or refunds) and last month's grade. A
+    plain tuple (the aggregation's rows are handed over as they come, 200,000 of them for a large merchant)."""
 
     customer_id: int
     code: str
@@ -159,12 +160,10 @@ class CustomerContribution:
     previous_grade: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class GradedCustomer:
+class GradedCustomer(NamedTuple):
     customer_id: int
     contribution: Decimal  # 0 when the customer had no orders
     before: Decimal | None  # the sum of the contributions ranked above (ranked customers only)
-    share_before: Decimal | None  # before / total
     rank: int | None  # 1-based among the customers with a positive contribution
     grade: str
     previous_grade: str | None
@@ -172,43 +171,59 @@ class GradedCustomer:
 
 @dataclass(frozen=True, slots=True)
 class GradedMonth:
-    customers: list[GradedCustomer]
+    customers: list[GradedCustomer]  # ranked customers in rank order, then the D customers
     total: Decimal  # the sum of the positive contributions
+
+    def share_before(self, customer: GradedCustomer) -> Decimal | None:
+        """before / total: the cumulative share ranked above the customer (None for a D customer)."""
+        return None if customer.before is None else customer.before / self.total
+
+
+def _in_ranking_order(ranked: Sequence[CustomerContribution]) -> bool:
+    """Whether the rows already come by descending contribution, ties by code (the aggregation orders them so;
+    checking costs a comparison per row, sorting a key per row)."""
+    for previous, row in pairwise(ranked):
+        earlier, later = previous[2], row[2]
+        assert earlier is not None and later is not None
+        if earlier < later or (earlier == later and previous[1] >= row[1]):
+            return False
+    return True
 
 
 def _ranking_key(row: CustomerContribution) -> tuple[Decimal, str]:
-    assert row.contribution is not None
-    return (-row.contribution, row.code)
+    assert row[2] is not None
+    return (-row[2], row[1])
 
 
 def grade_customers(
     rows: Iterable[CustomerContribution], grading: CustomerGrading = DEFAULT_CUSTOMER_GRADING
 ) -> GradedMonth:
-    """Every customer's grade for the month (DESIGN.md): ranked customers in rank order, then the D customers."""
+    """Every customer's grade for the month (DESIGN.md): ranked customers in rank order, then the D customers.
+    Any iterable of (customer_id, code, contribution, previous_grade) rows in any order."""
     ranked: list[CustomerContribution] = []
     unranked: list[CustomerContribution] = []
     for row in rows:
-        if row.contribution is not None and row.contribution > 0:
+        contribution = row[2]
+        if contribution is not None and contribution > 0:
             ranked.append(row)
         else:
             unranked.append(row)
-    ranked.sort(key=_ranking_key)  # descending contribution, ties by external code
-    total = sum((row.contribution for row in ranked if row.contribution is not None), Decimal(0))
+    if not _in_ranking_order(ranked):
+        ranked.sort(key=_ranking_key)  # descending contribution, ties by external code
+    total = sum((row[2] for row in ranked if row[2] is not None), Decimal(0))
     a_limit, b_limit = total * grading.a_below, total * grading.b_below
     graded: list[GradedCustomer] = []
+    append = graded.append
+    make = GradedCustomer._make
     before = Decimal(0)
-    for rank, row in enumerate(ranked, start=1):
-        contribution = row.contribution
+    for rank, (customer_id, _code, contribution, previous_grade) in enumerate(ranked, start=1):
         assert contribution is not None
         grade = "A" if before < a_limit else "B" if before < b_limit else "C"
-        graded.append(
-            GradedCustomer(row.customer_id, contribution, before, before / total, rank, grade, row.previous_grade)
-        )
+        append(make((customer_id, contribution, before, rank, grade, previous_grade)))
         before += contribution
     zero = Decimal("0.00")
-    for row in unranked:
-        contribution = zero if row.contribution is None else row.contribution
-        graded.append(GradedCustomer(row.customer_id, contribution, None, None, None, "D", row.previous_grade))
+    for customer_id, _code, contribution, previous_grade in unranked:
+        append(make((customer_id, zero if contribution is None else contribution, None, None, "D", previous_grade)))
     return GradedMonth(graded, total)
 
 

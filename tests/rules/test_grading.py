@@ -64,7 +64,8 @@ def test_the_design_example_exactly() -> None:
         ("C", Decimal("9600"), 5),
         ("D", None, None),
     ]
-    assert by_id[2].share_before == Decimal("0.5")
+    assert graded.share_before(by_id[2]) == Decimal("0.5")
+    assert graded.share_before(by_id[6]) is None
     assert by_id[6].contribution == Decimal("0.00")
 
 

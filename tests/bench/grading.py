@@ -1,0 +1,184 @@
+"""Customer grading benchmark (issue 10 item 8): grading one month of 200,000 customers with 2,000,000 orders by a
+worker process, as a ratio of the bare ranking SQL over the same table, measured in the same run.
+
+The tenant is onboarded the way a merchant's data arrives (tests/bench/common.py): teams, staff and customers through
+the GraphQL upserts, the month's orders (and a few refunds) through the NDJSON import of a real API server process,
+no VACUUM or ANALYZE by hand.
+
+- Reference: the bare ranking SQL: the month's net amount per customer (the same UNION ALL + GROUP BY over `customer`
+  and `event`), the window sum of the contributions ranked above, the A/B/C/D CASE, every row fetched by the client.
+- Measured: `gradeCustomers` as the product runs it: the grading job in the worker process (`kaohe worker`), from
+  enqueue to its status "complete": the aggregation, the pure ranking in Python, the write of every customer's grade
+  (COPY into a staging table, one INSERT ... SELECT) and the month's summary, committed. Target <= 1.5.
+- Then the same month graded again (its 200,000 grades replaced), and the worker's peak RSS (VmHWM).
+
+Run: `uv run python -m tests.bench.grading [--scale N]` (every size / N; seeding the full size takes minutes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import httpx
+from redis.asyncio import Redis
+
+from server.settings import Settings
+from tenants.periods.jobs import read_job
+from tenants.rules.calendar import period_window
+from tenants.tenancy import service
+from tenants.tenancy.auth import Scope
+from tenants.tenancy.identity import TenantId, tenant_id_for_system
+from tests.bench.close import WorkerProcess, start_worker, table_statistics, timed
+from tests.bench.common import api_server, bench_database, bench_settings, import_events, upsert_master_data
+from workers.grading import enqueue_grading
+
+MONTH = "2026-10"
+MONTH_START = datetime(2026, 9, 30, 16, tzinfo=UTC)  # 2026-10-01 00:00 in Shanghai
+MONTH_SECONDS = 31 * 24 * 3600
+
+BARE_RANKING = """
+WITH customer_totals AS (
+    SELECT customer_id, max(code) AS code, sum(amount) AS amount FROM (
+        SELECT cu.id AS customer_id, cu.code, NULL::numeric AS amount FROM customer cu WHERE cu.tenant_id = $1
+        UNION ALL
+        SELECT e.customer_id, NULL, e.amount FROM event e
+        WHERE e.tenant_id = $1 AND e.customer_id IS NOT NULL AND e.type IN ('order', 'refund')
+          AND e.status = 'counted' AND e.occurred_at >= $2 AND e.occurred_at < $3
+    ) AS month_rows GROUP BY customer_id
+),
+ranked AS (
+    SELECT customer_id, coalesce(sum(amount) OVER (ORDER BY amount DESC, code
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before,
+           sum(amount) OVER () AS total
+    FROM customer_totals WHERE code IS NOT NULL AND amount > 0
+)
+SELECT customer_id, CASE WHEN before < total * 0.2 THEN 'A' WHEN before < total * 0.6 THEN 'B' ELSE 'C' END AS grade
+FROM ranked
+UNION ALL
+SELECT customer_id, 'D' FROM customer_totals WHERE code IS NOT NULL AND (amount IS NULL OR amount <= 0)
+"""
+
+
+def order_lines(staff: int, customers: int, orders: int) -> Iterator[str]:
+    """The month's orders spread over staff, customers and the month by arithmetic; every 50th line a refund of
+    the order before it. A tenth of the customers buy nothing (they are D)."""
+    buyers = customers - customers // 10
+    for g in range(orders):
+        at = (MONTH_START + timedelta(seconds=(g * 7919) % MONTH_SECONDS)).isoformat()
+        customer = f"c{(g * 31) % buyers}"
+        if g % 50 == 49:
+            item: dict[str, object] = {
+                "externalId": f"r-{g}",
+                "type": "refund",
+                "occurredAt": at,
+                "staff": f"g{(g - 1) % staff}",
+                "customer": f"c{((g - 1) * 31) % buyers}",
+                "amount": "-20",
+                "attributes": {"order": f"o-{g - 1}"},
+            }
+        else:
+            item = {
+                "externalId": f"o-{g}",
+                "type": "order",
+                "occurredAt": at,
+                "staff": f"g{g % staff}",
+                "customer": customer,
+                "amount": f"{20 + (g * 13) % 2000}.{g % 100:02d}",
+            }
+        yield json.dumps(item)
+
+
+async def seed(client: httpx.AsyncClient, slug: str, staff: int, customers: int, orders: int) -> tuple[TenantId, str]:
+    tenant = await service.create_tenant(slug, slug)
+    tenant_id = tenant_id_for_system(tenant.id)
+    api_key = (
+        await service.create_api_key(tenant_id, "bench", [Scope.STAFF_WRITE, Scope.EVENTS_WRITE], None)
+    ).plaintext
+    stores = (staff + 19) // 20
+    await upsert_master_data(client, api_key, "teams", [{"code": f"s{i}", "name": f"store {i}"} for i in range(stores)])
+    await upsert_master_data(
+        client,
+        api_key,
+        "staff",
+        [{"code": f"g{i}", "name": f"guide {i}", "role": "guide", "team": f"s{i // 20}"} for i in range(staff)],
+    )
+    await upsert_master_data(client, api_key, "customers", [{"code": f"c{i}", "name": ""} for i in range(customers)])
+    await import_events(client, api_key, order_lines(staff, customers, orders))
+    return tenant_id, api_key
+
+
+async def grade_with_worker(redis: Redis, settings: Settings, tenant_id: TenantId) -> tuple[float, str]:
+    started = time.perf_counter()
+    job_id = await enqueue_grading(redis, settings, tenant_id, MONTH)
+    while True:
+        status = await read_job(redis, tenant_id, job_id)
+        if status is not None and status.status == "complete":
+            return time.perf_counter() - started, status.result or ""
+        if status is not None and status.status == "failed":
+            raise RuntimeError(f"grading failed: {status.error}")
+        await asyncio.sleep(0.02)
+
+
+async def bare_ranking_seconds(settings: Settings, tenant_id: TenantId) -> tuple[float, int]:
+    starts, ends = period_window("month", MONTH, "Asia/Shanghai")
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        async with conn.transaction():
+            await conn.execute(f"SET LOCAL app.tenant_id = '{int(tenant_id)}'")
+            started = time.perf_counter()
+            rows = await conn.fetch(BARE_RANKING, tenant_id, starts, ends)
+            elapsed = time.perf_counter() - started
+    finally:
+        await conn.close()
+    return elapsed, len(rows)
+
+
+async def run(scale: int) -> None:
+    settings = bench_settings("kaohe_bench_grading", queue=True)
+    staff, customers, orders = 2000 // scale, 200_000 // scale, 2_000_000 // scale
+    async with bench_database(settings):
+        redis = Redis.from_url(settings.redis_url)
+        worker: WorkerProcess = start_worker(settings)
+        try:
+            with api_server(settings) as url:
+                async with httpx.AsyncClient(base_url=url, timeout=None) as client:
+                    print(
+                        f"seeding through the API: {staff} staff, {customers} customers, {orders} orders ...",
+                        flush=True,
+                    )
+                    big, _ = await timed("seeding", seed(client, "big", staff, customers, orders))
+                    print(f"   statistics: {await table_statistics(settings)}", flush=True)
+                    warm, _ = await seed(client, "warm", 2, 5, 20)
+            await grade_with_worker(redis, settings, warm)  # the worker's imports and pool, warmed up
+
+            bare, rows = min([await bare_ranking_seconds(settings, big) for _ in range(3)])
+            graded, summary = await grade_with_worker(redis, settings, big)
+            again, _ = await grade_with_worker(redis, settings, big)
+            bare = min(bare, (await bare_ranking_seconds(settings, big))[0])
+            print(f"   {summary}")
+            print(
+                f"1) bare ranking SQL ({rows} rows): {bare:.3f} s   grading by the worker: {graded:.3f} s"
+                f"   ratio {graded / bare:.2f} (target <= 1.5)"
+            )
+            print(f"2) the same month graded again (grades replaced): {again:.3f} s   ratio {again / bare:.2f}")
+            print(f"   worker peak RSS (VmHWM): {worker.peak_rss_mb():.0f} MB", flush=True)
+        finally:
+            worker.process.terminate()
+            worker.process.wait(timeout=30)
+            await redis.aclose()
+
+
+def scale_from(argv: Sequence[str]) -> int:
+    if "--scale" in argv:
+        return max(1, int(argv[argv.index("--scale") + 1]))
+    return 1
+
+
+if __name__ == "__main__":
+    asyncio.run(run(scale_from(sys.argv)))
