@@ -52,7 +52,8 @@ async def _file_chunks(file: BinaryIO) -> AsyncIterator[bytes]:
         file.close()
 
 
-def _download(export: ExportFile) -> Response:
+def download_response(export: ExportFile) -> Response:
+    """The finished file as a streamed attachment (also for the admin console, which authenticates by its session)."""
     # An ASCII name for old clients, the RFC 6266 / 5987 form for the rest (the name is ASCII today; kept safe).
     disposition = f"attachment; filename=\"{export.filename}\"; filename*=UTF-8''{quote(export.filename)}"
     return StreamingResponse(
@@ -87,7 +88,7 @@ async def _export(request: Request, file_format: Format) -> Response:
         export = await export_statements(tenant_id, principal, params.get("scheme"), params.get("period"), file_format)
     except ExportError as error:
         return _refusal(_EXPORT_STATUS[error.code], error.code.value, error.message.render(locale), error.field)
-    return _download(export)
+    return download_response(export)
 
 
 async def export_statements_xlsx(request: Request) -> Response:
