@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from admin.db import create_engine, tenant_session_maker
 from admin.i18n import CHINESE, ENGLISH, format_money, format_number, install_chinese, label
 from admin.security import LANGUAGE_COOKIE, ConsoleAuth, console_user, csrf_token
+from admin.views.attribution import AttributionPage
 from admin.views.dashboard import DashboardPage
 from admin.views.masterdata import (
     ApiKeyAdmin,
@@ -94,6 +95,7 @@ def mount_console(app: Starlette, settings: Settings) -> Admin:
         EventAdmin,
         ApiKeyAdmin,
         MemberAdmin,
+        AttributionPage,
         AuditAdmin,
         ChooseTenantPage,
         ConfirmRevokePage,

@@ -18,12 +18,14 @@ from typing import Any, ClassVar
 
 from markupsafe import Markup
 from sqladmin import BaseView, ModelView
+from sqladmin.filters import AllUniqueStringValuesFilter, BooleanFilter, StaticValuesFilter
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 
 from admin.i18n import format_day, format_instant, format_number, render
 from admin.security import ConsoleUser, console_user
 from tenants.errors import Problem
+from tenants.i18n import _
 from tenants.tenancy.identity import TenantId
 
 
@@ -67,6 +69,28 @@ TYPE_FORMATTERS: dict[type, Any] = {
     date: format_day,
     Decimal: _money_or_number,
 }
+
+
+# sqladmin's filters name their choices in English ("All", "Yes", "No"): ours say them in the reader's language.
+
+
+def _all_first(lookups: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    return [(value, render(_("All")) if value in ("__all", "all") else text) for value, text in lookups]
+
+
+class ValuesFilter(AllUniqueStringValuesFilter):
+    async def lookups(self, request: Request, model: Any, run_query: Any) -> list[tuple[str, Any]]:
+        return _all_first(await super().lookups(request, model, run_query))
+
+
+class ChoicesFilter(StaticValuesFilter):
+    async def lookups(self, request: Request, model: Any, run_query: Any) -> list[tuple[str, Any]]:
+        return _all_first(await super().lookups(request, model, run_query))
+
+
+class YesNoFilter(BooleanFilter):
+    async def lookups(self, request: Request, model: Any, run_query: Any) -> list[tuple[str, Any]]:
+        return [("all", render(_("All"))), ("true", render(_("Yes"))), ("false", render(_("No")))]
 
 
 class MerchantView(ModelView):

@@ -12,7 +12,6 @@ from typing import Any, ClassVar
 
 from markupsafe import Markup
 from sqladmin import action
-from sqladmin.filters import AllUniqueStringValuesFilter, BooleanFilter
 from sqladmin.secret import Secret
 from sqlalchemy import Select, func, select
 from starlette.exceptions import HTTPException
@@ -22,7 +21,7 @@ from wtforms import SelectMultipleField, StringField  # type: ignore[import-unty
 
 from admin.i18n import label, render
 from admin.tables import ApiKeyRow, AuditRow, CustomerRow, EventRow, MembershipRow, StaffRow, TeamRow
-from admin.views.base import MerchantView, ServiceRefused, require_tenant
+from admin.views.base import MerchantView, ServiceRefused, ValuesFilter, YesNoFilter, require_tenant
 from tenants.audit.service import record
 from tenants.db.uow import tenant_unit_of_work
 from tenants.i18n import _
@@ -108,7 +107,7 @@ class TeamAdmin(MerchantView, model=TeamRow):
     column_searchable_list: ClassVar[list[Any]] = [TeamRow.code, TeamRow.name]
     column_sortable_list: ClassVar[list[Any]] = [TeamRow.code, TeamRow.name]
     column_default_sort: ClassVar[list[Any]] = [(TeamRow.code, False)]
-    column_filters: ClassVar[list[Any]] = [AllUniqueStringValuesFilter(TeamRow.kind, title=label(_("Level")))]
+    column_filters: ClassVar[list[Any]] = [ValuesFilter(TeamRow.kind, title=label(_("Level")))]
     column_details_list: ClassVar[list[Any]] = [
         TeamRow.code,
         TeamRow.name,
@@ -181,8 +180,8 @@ class StaffAdmin(MerchantView, model=StaffRow):
     column_sortable_list: ClassVar[list[Any]] = [StaffRow.code, StaffRow.name, StaffRow.role, StaffRow.hired_on]
     column_default_sort: ClassVar[list[Any]] = [(StaffRow.code, False)]
     column_filters: ClassVar[list[Any]] = [
-        AllUniqueStringValuesFilter(StaffRow.role, title=label(_("Role"))),
-        BooleanFilter(StaffRow.active, title=label(_("Active"))),
+        ValuesFilter(StaffRow.role, title=label(_("Role"))),
+        YesNoFilter(StaffRow.active, title=label(_("Active"))),
     ]
     form_columns: ClassVar[list[Any]] = [
         StaffRow.code,
@@ -363,7 +362,7 @@ class MemberAdmin(MerchantView, model=MembershipRow):
         MembershipRow.created_at: label(_("Created at")),
     }
     column_formatters: ClassVar[dict[Any, Any]] = {MembershipRow.user: _member_email}
-    column_filters: ClassVar[list[Any]] = [AllUniqueStringValuesFilter(MembershipRow.role, title=label(_("Role")))]
+    column_filters: ClassVar[list[Any]] = [ValuesFilter(MembershipRow.role, title=label(_("Role")))]
     list_template = "kaohe/member_list.html"
 
     @action(name="role", label=label(_("Change the role")))
@@ -439,8 +438,8 @@ class AuditAdmin(MerchantView, model=AuditRow):
     column_sortable_list: ClassVar[list[Any]] = [AuditRow.at, AuditRow.action]
     column_default_sort: ClassVar[list[Any]] = [(AuditRow.id, True)]
     column_filters: ClassVar[list[Any]] = [
-        AllUniqueStringValuesFilter(AuditRow.action, title=label(_("Action"))),
-        AllUniqueStringValuesFilter(AuditRow.entity, title=label(_("Object"))),
+        ValuesFilter(AuditRow.action, title=label(_("Action"))),
+        ValuesFilter(AuditRow.entity, title=label(_("Object"))),
     ]
 
 

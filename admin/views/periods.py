@@ -15,7 +15,6 @@ from urllib.parse import quote
 import anyio
 from markupsafe import Markup
 from sqladmin import action, expose
-from sqladmin.filters import AllUniqueStringValuesFilter, BooleanFilter, StaticValuesFilter
 from sqlalchemy import Select, select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -23,7 +22,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response, Stream
 
 from admin.i18n import format_instant, format_money, format_number, label, render
 from admin.tables import LedgerLineRow, PeriodRow, SchemeRow, ScorecardRow, StaffRow, TeamRow
-from admin.views.base import MerchantPage, MerchantView, require_tenant
+from admin.views.base import ChoicesFilter, MerchantPage, MerchantView, ValuesFilter, YesNoFilter, require_tenant
 from tenants.errors import DomainError
 from tenants.i18n import Message, _
 from tenants.periods import jobs
@@ -141,7 +140,7 @@ class PeriodAdmin(MerchantView, model=PeriodRow):
     column_formatters_detail: ClassVar[dict[Any, Any]] = {PeriodRow.state: _state}
     column_default_sort: ClassVar[list[Any]] = [(PeriodRow.starts_at, True)]
     column_filters: ClassVar[list[Any]] = [
-        StaticValuesFilter(
+        ChoicesFilter(
             PeriodRow.state, values=[(key, label(value)) for key, value in STATES.items()], title=label(_("State"))
         )
     ]
@@ -229,8 +228,8 @@ class ScorecardAdmin(MerchantView, model=ScorecardRow):
     column_filters: ClassVar[list[Any]] = [
         PeriodFilter(ScorecardRow.period_id, label(_("Period"))),
         TeamFilter(ScorecardRow.staff_id, label(_("Team"))),
-        AllUniqueStringValuesFilter(ScorecardRow.grade, title=label(_("Grade"))),
-        BooleanFilter(ScorecardRow.provisional, title=label(_("Provisional"))),
+        ValuesFilter(ScorecardRow.grade, title=label(_("Grade"))),
+        YesNoFilter(ScorecardRow.provisional, title=label(_("Provisional"))),
     ]
     column_searchable_list: ClassVar[list[Any]] = ["staff.code", "staff.name"]
 
@@ -290,7 +289,7 @@ class LedgerLineAdmin(MerchantView, model=LedgerLineRow):
     column_filters: ClassVar[list[Any]] = [
         PeriodFilter(LedgerLineRow.period_id, label(_("Period"))),
         TeamFilter(LedgerLineRow.staff_id, label(_("Team"))),
-        StaticValuesFilter(
+        ChoicesFilter(
             LedgerLineRow.kind, values=[(key, label(value)) for key, value in KINDS.items()], title=label(_("Kind"))
         ),
     ]

@@ -14,7 +14,6 @@ from typing import Any, ClassVar
 
 from markupsafe import Markup
 from sqladmin import action, expose
-from sqladmin.filters import AllUniqueStringValuesFilter
 from sqlalchemy import select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -22,7 +21,7 @@ from starlette.responses import RedirectResponse, Response
 
 from admin.i18n import format_money, format_number, label, render
 from admin.tables import SchemeRow, SchemeVersionRow
-from admin.views.base import MerchantPage, MerchantView, require_tenant
+from admin.views.base import MerchantPage, MerchantView, ValuesFilter, require_tenant
 from tenants.errors import DomainError, Problem
 from tenants.i18n import _
 from tenants.periods.simulate import simulate
@@ -164,9 +163,7 @@ class SchemeVersionAdmin(MerchantView, model=SchemeVersionRow):
         ),
     }
     column_default_sort: ClassVar[list[Any]] = [(SchemeVersionRow.id, True)]
-    column_filters: ClassVar[list[Any]] = [
-        AllUniqueStringValuesFilter(SchemeVersionRow.status, title=label(_("Status")))
-    ]
+    column_filters: ClassVar[list[Any]] = [ValuesFilter(SchemeVersionRow.status, title=label(_("Status")))]
 
     @action(name="compare", label=label(_("Compare two versions")), add_in_list=True, add_in_detail=False)
     async def compare(self, request: Request) -> Response:

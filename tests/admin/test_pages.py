@@ -252,3 +252,20 @@ async def test_the_events_list_finds_an_external_id_exactly_and_shows_only_the_t
     stranger = await signed_in(console_factory, other)
     assert event.external_id not in (await stranger.get("/admin/event-row/list")).text
     assert (await stranger.get(f"/admin/event-row/details/{event.id}")).status_code == 404
+
+
+async def test_attribution_rules_are_saved_as_a_version_or_refused_whole(
+    make_tenant: TenantFactory, console_factory: ConsoleFactory, app: Starlette
+) -> None:
+    tenant = await make_tenant()
+    console = await signed_in(console_factory, tenant)
+    page = await console.get("/admin/attribution")
+    assert page.status_code == 200 and "业绩归属规则" in page.text
+    bad = {"exclusive_guide": {"protection_days": -3}, "large_order_threshold": "lots"}
+    refused = await console.post("/admin/attribution", {"rules": json.dumps(bad), "effective_from": "2026-11-01"})
+    assert refused.status_code == 400
+    assert "data-field=" in refused.text and "尚无版本" in refused.text  # nothing stored
+    good = {"exclusive_guide": {"protection_days": 30}, "large_order_threshold": "50000.00"}
+    saved = await console.post("/admin/attribution", {"rules": json.dumps(good), "effective_from": "2026-11-01"})
+    assert saved.status_code == 200 and "版本 1 已保存" in saved.text
+    assert "attribution_rules.save" in await audit_actions(app, tenant.tenant_id)

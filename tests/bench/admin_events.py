@@ -15,25 +15,71 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import socket
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
 
+from server.settings import Settings
 from tenants.tenancy import service
 from tenants.tenancy.auth import Role, Scope
 from tenants.tenancy.identity import tenant_id_for_system
-from tests.bench.common import api_server, bench_database, bench_settings, import_events, upsert_master_data
+from tests.bench.common import bench_database, bench_settings, import_events, upsert_master_data
 
 STAFF = 200
 PASSWORD = "bench password 2026"
 CSRF = re.compile(r'name="csrf-token" content="([^"]+)"|name="csrf_token" value="([^"]+)"')
 RUNS = 5
+
+
+@contextmanager
+def api_server(settings: Settings, start_seconds: float = 180) -> Iterator[str]:
+    """The app under uvicorn in its own process, as tests.bench.common.api_server, waiting longer for it to start:
+    on a shared, loaded machine importing the app alone has taken over 20 s."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "KAOHE_ENV": "test",
+        "KAOHE_DATABASE_URL": settings.database_url,
+        "KAOHE_OWNER_DATABASE_URL": settings.owner_database_url,
+        "KAOHE_REDIS_URL": settings.redis_url,
+        "KAOHE_QUEUE_NAME": settings.queue_name,
+    }
+    command = [sys.executable, "-m", "uvicorn", "server.app:create_app", "--factory", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--log-level", "warning", "--no-access-log"], env=env, stdout=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + start_seconds
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("the API did not start")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def event_lines(count: int) -> Iterator[str]:
