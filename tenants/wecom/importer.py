@@ -55,6 +55,7 @@ WECOM_ZONE: Final = ZoneInfo("Asia/Shanghai")
 CHUNK_EVENTS: Final = 5_000
 MAX_ITEM_EVENTS: Final = 200  # parser events of one item: a day has 9 fields, anything much larger is refused
 MAX_MAPPING: Final = 100_000
+MAX_VALUE_BYTES: Final = 1024 * 1024  # one JSON value (a string, a number) at most; see _Reader
 REPORT_LIMIT: Final = 1_000
 MAX_FIGURE: Final = Decimal(10) ** 12
 STAT_TIME_MIN: Final = 946_684_800  # 2000-01-01
@@ -65,6 +66,7 @@ class WecomErrorCode(StrEnum):
     """Stable codes of the WeCom import; never rename one."""
 
     INVALID_JSON = "INVALID_JSON"  # the body is not JSON (the import stops there; what came before is stored)
+    VALUE_TOO_LARGE = "VALUE_TOO_LARGE"  # one JSON value of more than MAX_VALUE_BYTES (the import stops there)
     WECOM_ERROR = "WECOM_ERROR"  # errcode is not 0: WeCom answered an error, nothing to import
     MAPPING_AFTER_DATA = "MAPPING_AFTER_DATA"  # mapping must come before behavior_data
     INVALID_MAPPING = "INVALID_MAPPING"  # mapping is an object of userid -> staff code (text)
@@ -108,17 +110,27 @@ class WecomImportResult:
         return self.problem_count > len(self.problems)
 
 
+class _ValueTooLarge(Exception):
+    """The parser read MAX_VALUE_BYTES without finishing a single JSON value: it would buffer it whole."""
+
+
 class _Reader:
-    """The async file-like ijson reads: the request's chunks as they arrive."""
+    """The async file-like ijson reads: the request's chunks as they arrive. The parser holds one JSON token at a
+    time, so memory is bounded by the longest token: `since_event` counts the bytes handed over since the parser last
+    produced an event, and more than MAX_VALUE_BYTES of them ends the import (like an NDJSON line that is too long)."""
 
     def __init__(self, body: AsyncIterable[bytes]) -> None:
         self._chunks: AsyncIterator[bytes] = aiter(body)
+        self.since_event = 0
 
     async def read(self, size: int = -1) -> bytes:
         if size == 0:
             return b""  # ijson reads nothing first to learn the stream gives bytes
+        if self.since_event > MAX_VALUE_BYTES:
+            raise _ValueTooLarge
         async for chunk in self._chunks:
             if chunk:
+                self.since_event += len(chunk)
                 return chunk
         return b""
 
@@ -331,7 +343,9 @@ async def import_behavior(tenant_id: TenantId, body: AsyncIterable[bytes]) -> We
     data_started = False
     depth = 0
     try:
-        async for prefix, event, value in ijson.parse_async(_Reader(body), use_float=False):
+        reader = _Reader(body)
+        async for prefix, event, value in ijson.parse_async(reader, use_float=False):
+            reader.since_event = 0
             if prefix == "behavior_data" and event == "start_array":
                 data_started = True
             elif (
@@ -426,6 +440,19 @@ async def import_behavior(tenant_id: TenantId, body: AsyncIterable[bytes]) -> We
                     )
                 )
                 return run.result
+    except _ValueTooLarge:
+        run.result.add(
+            WecomProblem(
+                None,
+                WecomErrorCode.VALUE_TOO_LARGE,
+                _(
+                    "A JSON value of more than {limit:,} bytes at item {index}; the import stopped there, the items "
+                    "before it were imported.",
+                    limit=MAX_VALUE_BYTES,
+                    index=index,
+                ),
+            )
+        )
     except ijson.JSONError:
         run.result.add(
             WecomProblem(

@@ -179,9 +179,26 @@ async def test_wecom_errors_mapping_order_and_invalid_json(
     assert [p["code"] for p in late_mapping["problems"]] == ["MAPPING_AFTER_DATA", "UNKNOWN_STAFF"]
     broken = (await post(client, token, b'{"mapping": {"zhangsan": "guide-001"}, "behavior_data": [{"userid": ')).json()
     assert [p["code"] for p in broken["problems"]] == ["INVALID_JSON"]
+    huge = {
+        "mapping": {"zhangsan": "guide-001"},
+        "behavior_data": [day("zhangsan", OCT_1), {"userid": "x" * 3_000_000}],
+    }
+    huge_body = json.dumps(huge).encode()
+
+    async def pieces() -> AsyncIterator[bytes]:  # as a server receives it: 64 KB at a time
+        for start in range(0, len(huge_body), 65536):
+            yield huge_body[start : start + 65536]
+
+    too_large = (
+        await client.post("/import/wecom/behavior", content=pieces(), headers={"authorization": f"Bearer {token}"})
+    ).json()
+    assert [p["code"] for p in too_large["problems"]] == ["VALUE_TOO_LARGE"]
+    assert too_large["stored"] == 1  # the item before it
+    unstorable = (await post(client, token, {"behavior_data": [day("zh\u0000", OCT_1), day("\ud800", OCT_1)]})).json()
+    assert [p["code"] for p in unstorable["problems"]] == ["INVALID_USERID", "INVALID_USERID"]
     bad_mapping = (await post(client, token, {"mapping": {"zhangsan": 1}, "behavior_data": []})).json()
     assert [p["code"] for p in bad_mapping["problems"]] == ["INVALID_MAPPING"]
-    assert await wecom_events(tid) == []
+    assert [event[0] for event in await wecom_events(tid)][:1] == ["wecom:zhangsan:2025-10-01:avg_reply_time"]
 
 
 async def test_without_a_mapping_the_userid_is_the_staff_code(
