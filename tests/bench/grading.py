@@ -22,6 +22,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -139,6 +140,23 @@ async def bare_ranking_seconds(settings: Settings, tenant_id: TenantId) -> tuple
     return elapsed, len(rows)
 
 
+@contextmanager
+def patient_api_server(settings: Settings, attempts: int = 5) -> Iterator[str]:
+    """common.api_server, tried again when the process is slow to start (a loaded machine imports for long)."""
+    for attempt in range(attempts):
+        stack = ExitStack()
+        try:
+            url = stack.enter_context(api_server(settings))
+        except RuntimeError:
+            stack.close()
+            if attempt == attempts - 1:
+                raise
+            continue
+        with stack:
+            yield url
+        return
+
+
 async def run(scale: int) -> None:
     settings = bench_settings("kaohe_bench_grading", queue=True)
     staff, customers, orders = 2000 // scale, 200_000 // scale, 2_000_000 // scale
@@ -146,7 +164,7 @@ async def run(scale: int) -> None:
         redis = Redis.from_url(settings.redis_url)
         worker: WorkerProcess = start_worker(settings)
         try:
-            with api_server(settings) as url:
+            with patient_api_server(settings) as url:
                 async with httpx.AsyncClient(base_url=url, timeout=None) as client:
                     print(
                         f"seeding through the API: {staff} staff, {customers} customers, {orders} orders ...",

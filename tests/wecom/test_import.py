@@ -27,7 +27,7 @@ OCT_1 = 1_759_248_000  # 2025-10-01 00:00 in Shanghai
 DAY = 86_400
 
 
-def day(userid: str, stat_time: int, **figures: Any) -> dict[str, Any]:
+def day(userid: str, stat_time: int | str, **figures: Any) -> dict[str, Any]:
     base = {
         "userid": userid,
         "stat_time": stat_time,
