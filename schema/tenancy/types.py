@@ -235,9 +235,7 @@ class Member:
 @strawberry.type(description="The tenant was created with an invitation for its first owner (mailed).")
 class TenantCreated:
     tenant: Tenant = strawberry.field(description="The new tenant.")
-    invitation: Invitation | None = strawberry.field(
-        description="The first owner's invitation (null only for tenants created without one, e.g. by the CLI)."
-    )
+    invitation: Invitation = strawberry.field(description="The first owner's invitation (its token only mailed).")
 
 
 @strawberry.type(description="The tenant is suspended: its users and API keys are refused from now on.")
