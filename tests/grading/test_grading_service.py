@@ -278,3 +278,15 @@ async def test_a_close_grades_the_month_before_when_none_are_stored(make_tenant:
         "c5": "C",
         "c6": "D",
     }
+
+
+async def test_the_monthly_cron_grades_the_month_just_over_in_each_tenants_timezone(
+    make_tenant: TenantFactory,
+) -> None:
+    """At 2026-10-31 16:30 UTC it is already November 1st in Shanghai (October is over) but still October in UTC."""
+    shanghai, utc = await make_tenant(timezone="Asia/Shanghai"), await make_tenant(timezone="UTC")
+    now = datetime(2026, 10, 31, 16, 30, tzinfo=UTC)
+    due = dict(await service.months_due(now))
+    assert (due[shanghai.tenant_id], due[utc.tenant_id]) == ("2026-10", "2026-09")
+    await service.grade_month(shanghai.tenant_id, SYSTEM, "2026-10")
+    assert shanghai.tenant_id not in dict(await service.months_due(now))
