@@ -9,7 +9,7 @@ from datetime import date
 
 from starlette.applications import Starlette
 
-from tenants.access.service import set_member_teams
+from tenants.access.service import link_staff_user, set_member_teams
 from tenants.attribution import service
 from tenants.audit.models import AuditEntry
 from tenants.audit.service import SYSTEM
@@ -193,3 +193,25 @@ async def test_confirm_large_orders_keeps_to_the_callers_scope(
     done = await confirm_large_orders(tid, SYSTEM, ["big-a"], north_manager)
     assert done.confirmed == ["big-a"]
     assert (await confirm_large_orders(tid, SYSTEM, ["big-b"])).confirmed == ["big-b"]
+
+
+async def test_a_staff_login_sees_only_its_own_pending_orders(
+    make_tenant: TenantFactory, gql: GraphQL, login: Login
+) -> None:
+    tenant = await make_tenant()
+    tid = tenant.tenant_id
+    await add_staff(tid, "clerk")
+    await add_staff(tid, "other")
+    await service.save_rules(tid, SYSTEM, {"large_order_threshold": "10"}, date(2026, 1, 1))
+    await store(tid, order("mine", staff="clerk", amount="10.00"), order("theirs", staff="other", amount="10.00"))
+    email = await member(tid, Role.STAFF)
+    async with tenant_unit_of_work(tid) as conn:
+        [user] = await conn.execute_query_dict("SELECT user_id FROM membership ORDER BY user_id DESC LIMIT 1")
+    await link_staff_user(tid, SYSTEM, "clerk", user["user_id"])
+    token = await login(email)
+    listed = (await gql(PENDING, {}, token))["data"]["pendingAttributions"]
+    assert (listed["total"], [item["externalId"] for item in listed["items"]]) == (1, ["mine"])
+    mine = await stored(tid, "mine")
+    # Seeing is not confirming: a staff login may not confirm its own order.
+    assert (await gql(CONFIRM, {"id": str(mine.id)}, token))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await stored(tid, "mine")).status == "pending"
