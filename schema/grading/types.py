@@ -177,7 +177,9 @@ class MonthGradeSummary:
     b_below: Decimal = strawberry.field(description="The B threshold used.")
     total: Decimal = strawberry.field(description="The tenant's positive contributions of the month added up.")
     graded_at: datetime = strawberry.field(description="When the month was last graded.")
-    grades: list[CustomerGradeCount] = strawberry.field(description="A, B, C, D in this order (customers in your scope).")
+    grades: list[CustomerGradeCount] = strawberry.field(
+        description="A, B, C, D in this order (customers in your scope)."
+    )
     transitions: list[GradeTransitionCount] = strawberry.field(
         description="Every (last month's grade, this month's grade) pair that occurs, with its count."
     )

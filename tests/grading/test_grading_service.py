@@ -221,7 +221,7 @@ async def graded_scheme(tenant_id: TenantId) -> int:
     scheme = await schemes.create_scheme(tenant_id, SYSTEM, "grading")
     draft = await schemes.save_draft(tenant_id, SYSTEM, scheme.id, grade_metrics())
     await schemes.publish_version(tenant_id, SYSTEM, draft.id, date(2026, 9, 1))
-    return scheme.id
+    return int(scheme.id)
 
 
 async def october_counts(tenant_id: TenantId, scheme_id: int) -> dict[str, Any]:
