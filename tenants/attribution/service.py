@@ -13,8 +13,10 @@ Rules
   re-close aggregates the whole period (the order's id is below the watermark).
 - `reattribute(from, to)`: the credits the rules resolved for events that occurred in [from, to] (local dates,
   inclusive) are derived again under the versions now in force, set-based (chunks of REATTRIBUTE_CHUNK events, one
-  UPDATE per chunk); sent and manager-set credits are kept; refunds follow their orders. Only events whose credits
-  change are written, so a second run changes nothing (idempotent). Periods the changed events fall in become stale.
+  UPDATE per chunk); sent and manager-set credits are kept, and so are those of events stored before ingestion recorded
+  whether credits were sent (credits_sent NULL: they may have been sent); refunds follow their orders. Only events
+  whose credits change are written, so a second run changes nothing (idempotent). Periods the changed events fall in
+  become stale.
 - Every change writes an audit entry on the same connection; confirmations and reattributions hold the ingestion
   lock shared (never between a running close's aggregation and its commit: tenants/locks.py).
 """
