@@ -252,3 +252,28 @@ def test_large_orders(event_type: str, amount: Decimal | None, large: bool) -> N
     rules = AttributionRules(large_order_threshold=Decimal("50000.00"))
     assert rules.is_large_order(event_type, amount) is large
     assert AttributionRules().is_large_order(event_type, amount) is False
+
+
+def test_the_binding_of_an_orders_own_time() -> None:
+    from tenants.rules.attribution import binding_at
+
+    first = GuideBinding(GUIDE, AT - timedelta(days=10))
+    second = GuideBinding(OTHER, AT)
+    unbound = GuideBinding(None, AT + timedelta(days=5))
+    history = (first, second, unbound)
+    assert binding_at(history, AT - timedelta(days=11)) is None  # before the first binding
+    assert binding_at(history, AT - timedelta(seconds=1)) is first
+    assert binding_at(history, AT) is second  # a rebinding moves the orders from its instant on
+    assert binding_at(history, AT + timedelta(days=5)) is unbound
+    assert binding_at((), AT) is None
+
+
+def test_every_o2o_condition_must_hold() -> None:
+    rules = AttributionRules(
+        o2o_when=(("channel", "offline"), ("lead", "online")),
+        o2o_splits=(("operator", Decimal("0.3")), ("service", Decimal("0.7"))),
+    )
+    marked = {"channel": "offline", "lead": "online", "operator": "ops-1", "service": "cs-2"}
+    assert rules.o2o_staff_codes(marked) == ["ops-1", "cs-2"]
+    assert rules.o2o_staff_codes({**marked, "lead": "store"}) is None
+    assert rules.o2o_staff_codes({key: value for key, value in marked.items() if key != "lead"}) is None
