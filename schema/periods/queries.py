@@ -26,6 +26,7 @@ from tenants.periods.errors import CloseError, version_not_found
 from tenants.periods.jobs import read_job
 from tenants.periods.simulate import simulate
 from tenants.rules.config import SchemeConfigInvalid, parse_scheme_config
+from tenants.scorecards.labels import metric_labels
 from tenants.tenancy.auth import Role
 
 
@@ -73,9 +74,10 @@ class PeriodsQuery:
             )
         except CloseError as error:
             return PeriodErrors.of(error)
+        labels = metric_labels(resolved.config)
         return Simulation(
             period=resolved.key,
             starts_at=resolved.starts_at,
             ends_at=resolved.ends_at,
-            scorecards=[simulated_scorecard(card) for card in result.scorecards],
+            scorecards=[simulated_scorecard(card, labels) for card in result.scorecards],
         )

@@ -7,6 +7,7 @@ read, from its template and parameters (tenants/periods/errors.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated
@@ -206,14 +207,18 @@ ClosePeriodResult = Annotated[CloseStarted | PeriodErrors, strawberry.union("Clo
 SimulateResult = Annotated[Simulation | PeriodErrors | ConfigErrors, strawberry.union("SimulateResult")]
 
 
-def simulated_scorecard(card: EngineScorecard) -> SimulatedScorecard:
-    """From the engine's scorecard of a simulation (nothing stored: its lines are revision 0)."""
+def simulated_scorecard(card: EngineScorecard, labels: Mapping[str, str]) -> SimulatedScorecard:
+    """From the engine's scorecard of a simulation (nothing stored: its lines are revision 0); `labels` (metric key ->
+    label, tenants/scorecards/labels.py) so that a helper metric never shows its key."""
     return SimulatedScorecard(
         staff_code=card.staff_code,
         total=card.total_display,
         grade=card.grade,
         rank=card.rank,
-        metrics=[MetricScore.of(stored) for stored in metrics_json(card)],
+        metrics=[
+            MetricScore.of({**stored, "label": labels.get(str(stored["key"]), stored["label"])})
+            for stored in metrics_json(card)
+        ],
         lines=[
             LedgerLine(
                 revision=0, rule_key=line.rule_key, kind=line.kind, amount=line.amount, derivation=line.derivation

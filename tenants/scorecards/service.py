@@ -126,6 +126,8 @@ def _period_view(row: PeriodRow, config: SchemeConfig | None) -> PeriodView:
 def exact(value: Decimal) -> Decimal:
     """The same number without trailing zeros and never in exponent form ("4.800000" -> 4.8, 20000 stays 20000)."""
     normalized = value.normalize(CTX)
+    if not normalized:
+        return Decimal(0)  # never "-0"
     exponent = normalized.as_tuple().exponent
     if isinstance(exponent, int) and exponent > 0:
         return normalized.quantize(Decimal(1))

@@ -135,10 +135,27 @@ async def test_api_keys_and_unlinked_callers_read_nothing(
         return body
 
     # An API key is no person: every scorecards read needs a signed-in user (FORBIDDEN), nothing is returned.
+    scheme, period = str(example.scheme_id), example.period
     for query, variables in (
-        (CARD, {"scheme": str(example.scheme_id), "period": example.period}),
+        (CARD, {"scheme": scheme, "period": period}),
         (SCHEMES, None),
-        (PAGE, {"scheme": str(example.scheme_id), "period": example.period}),
+        (PAGE, {"scheme": scheme, "period": period}),
+        (HISTORY, {"scheme": scheme, "last": 3}),
+        ("query($p: String!) { myStatement(period: $p) { net } }", {"p": period}),
+        (
+            "query($s: ID!, $p: String!) { leaderboard(schemeId: $s, period: $p) { totalCount } }",
+            {"s": scheme, "p": period},
+        ),
+        (
+            'query($s: ID!, $p: String!) { scorecard(schemeId: $s, period: $p, staffCode: "guide-001") { total } }',
+            {"s": scheme, "p": period},
+        ),
+        ('query($p: String!) { statement(period: $p, staffCode: "guide-001") { net } }', {"p": period}),
+        (
+            "query($s: ID!, $p: String!) { teamSummary(schemeId: $s, period: $p) { participants } }",
+            {"s": scheme, "p": period},
+        ),
+        ("query($s: ID!) { periods(schemeId: $s) { key } }", {"s": scheme}),
     ):
         body = await with_key(query, variables)
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body

@@ -237,6 +237,8 @@ async def test_another_tenant_sees_nothing(make_tenant: TenantFactory, gql: Grap
     assert (await gql(MY_SCORECARD, foreign, guide_token))["data"]["myScorecard"] is None
     assert (await gql(LEADERBOARD, foreign, guide_token))["data"]["leaderboard"] is None
     assert (await gql(MY_HISTORY, {"scheme": foreign["scheme"]}, guide_token))["data"]["myHistory"] == []
+    own_schemes = (await gql(MY_SCHEMES, None, guide_token))["data"]["mySchemes"]
+    assert [s["id"] for s in own_schemes] == [str(other_example.scheme_id)]
     # By period key and staff code the other tenant's own data is found, never the first tenant's.
     mine = (await gql(STATEMENT, {"period": example.period, "code": "guide-001"}, admin))["data"]["statement"]
     assert mine == {"staffCode": "guide-001", "net": "1200.00"}
@@ -253,6 +255,11 @@ async def test_a_manager_sees_only_their_teams(make_tenant: TenantFactory, gql: 
     example = await closed_example(await make_tenant())
     manager = await manager_of(example, "S1")  # 小王 and 小李; 小张 is in S2
     token = await login(manager.email)
+    # The "my" reads are a login's own staff record's: a manager without one has none (not their staff's).
+    assert (await gql(MY_SCORECARD, vars_of(example), token))["data"]["myScorecard"] is None
+    assert (await gql(MY_STATEMENT, {"period": example.period}, token))["data"]["myStatement"] is None
+    assert (await gql(MY_SCHEMES, None, token))["data"]["mySchemes"] == []
+    assert (await gql(MY_HISTORY, {"scheme": str(example.scheme_id)}, token))["data"]["myHistory"] == []
     page = (await gql(SCORECARDS, vars_of(example), token))["data"]["scorecards"]
     assert [e["node"]["staffCode"] for e in page["edges"]] == ["guide-001", "guide-002"]
     # Ranks are the period's (小李 is third of three), not renumbered inside the scope.
