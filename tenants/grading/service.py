@@ -20,7 +20,6 @@ Rules
 from __future__ import annotations
 
 import json
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -122,7 +121,7 @@ async def grade_month_on(conn: BaseDBAsyncClient, tenant_id: TenantId, month: st
     )
     changes = [
         (customer, kind)
-        for customer in graded.customers
+        for customer in graded.d_customers
         if (kind := alert_for(customer.previous_grade, customer.grade)) is not None
     ]
     created = 0
@@ -151,12 +150,11 @@ async def grade_month_on(conn: BaseDBAsyncClient, tenant_id: TenantId, month: st
                 for customer, kind in changes
             ],
         )
-    counts = Counter(customer.grade for customer in graded.customers)
     return GradingOutcome(
         month=month,
         customers=len(graded.customers),
         total=graded.total,
-        counts={grade: counts.get(grade, 0) for grade in GRADES},
+        counts=dict(graded.counts),
         alerts_created=created,
     )
 

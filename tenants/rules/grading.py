@@ -173,6 +173,12 @@ class GradedCustomer(NamedTuple):
 class GradedMonth:
     customers: list[GradedCustomer]  # ranked customers in rank order, then the D customers
     total: Decimal  # the sum of the positive contributions
+    counts: dict[str, int]  # customers per grade, A to D
+
+    @property
+    def d_customers(self) -> list[GradedCustomer]:
+        """The D customers (the only ones a change can alert on): the list's tail."""
+        return self.customers[len(self.customers) - self.counts["D"] :]
 
     def share_before(self, customer: GradedCustomer) -> Decimal | None:
         """before / total: the cumulative share ranked above the customer (None for a D customer)."""
@@ -216,15 +222,17 @@ def grade_customers(
     append = graded.append
     make = GradedCustomer._make
     before = Decimal(0)
+    counts = {"A": 0, "B": 0, "C": 0, "D": len(unranked)}
     for rank, (customer_id, _code, contribution, previous_grade) in enumerate(ranked, start=1):
         assert contribution is not None
         grade = "A" if before < a_limit else "B" if before < b_limit else "C"
+        counts[grade] += 1
         append(make((customer_id, contribution, before, rank, grade, previous_grade)))
         before += contribution
     zero = Decimal("0.00")
     for customer_id, _code, contribution, previous_grade in unranked:
         append(make((customer_id, zero if contribution is None else contribution, None, None, "D", previous_grade)))
-    return GradedMonth(graded, total)
+    return GradedMonth(graded, total, counts)
 
 
 class AlertKind(StrEnum):

@@ -64,6 +64,8 @@ def test_the_design_example_exactly() -> None:
         ("C", Decimal("9600"), 5),
         ("D", None, None),
     ]
+    assert graded.counts == {"A": 1, "B": 1, "C": 3, "D": 1}
+    assert [g.customer_id for g in graded.d_customers] == [6]
     assert graded.share_before(by_id[2]) == Decimal("0.5")
     assert graded.share_before(by_id[6]) is None
     assert by_id[6].contribution == Decimal("0.00")
