@@ -11,8 +11,17 @@
   var root = document.getElementById('designer-root');
   var jsonArea = document.getElementById('config-json');
   if (!root || !jsonArea) { return; }
-  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
-    try { config = JSON.parse(jsonArea.value); } catch (e) { config = {}; }
+  function isObject(value) { return value !== null && typeof value === 'object' && !Array.isArray(value); }
+  if (!isObject(config)) {
+    var parsed = null;
+    try { parsed = JSON.parse(jsonArea.value); } catch (e) { parsed = null; }
+    if (!isObject(parsed)) {
+      // not an object at all: only the JSON view can show what was typed (the form would overwrite it)
+      document.querySelector('[data-tab-panel="form"]').style.display = 'none';
+      document.querySelector('[data-tab-panel="json"]').style.display = '';
+      return;
+    }
+    config = parsed;
   }
 
   var AGGREGATES = ['count', 'sum_amount', 'sum_value', 'avg_value', 'count_distinct_customers', 'ratio'];
