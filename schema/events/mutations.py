@@ -37,7 +37,15 @@ class EventsMutation:
 class EventConfirmationMutation:
     @strawberry.mutation(
         extensions=tenant_access(Role.MANAGER),
-        description=f"At most {MAX_CONFIRM:,} ids per call: more refuse the call whole (TOO_MANY_ITEMS).",
+        description=(
+            f"Count large orders waiting for confirmation. At most {MAX_CONFIRM:,} ids per call: more refuse the call "
+            "whole (TOO_MANY_ITEMS). A manager confirms the orders of its teams' staff and teams only; others, unknown "
+            "ids and orders not waiting are in notPending."
+        ),
     )
     async def confirm_large_orders(self, info: Info, external_ids: list[str]) -> LargeOrdersConfirmed:
-        return LargeOrdersConfirmed.of(await confirm_large_orders(info.context.tenant_id, actor_of(info), external_ids))
+        # A manager confirms only orders in its scope (its teams' staff and teams); the others are notPending.
+        confirmed = await confirm_large_orders(
+            info.context.tenant_id, actor_of(info), external_ids, principal=info.context.principal
+        )
+        return LargeOrdersConfirmed.of(confirmed)

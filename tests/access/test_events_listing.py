@@ -195,3 +195,23 @@ async def test_the_operators_filters_read_only_the_rows_they_need(
         nodes = await explain(app_conn, org.tenant_id, statement.sql, statement.values)
         read = sum(node["Actual Rows"] + node.get("Rows Removed by Filter", 0) for node in nodes)
         assert nodes and read <= 60, (where, [(n["Node Type"], n.get("Index Name"), n["Actual Rows"]) for n in nodes])
+
+
+CONFIRM = "mutation($ids: [String!]!) { confirmLargeOrders(externalIds: $ids) { confirmed notPending } }"
+
+
+async def test_a_manager_confirms_only_the_large_orders_of_its_scope(
+    make_tenant: TenantFactory, gql: GraphQL, login: Login, client: httpx.AsyncClient
+) -> None:
+    org = await make_org(await make_tenant())
+    await seed(org, client, EVENTS_OF_ORG)
+    admin = await login(org.tenant.admin_email)
+    manager = await add_member(org.tenant_id, Role.MANAGER)
+    set_teams = "mutation($u: ID!, $t: [String!]!) { setMemberTeams(userId: $u, teamCodes: $t) { __typename } }"
+    await gql(set_teams, {"u": str(manager.user_id), "t": ["S1"]}, admin)
+    token = await login(manager.email)
+    done = (await gql(CONFIRM, {"ids": ["a-big", "c-big"]}, token))["data"]["confirmLargeOrders"]
+    assert done == {"confirmed": ["a-big"], "notPending": ["c-big"]}  # c (store S2) is outside the manager's teams
+    still = (await gql(EVENTS, {"status": "PENDING"}, admin))["data"]["events"]
+    assert [e["externalId"] for e in still["items"]] == ["c-big"]
+    assert (await gql(CONFIRM, {"ids": ["c-big"]}, admin))["data"]["confirmLargeOrders"]["confirmed"] == ["c-big"]
