@@ -199,8 +199,13 @@ async def test_cron_runs_of_two_queues_have_ids_of_their_own(redis: Redis, datab
         for settings, earlier in zip((ours, theirs), before, strict=True)
     ]
     try:
-        assert all(len(ids) == 1 for ids in scheduled)  # each queue got its run: neither id blocked the other
-        assert scheduled[0] != scheduled[1]
+        # Other crons (grading, follow-ups) may fall in the same minute: only the close cron's runs are compared.
+        closes = [
+            {i for i in ids if job_keys(settings).cron_name("close_due_periods") in i}
+            for settings, ids in zip((ours, theirs), scheduled, strict=True)
+        ]
+        assert all(len(ids) == 1 for ids in closes)  # each queue got its run: neither id blocked the other
+        assert closes[0] != closes[1]
     finally:
         for settings, ids in zip((ours, theirs), scheduled, strict=True):
             if ids:

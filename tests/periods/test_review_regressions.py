@@ -162,11 +162,12 @@ async def test_refund_of_a_pending_order_waits_with_it(make_tenant: TenantFactor
 async def test_refund_of_a_rejected_order_in_the_same_batch_is_rejected(make_tenant: TenantFactory) -> None:
     tid = (await make_tenant()).tenant_id
     await add_staff(tid, "g1")
-    bad_order = event("o1", "order", "g1", amount="100.00", customer="nobody")
+    # An unknown customer no longer rejects an order (it is created from the event): an unknown staff code does.
+    bad_order = event("o1", "order", "ghost", amount="100.00")
     refund = {**event("r1", "refund", "g1", amount="-10.00"), "attributes": {"order": "o1"}}
     result = await ingest(tid, enumerate([bad_order, refund]))
     assert result.accepted == 0
-    assert [(p.index, p.code) for p in result.rejected] == [(0, "UNKNOWN_CUSTOMER"), (1, "UNKNOWN_ORDER")]
+    assert [(p.index, p.code) for p in result.rejected] == [(0, "UNKNOWN_STAFF"), (1, "UNKNOWN_ORDER")]
 
 
 async def test_the_version_in_force_sets_the_period_calendar(make_tenant: TenantFactory) -> None:
