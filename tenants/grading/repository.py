@@ -93,7 +93,8 @@ async def month_contributions(
 
 _STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS customer_grade_stage (
-    customer_id bigint, contribution numeric, before_amount numeric, rank integer, grade text, previous_grade text
+    position integer, customer_id bigint, contribution numeric, before_amount numeric, rank integer, grade text,
+    previous_grade text
 ) ON COMMIT DELETE ROWS
 """
 
@@ -115,14 +116,15 @@ async def replace_month(
     await connection.copy_records_to_table(
         "customer_grade_stage",
         schema_name="pg_temp",
-        records=graded,  # GradedCustomer tuples: the staging table's columns in order
+        # (position, *GradedCustomer): the staging table's columns in order; position = listing order
+        records=((position, *customer) for position, customer in enumerate(graded, start=1)),
     )
     await connection.execute("DELETE FROM customer_grade WHERE tenant_id = $1 AND month = $2", tenant_id, month)
     await connection.execute(
         # share_before = before / total (GradedMonth.share_before), computed here rather than per row in Python
-        "INSERT INTO customer_grade (tenant_id, month, customer_id, contribution, before_amount, share_before, rank, "
-        "grade, previous_grade) SELECT $1, $2, customer_id, contribution, before_amount, before_amount / $3::numeric, "
-        "rank, grade, previous_grade FROM customer_grade_stage",
+        "INSERT INTO customer_grade (tenant_id, month, position, customer_id, contribution, before_amount, "
+        "share_before, rank, grade, previous_grade) SELECT $1, $2, position, customer_id, contribution, before_amount, "
+        "before_amount / $3::numeric, rank, grade, previous_grade FROM customer_grade_stage",
         tenant_id,
         month,
         total if total > 0 else None,
@@ -242,6 +244,7 @@ def team_subtree_condition(binds: BindParams, team_code: str, customer: str = "c
 
 @dataclass(frozen=True)
 class GradeRow:
+    position: int  # listing order within the month: ranked customers by rank, then the D customers
     customer_id: int
     customer_code: str
     customer_name: str
@@ -254,15 +257,6 @@ class GradeRow:
     previous_grade: str | None
 
 
-@dataclass(frozen=True)
-class GradeCursor:
-    """Position after a row in listing order: ranked customers by rank, then the unranked (D) by customer id."""
-
-    unranked: bool
-    rank: int
-    customer_id: int
-
-
 async def list_grades(
     conn: BaseDBAsyncClient,
     tenant_id: TenantId,
@@ -272,7 +266,7 @@ async def list_grades(
     grade: str | None,
     team_code: str | None,
     first: int,
-    after: GradeCursor | None,
+    after: int | None,
 ) -> list[GradeRow]:
     """Up to `first` rows after the cursor (the caller asks one more to know whether there is a next page)."""
     binds = BindParams(tenant_id, month)
@@ -280,28 +274,24 @@ async def list_grades(
     binds.where_value("g.grade = {}", grade)
     if team_code is not None:
         binds.where(team_subtree_condition(binds, team_code))
-    if after is not None:
-        binds.where(
-            f"(g.rank IS NULL, coalesce(g.rank, 0), g.customer_id) > "
-            f"({binds.add(after.unranked)}::boolean, {binds.add(after.rank)}::integer, {binds.add(after.customer_id)}"
-            "::bigint)"
-        )
+    binds.where_value("g.position > {}", after)
     limit = binds.add(first)
     rows = await conn.execute_query_dict(
         f"""
-        SELECT g.customer_id, cu.code AS customer_code, cu.name AS customer_name, gd.code AS guide_code,
+        SELECT g.position, g.customer_id, cu.code AS customer_code, cu.name AS customer_name, gd.code AS guide_code,
                g.contribution, g.before_amount, g.share_before, g.rank, g.grade, g.previous_grade
         FROM customer_grade g
         JOIN customer cu ON cu.tenant_id = g.tenant_id AND cu.id = g.customer_id
         LEFT JOIN staff gd ON gd.tenant_id = cu.tenant_id AND gd.id = cu.guide_staff_id
         WHERE g.tenant_id = $1 AND g.month = $2 AND {binds.sql}
-        ORDER BY g.rank IS NULL, coalesce(g.rank, 0), g.customer_id
+        ORDER BY g.position
         LIMIT {limit}
         """,
         binds.values,
     )
     return [
         GradeRow(
+            position=row["position"],
             customer_id=row["customer_id"],
             customer_code=row["customer_code"],
             customer_name=row["customer_name"],

@@ -34,7 +34,7 @@ from tenants.db.uow import platform_unit_of_work, tenant_unit_of_work
 from tenants.grading import repository
 from tenants.grading.errors import GradingError, GradingErrorCode
 from tenants.grading.jobs import enqueue_grading_after_commit
-from tenants.grading.repository import AlertRow, GradeCursor, GradeRow, MonthRecord
+from tenants.grading.repository import AlertRow, GradeRow, MonthRecord
 from tenants.i18n import _
 from tenants.rules.calendar import CalendarError, period_containing, period_window, previous_period_key
 from tenants.rules.followups import (
@@ -244,20 +244,13 @@ async def months_due(now: datetime) -> list[tuple[TenantId, str]]:
 MAX_PAGE: Final = 200
 
 
-def _cursor_text(row: GradeRow) -> str:
-    return f"{1 if row.rank is None else 0}:{row.rank or 0}:{row.customer_id}"
-
-
-def parse_grade_cursor(after: str | None) -> GradeCursor | None:
+def parse_grade_cursor(after: str | None) -> int | None:
+    """A cursor of customerGrades: the position of the last row seen (text of digits)."""
     if after is None:
         return None
-    parts = after.split(":")
-    if len(parts) != 3 or not all(part.isascii() and part.isdigit() and len(part) <= 18 for part in parts):
+    if not (after.isascii() and after.isdigit() and len(after) <= 9):
         raise GradingError.of(GradingErrorCode.INVALID_PAGE, _("This cursor was not made by this listing."), "after")
-    unranked, rank, customer_id = (int(part) for part in parts)
-    if unranked not in (0, 1) or rank >= 2**31:
-        raise GradingError.of(GradingErrorCode.INVALID_PAGE, _("This cursor was not made by this listing."), "after")
-    return GradeCursor(bool(unranked), rank, customer_id)
+    return int(after)
 
 
 def _checked_grade(grade: str | None) -> str | None:
@@ -293,7 +286,7 @@ async def customer_grades(
             conn, tenant_id, scope, month, grade=grade, team_code=team_code, first=size + 1, after=cursor
         )
     page = rows[:size]
-    return GradePage(page, _cursor_text(page[-1]) if page else None, len(rows) > size)
+    return GradePage(page, str(page[-1].position) if page else None, len(rows) > size)
 
 
 @dataclass(frozen=True)
