@@ -183,24 +183,37 @@ class CardRow:
     net: Decimal  # every line posted into the period for the staff member, all revisions
 
 
-# Every card of the revision, ranked before any filter (the ranks are the period's, not the page's).
+# Every card of the revision, ranked before any filter (the ranks are the period's, not the page's). Narrow on
+# purpose: the window functions sort every participant, so only what ranking, filters and orders need travels through
+# them; the wide columns (metrics, flags, team names) are joined for the returned rows only (_DETAILS).
 _RANKED = """
 ranked AS (
-    SELECT c.staff_id AS id, s.code AS staff_code, s.name AS staff_name, s.team_id, t.code AS team_code,
-           t.name AS team_name, c.revision, c.provisional, c.computed_at, c.total, c.grade, c.rank, {details}
+    SELECT c.staff_id AS id, s.code AS staff_code, s.name AS staff_name, s.team_id, c.total, c.grade, c.rank,
            rank() OVER (PARTITION BY s.team_id ORDER BY c.total DESC) AS team_rank,
-           count(*) OVER () AS participants,
            count(*) OVER (PARTITION BY s.team_id) AS team_participants
     FROM scorecard c
     JOIN staff s ON s.tenant_id = c.tenant_id AND s.id = c.staff_id
-    LEFT JOIN team t ON t.tenant_id = s.tenant_id AND t.id = s.team_id
     WHERE c.tenant_id = $1 AND c.period_id = $2 AND c.revision = $3
 )"""
 
-_NET = (
+# The columns of a returned row `q` (a row of `ranked`), with its card's details joined as `c` and its team as `t`.
+_ROW_COLUMNS = (
+    "q.id, q.staff_code, q.staff_name, q.team_id, t.code AS team_code, t.name AS team_name, c.revision, "
+    "c.provisional, c.computed_at, q.total, q.grade, q.rank, q.team_rank, q.team_participants, {details}"
+    "(SELECT count(*) FROM scorecard n WHERE n.tenant_id = $1 AND n.period_id = $2 AND n.revision = $3) "
+    "AS participants, "
     "(SELECT coalesce(sum(l.amount), 0) FROM ledger_line l WHERE l.tenant_id = $1 AND l.period_id = $2 "
-    "AND l.staff_id = {alias}.id) AS net"
+    "AND l.staff_id = q.id) AS net"
 )
+_ROW_JOINS = (
+    "LEFT JOIN scorecard c ON c.tenant_id = $1 AND c.period_id = $2 AND c.revision = $3 AND c.staff_id = q.id "
+    "LEFT JOIN team t ON t.tenant_id = $1 AND t.id = q.team_id"
+)
+
+
+def _row_columns(with_details: bool) -> str:
+    return _ROW_COLUMNS.format(details="c.metrics, c.flags, " if with_details else "")
+
 
 # The subtree of a team given by code (the team itself and every team below it).
 _SUBTREE = """
@@ -234,10 +247,6 @@ def _card_row(row: dict[str, Any]) -> CardRow:
     )
 
 
-def _details(with_details: bool) -> str:
-    return "c.metrics, c.flags," if with_details else ""
-
-
 async def one_card(
     conn: BaseDBAsyncClient,
     tenant_id: TenantId,
@@ -249,8 +258,7 @@ async def one_card(
     binds = BindParams(int(tenant_id), period.id, period.revision)
     me = binds.add(staff_id)
     rows = await conn.execute_query_dict(
-        f"WITH {_RANKED.format(details=_details(True))} "
-        f"SELECT r.*, {_NET.format(alias='r')} FROM ranked r WHERE r.id = {me}",
+        f"WITH {_RANKED} SELECT {_row_columns(True)} FROM (SELECT * FROM ranked WHERE id = {me}) q {_ROW_JOINS}",
         binds.values,
     )
     return _card_row(rows[0]) if rows else None
@@ -294,7 +302,7 @@ async def card_page(
     """A keyset page of the period's latest scorecards in scope, with the number of matches; with `me`, that staff
     member's row as well, outside the filters and the page (a leaderboard always shows the reader's own row)."""
     binds = BindParams(int(tenant_id), period.id, period.revision)
-    ctes = [_RANKED.format(details=_details(with_details))]
+    ctes = [_RANKED]
     conditions = [scope.staff_condition(binds, "r") if apply_scope else "TRUE"]
     if filters.team_code is not None:
         ctes.insert(0, _SUBTREE.format(code=binds.add(filters.team_code)))
@@ -316,7 +324,7 @@ async def card_page(
             value_placeholder = f"{binds.add(value)}::{cast.get(order, 'text')}"
         cursor_condition = keyset.format(value_placeholder, binds.add(code))
     page_sql = (
-        f"SELECT v.*, {_NET.format(alias='v')}, FALSE AS extra, row_number() OVER (ORDER BY {order_by}) AS position "
+        f"SELECT v.*, FALSE AS extra, row_number() OVER (ORDER BY {order_by}) AS position "
         f"FROM visible v WHERE {cursor_condition} "
         f"ORDER BY {order_by} LIMIT {binds.add(limit + 1)}"
     )
@@ -324,15 +332,16 @@ async def card_page(
         mine = binds.add(me)
         page_sql = (
             f"(SELECT * FROM ({page_sql}) page) UNION ALL "
-            f"(SELECT r.*, {_NET.format(alias='r')}, TRUE AS extra, 0::bigint AS position FROM ranked r "
-            f"WHERE r.id = {mine})"
+            f"(SELECT r.*, TRUE AS extra, 0::bigint AS position FROM ranked r WHERE r.id = {mine})"
         )
     prefix = "WITH RECURSIVE " if filters.team_code is not None else "WITH "
-    # The count's row always comes back, so an empty page still says how many rows match.
+    # The count's row always comes back, so an empty page still says how many rows match; the page's rows (at most
+    # limit + 2) get their details joined here, after the ranking and the LIMIT.
     sql = (
         f"{prefix}{', '.join(ctes)} "
-        "SELECT q.*, n.total_count FROM (SELECT count(*) AS total_count FROM visible) n "
-        f"LEFT JOIN ({page_sql}) q ON TRUE ORDER BY q.extra, q.position"
+        f"SELECT {_row_columns(with_details)}, q.extra, q.position, n.total_count "
+        "FROM (SELECT count(*) AS total_count FROM visible) n "
+        f"LEFT JOIN ({page_sql}) q ON TRUE {_ROW_JOINS} ORDER BY q.extra, q.position"
     )
     rows = await conn.execute_query_dict(sql, binds.values)
     total_count = int(rows[0]["total_count"])
@@ -639,22 +648,29 @@ async def team_summary(
 ) -> SummaryRow:
     """Counts, distribution, grades, payouts and the top and bottom five of the cards in scope, in one statement."""
     binds = BindParams(int(tenant_id), period.id, period.revision)
-    ctes = [_RANKED.format(details="")]
+    ctes = [_RANKED]
     conditions = [scope.staff_condition(binds, "r")]
     if team_code is not None:
         ctes.insert(0, _SUBTREE.format(code=binds.add(team_code)))
         conditions.append("r.team_id IN (SELECT id FROM subtree)")
     width = binds.add(bucket_width)
-    ctes.append(f"visible AS (SELECT r.*, {_NET.format(alias='r')} FROM ranked r WHERE {' AND '.join(conditions)})")
+    ctes.append(
+        "visible AS (SELECT r.*, t.code AS team_code, t.name AS team_name FROM ranked r "
+        f"LEFT JOIN team t ON t.tenant_id = $1 AND t.id = r.team_id WHERE {' AND '.join(conditions)})"
+    )
+    # Every line of the period of the staff in view, summed per staff and kind: one pass over the period's lines.
     ctes.append(
         "paid AS (SELECT l.staff_id, l.kind, sum(l.amount) AS amount FROM ledger_line l "
         "JOIN visible v ON v.id = l.staff_id WHERE l.tenant_id = $1 AND l.period_id = $2 GROUP BY l.staff_id, l.kind)"
     )
+    ctes.append("paid_staff AS (SELECT staff_id, sum(amount) AS amount FROM paid GROUP BY staff_id)")
     row_json = (
         "json_build_object('id', x.id, 'staff_code', x.staff_code, 'staff_name', x.staff_name, 'team_id', x.team_id, "
         "'team_code', x.team_code, 'team_name', x.team_name, 'revision', x.revision, 'provisional', x.provisional, "
         "'computed_at', x.computed_at, 'total', x.total::text, 'grade', x.grade, 'rank', x.rank, "
-        "'team_rank', x.team_rank, 'participants', x.participants, 'team_participants', x.team_participants, "
+        "'team_rank', x.team_rank, 'participants', (SELECT count(*) FROM scorecard n WHERE n.tenant_id = $1 "
+        "AND n.period_id = $2 AND n.revision = $3), "
+        "'team_participants', x.team_participants, "
         "'net', x.net::text)"
     )
     prefix = "WITH RECURSIVE " if team_code is not None else "WITH "
@@ -672,13 +688,21 @@ async def team_summary(
               (SELECT kind, sum(amount) AS amount FROM paid GROUP BY kind) k) AS by_kind,
            (SELECT json_agg(json_build_object('code', tt.team_code, 'name', tt.team_name, 'amount', tt.amount::text,
                    'participants', tt.n) ORDER BY tt.team_code NULLS LAST) FROM
-              (SELECT v.team_code, v.team_name, count(*) AS n,
-                      coalesce(sum((SELECT sum(p.amount) FROM paid p WHERE p.staff_id = v.id)), 0) AS amount
-               FROM visible v GROUP BY v.team_code, v.team_name) tt) AS by_team,
+              (SELECT v.team_code, v.team_name, count(*) AS n, coalesce(sum(ps.amount), 0) AS amount
+               FROM visible v LEFT JOIN paid_staff ps ON ps.staff_id = v.id
+               GROUP BY v.team_code, v.team_name) tt) AS by_team,
            (SELECT json_agg({row_json} ORDER BY x.total DESC, x.staff_code) FROM
-              (SELECT * FROM visible ORDER BY total DESC, staff_code LIMIT 5) x) AS top,
+              (SELECT v.*, coalesce(ps.amount, 0) AS net, c.revision, c.provisional, c.computed_at FROM
+                 (SELECT * FROM visible ORDER BY total DESC, staff_code LIMIT 5) v
+               LEFT JOIN paid_staff ps ON ps.staff_id = v.id
+               LEFT JOIN scorecard c ON c.tenant_id = $1 AND c.period_id = $2 AND c.revision = $3
+                 AND c.staff_id = v.id) x) AS top,
            (SELECT json_agg({row_json} ORDER BY x.total, x.staff_code) FROM
-              (SELECT * FROM visible ORDER BY total, staff_code LIMIT 5) x) AS bottom
+              (SELECT v.*, coalesce(ps.amount, 0) AS net, c.revision, c.provisional, c.computed_at FROM
+                 (SELECT * FROM visible ORDER BY total, staff_code LIMIT 5) v
+               LEFT JOIN paid_staff ps ON ps.staff_id = v.id
+               LEFT JOIN scorecard c ON c.tenant_id = $1 AND c.period_id = $2 AND c.revision = $3
+                 AND c.staff_id = v.id) x) AS bottom
     """
     rows = await conn.execute_query_dict(sql, binds.values)
     row = rows[0]
