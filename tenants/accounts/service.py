@@ -690,5 +690,18 @@ async def reset_password(auth: AuthService, token: str, password: str) -> None:
 
 
 async def logout(auth: AuthService, principal: UserPrincipal) -> None:
-    """Ends the caller's session: every token of its refresh family, the access token in hand included."""
+    """Ends the caller's session: every token of its refresh family, the access token in hand included. Audited in
+    the session's tenant (an operator's session outside tenants has no audit log)."""
     await auth.logout(principal)
+    if principal.tenant_id is not None:
+        async with tenant_unit_of_work(principal.tenant_id) as conn:
+            await record(
+                conn,
+                principal.tenant_id,
+                Actor(user_id=principal.user_id),
+                "user.logout",
+                "user",
+                principal.user_id,
+                {"signedIn": True},
+                {"signedIn": False},
+            )

@@ -191,6 +191,8 @@ async def test_logout_ends_the_session_and_its_whole_refresh_family(make_tenant:
     # Another sign-in is another family.
     assert (await gql(ME, token=other["accessToken"]))["data"]["me"]["tenant"]["slug"] == tenant.slug
     assert top_code(await gql(LOGOUT)) == "UNAUTHENTICATED"
+    [entry] = await audit(tenant.tenant_id, "user.logout")
+    assert entry.actor_user_id == tenant.admin_user_id
 
 
 async def test_a_replayed_refresh_token_ends_its_family(make_tenant: TenantFactory, gql: GraphQL) -> None:
