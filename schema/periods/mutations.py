@@ -7,6 +7,8 @@ pyproject.toml).
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from schema.context import Info
@@ -20,8 +22,17 @@ from tenants.tenancy.auth import Role
 
 @strawberry.type
 class PeriodsMutation:
-    @strawberry.mutation(extensions=tenant_access(Role.MANAGER))
-    async def refresh_scorecards(self, info: Info, scheme_id: strawberry.ID, period: str) -> ClosePeriodResult:
+    @strawberry.mutation(
+        extensions=tenant_access(Role.MANAGER),
+        description="Recompute an open period's provisional scorecards soon (no money is posted); follow it with "
+        "job(id). While a refresh of the period is pending, asking again returns that job.",
+    )
+    async def refresh_scorecards(
+        self,
+        info: Info,
+        scheme_id: Annotated[strawberry.ID, strawberry.argument(description="The scheme.")],
+        period: Annotated[str, strawberry.argument(description="The period key.")],
+    ) -> ClosePeriodResult:
         """Recompute an open period's provisional scorecards soon (no money is posted); follow it with job(id). While a
         refresh of the period is pending, asking again returns that job."""
         tenant_id = info.context.tenant_id
@@ -31,8 +42,16 @@ class PeriodsMutation:
             return PeriodErrors.of(error)
         return await _started(info, job_id)
 
-    @strawberry.mutation(extensions=tenant_access(Role.ADMIN))
-    async def close_period(self, info: Info, scheme_id: strawberry.ID, period: str) -> ClosePeriodResult:
+    @strawberry.mutation(
+        extensions=tenant_access(Role.ADMIN),
+        description="Close the period in the background (re-close a closed or stale one); follow it with job(id).",
+    )
+    async def close_period(
+        self,
+        info: Info,
+        scheme_id: Annotated[strawberry.ID, strawberry.argument(description="The scheme.")],
+        period: Annotated[str, strawberry.argument(description="The period key.")],
+    ) -> ClosePeriodResult:
         """Closes the period in the background (re-closes a closed or stale one); follow it with job(id)."""
         tenant_id = info.context.tenant_id
         try:

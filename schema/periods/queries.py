@@ -46,19 +46,29 @@ class PeriodsQuery:
         zone = await tenant_zone(info)
         return [Period.of(listing.period, zone, listing.timezone) for listing in listings]
 
-    @strawberry.field(extensions=tenant_access(Role.MANAGER))
-    async def job(self, info: Info, id: strawberry.ID) -> Job | None:
+    @strawberry.field(
+        extensions=tenant_access(Role.MANAGER),
+        description="A close or refresh job's progress; null for an unknown job or another tenant's.",
+    )
+    async def job(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The job's id.")]
+    ) -> Job | None:
         status = await read_job(info.context.redis, info.context.tenant_id, str(id))
         return Job.of(status) if status is not None else None
 
-    @strawberry.field(extensions=tenant_access(Role.ADMIN))
+    @strawberry.field(
+        extensions=tenant_access(Role.ADMIN),
+        description="What-if: the period's real events through a draft config or a version; nothing is stored.",
+    )
     async def simulate_scheme(
         self,
         info: Info,
-        scheme_id: strawberry.ID,
-        period: str,
-        config: JSON | None = None,
-        version_id: strawberry.ID | None = None,
+        scheme_id: Annotated[strawberry.ID, strawberry.argument(description="The scheme.")],
+        period: Annotated[str, strawberry.argument(description="The period key.")],
+        config: Annotated[JSON | None, strawberry.argument(description="A draft config to try.")] = None,
+        version_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="A version to try (default: the one in force).")
+        ] = None,
     ) -> SimulateResult:
         """What-if: the period's real events through a draft config or a version; nothing is stored."""
         try:

@@ -30,18 +30,18 @@ from tenants.scorecards.service import exact
 strawberry.enum(CloseErrorCode, name="PeriodErrorCode")
 
 
-@strawberry.type
+@strawberry.type(description="One problem of a refused close, refresh or simulation.")
 class PeriodError(ProblemInterface):
-    code: CloseErrorCode
+    code: CloseErrorCode = strawberry.field(description="What is wrong, for programs.")
 
     @classmethod
     def of(cls, problem: PeriodProblem) -> PeriodError:
         return cls(code=problem.code, **problem_fields(problem))
 
 
-@strawberry.type
+@strawberry.type(description="A close, refresh or simulation was refused; nothing was started or stored.")
 class PeriodErrors:
-    errors: list[PeriodError]
+    errors: list[PeriodError] = strawberry.field(description="Every problem found.")
 
     @classmethod
     def of(cls, error: CloseError) -> PeriodErrors:
@@ -50,8 +50,8 @@ class PeriodErrors:
 
 @strawberry.type(description="Why a close failed: a period keeps its last failure until a close succeeds.")
 class PeriodFailure(ProblemInterface):
-    code: CloseErrorCode
-    at: datetime
+    code: CloseErrorCode = strawberry.field(description="What is wrong, for programs.")
+    at: datetime = strawberry.field(description="When the close failed.")
 
     @classmethod
     def of(cls, kept: str | PeriodProblem | None, at: datetime | None) -> PeriodFailure | None:
@@ -62,16 +62,16 @@ class PeriodFailure(ProblemInterface):
         return cls(code=problem.code, at=at, **problem_fields(problem))
 
 
-@strawberry.type
+@strawberry.type(description="A background close or refresh and its progress.")
 class Job:
-    id: strawberry.ID
-    kind: str
-    status: str
-    stage: str
-    done: int
-    total: int
-    failure: PeriodFailure | None
-    result: str | None
+    id: strawberry.ID = strawberry.field(description="The job's id (follow it with `job(id)`).")
+    kind: str = strawberry.field(description="close or refresh.")
+    status: str = strawberry.field(description="queued, running, complete or failed.")
+    stage: str = strawberry.field(description="What the job is doing now (aggregating, scoring, writing, done...).")
+    done: int = strawberry.field(description="Units of work done in this stage.")
+    total: int = strawberry.field(description="Units of work in this stage.")
+    failure: PeriodFailure | None = strawberry.field(description="Why it failed, when it did.")
+    result: str | None = strawberry.field(description="What it did, in words, once complete.")
     _error: strawberry.Private[PeriodProblem | None]
 
     @strawberry.field(
@@ -98,9 +98,9 @@ class Job:
         )
 
 
-@strawberry.type
+@strawberry.type(description="The close or refresh was queued.")
 class CloseStarted:
-    job: Job
+    job: Job = strawberry.field(description="The job that runs it.")
 
 
 @strawberry.type(description="One period (考核周期) of a scheme: [startsAt, endsAt) in the scheme's timezone.")
@@ -169,38 +169,38 @@ class MetricScore:
         )
 
 
-@strawberry.type
+@strawberry.type(description="A money line a simulation computed (nothing is posted).")
 class LedgerLine:
-    revision: int
-    rule_key: str
-    kind: str
-    amount: Decimal
-    derivation: str
+    revision: int = strawberry.field(description="Always 0: a simulation posts nothing.")
+    rule_key: str = strawberry.field(description="The rule's key.")
+    kind: str = strawberry.field(description="commission, bonus or penalty.")
+    amount: Decimal = strawberry.field(description="The amount, to the cent (penalties negative).")
+    derivation: str = strawberry.field(description="How it was computed.")
 
 
-@strawberry.type
+@strawberry.type(description="A scorecard as the simulated config would give it.")
 class SimulatedScorecard:
-    staff_code: str
-    total: Decimal
-    grade: str | None
-    rank: int
-    metrics: list[MetricScore]
-    lines: list[LedgerLine]
-    flags: list[str]
-    net: Decimal
+    staff_code: str = strawberry.field(description="The staff member's code.")
+    total: Decimal = strawberry.field(description="The total, 2 decimals.")
+    grade: str | None = strawberry.field(description="The grade.")
+    rank: int = strawberry.field(description="The rank among participants.")
+    metrics: list[MetricScore] = strawberry.field(description="Every metric, config order.")
+    lines: list[LedgerLine] = strawberry.field(description="The money lines it would post.")
+    flags: list[str] = strawberry.field(description="Flags such as a demotion warning, in words.")
+    net: Decimal = strawberry.field(description="The sum of its lines.")
 
 
-@strawberry.type
+@strawberry.type(description="A what-if: the period's real events through a config; nothing is stored.")
 class Simulation:
-    period: str
-    starts_at: datetime
-    ends_at: datetime
-    scorecards: list[SimulatedScorecard]
+    period: str = strawberry.field(description="The period key.")
+    starts_at: datetime = strawberry.field(description="The period's first instant.")
+    ends_at: datetime = strawberry.field(description="The period's end (exclusive).")
+    scorecards: list[SimulatedScorecard] = strawberry.field(description="Every participant's simulated scorecard.")
 
 
-@strawberry.type
+@strawberry.type(description="The draft config does not validate: every problem, nothing simulated.")
 class ConfigErrors:
-    errors: list[SchemeConfigError]
+    errors: list[SchemeConfigError] = strawberry.field(description="Every problem of the config.")
 
 
 ClosePeriodResult = Annotated[CloseStarted | PeriodErrors, strawberry.union("ClosePeriodResult")]
