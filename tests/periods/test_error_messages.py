@@ -60,7 +60,7 @@ def test_the_sdl_types_every_period_error_code(settings: Settings) -> None:
     assert "code: PeriodErrorCode!" in sdl_block(sdl, "type PeriodError implements Problem {")
     assert "code: PeriodErrorCode!" in sdl_block(sdl, "type PeriodFailure implements Problem {")
     # simulateScheme's invalid drafts answer the schemes domain's config errors, with its config codes.
-    assert sdl_block(sdl, "type ConfigErrors {") == ["errors: [SchemeConfigError!]!"]
+    assert "errors: [SchemeConfigError!]!" in sdl_block(sdl, "type ConfigErrors {")
 
 
 async def period_keys(tenant_id: TenantId) -> set[str]:
