@@ -13,7 +13,7 @@ import uuid
 
 import structlog
 from prometheus_client import Counter, Histogram
-from starlette.routing import Match
+from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter("kaohe_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -44,8 +44,13 @@ def current_request_id() -> str | None:
     return request_id if isinstance(request_id, str) else None
 
 
-def route_label(scope: Scope) -> str:
-    """The template of the route that served (or would serve) the request, or UNMATCHED_ROUTE."""
+def route_label(scope: Scope, root_path: str = "") -> str:
+    """The template of the route that served (or would serve) the request, or UNMATCHED_ROUTE.
+
+    Inside a mounted app (the console at /admin) the innermost route is in the scope and the mount's path has been
+    appended to `root_path` (the shared scope is updated in place): the label is the mount's path plus the inner
+    template (/admin/{identity}/edit/{pk}), so it stays a template and says which app served.
+    """
     route = scope.get("route")
     if route is None:
         # Refused before routing (e.g. a body too large): find the route the router would have chosen.
@@ -56,7 +61,13 @@ def route_label(scope: Scope) -> str:
                 route = candidate
                 break
     path = getattr(route, "path", None)
-    return path if isinstance(path, str) and path else UNMATCHED_ROUTE
+    if not (isinstance(path, str) and path):
+        return UNMATCHED_ROUTE
+    if isinstance(route, Mount):
+        # A mounted app that routes nothing itself (static files): the mount is the template.
+        return path
+    mounted_at = str(scope.get("root_path", ""))[len(root_path) :]
+    return f"{mounted_at}{path}"
 
 
 def method_label(scope: Scope) -> str:
@@ -81,6 +92,7 @@ class RequestContextMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         status = 500
         started = time.perf_counter()
+        root_path = str(scope.get("root_path", ""))
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -94,7 +106,7 @@ class RequestContextMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             # The router records the matched route in the scope, which middlewares share.
-            route, method = route_label(scope), method_label(scope)
+            route, method = route_label(scope, root_path), method_label(scope)
             REQUESTS.labels(method, route, str(status)).inc()
             LATENCY.labels(method, route).observe(elapsed)
             self.log.info(
