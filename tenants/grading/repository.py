@@ -43,6 +43,11 @@ async def lock_month(conn: BaseDBAsyncClient, tenant_id: TenantId, month: str) -
     await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [advisory_key("grading", tenant_id, month)])
 
 
+async def commit_without_waiting(conn: BaseDBAsyncClient) -> None:
+    """This transaction's commit returns before its WAL is flushed (transaction-local; still atomic)."""
+    await conn.execute_query("SET LOCAL synchronous_commit = off")
+
+
 async def service_rules(conn: BaseDBAsyncClient, tenant_id: TenantId) -> Any:
     rows = await conn.execute_query_dict("SELECT config FROM service_rules WHERE tenant_id = $1", [tenant_id])
     return json_value(rows[0]["config"]) if rows else None

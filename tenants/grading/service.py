@@ -163,6 +163,10 @@ async def grade_month(tenant_id: TenantId, actor: Actor, month: str) -> GradingO
     """The job's entry point: grade the month in one unit of work, audited."""
     checked_month(month)
     async with tenant_unit_of_work(tenant_id) as conn:
+        # Grades are derived data: a crash right after the commit loses at most this grading, whole (its month row
+        # with it), and the cron grades the month again. So the commit does not wait for the WAL flush of 200,000
+        # rows. (Not on a close's connection: ensure_month_graded runs inside the close's durable transaction.)
+        await repository.commit_without_waiting(conn)
         outcome = await grade_month_on(conn, tenant_id, month)
         await record(
             conn,
