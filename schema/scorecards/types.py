@@ -22,7 +22,7 @@ from tenants.i18n import Message
 from tenants.periods.approvals import ApprovalState
 from tenants.rules import progress as rules
 from tenants.rules.money import round2
-from tenants.scorecards import records
+from tenants.scorecards import records, service
 from tenants.scorecards.errors import ScorecardErrorCode
 from tenants.scorecards.repository import CardOrder
 
@@ -372,12 +372,17 @@ class Scorecard:
     metrics: list[MetricResult] = strawberry.field(description="Every metric, config order.")
     flags: list[str] = strawberry.field(description="Flags such as a demotion warning, in words.")
     net: Decimal = strawberry.field(description="Everything posted for the period so far (all revisions).")
-    progress: Progress | None = strawberry.field(
-        description="How far to the next step; null when the version's config can no longer be read."
-    )
+    _view: strawberry.Private[records.CardView]
     _period_id: strawberry.Private[int]
     _staff_id: strawberry.Private[int]
     _zone: strawberry.Private[ZoneInfo]
+
+    @strawberry.field(
+        description="How far to the next step (差多少); null when the version's config can no longer be read."
+    )
+    def progress(self) -> Progress | None:
+        found = service.card_progress(self._view)
+        return Progress.of(found) if found is not None else None
 
     @strawberry.field(
         description="Every ledger line posted into the period for this staff member (all revisions), oldest first; "
@@ -414,7 +419,7 @@ class Scorecard:
             metrics=[MetricResult.of(m) for m in view.metrics],
             flags=list(view.flags),
             net=view.net,
-            progress=Progress.of(view.progress) if view.progress is not None else None,
+            _view=view,
         )
 
 

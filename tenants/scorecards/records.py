@@ -3,6 +3,7 @@ the API shows them in the tenant's zone), explanations as the engine wrote them 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -10,7 +11,7 @@ from decimal import Decimal
 from tenants.disputes.repository import DisputeView
 from tenants.i18n import Message
 from tenants.periods.approvals import Approval
-from tenants.rules.progress import Progress
+from tenants.rules.config import SchemeConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,10 @@ class CardView:
     metrics: tuple[MetricView, ...]
     flags: tuple[str, ...]
     net: Decimal
-    progress: Progress | None  # None when the version's config can no longer be read
+    # What "how far to the next step" is computed from, only when asked (service.card_progress): the version's config
+    # (None when it can no longer be read) and the stored metric values, exact.
+    config: SchemeConfig | None
+    values: Mapping[str, Decimal | None]
 
 
 @dataclass(frozen=True, slots=True)

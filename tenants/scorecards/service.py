@@ -43,7 +43,7 @@ from tenants.schemes.models import SchemeVersion
 from tenants.schemes.service import pick_version_in_force
 from tenants.scorecards import repository
 from tenants.scorecards.errors import ScorecardError, ScorecardErrorCode
-from tenants.scorecards.labels import metric_label, metric_labels
+from tenants.scorecards.labels import metric_label
 from tenants.scorecards.records import (
     Bucket,
     CardPageView,
@@ -191,12 +191,14 @@ def _metric_views(stored: Sequence[dict[str, Any]], config: SchemeConfig | None)
     return tuple(views)
 
 
-def _progress(config: SchemeConfig | None, total: Decimal, stored: Sequence[dict[str, Any]]) -> Progress | None:
-    if config is None:
+def card_progress(view: CardView) -> Progress | None:
+    """How far the card is from the next grade, step, tier and gate (tenants/rules/progress.py): computed when a
+    reader asks for it, not with every card. None when the version's config can no longer be read."""
+    if view.config is None:
         return None
-    values = {str(entry.get("key")): _decimal(entry.get("value")) for entry in stored}
+    labels = {metric.key: metric.label for metric in view.metrics}
     try:
-        return progress(config, CardFacts(total=total, values=values), metric_labels(config))
+        return progress(view.config, CardFacts(total=view.total, values=view.values), labels)
     except ValueError:
         return None  # a config the engine refuses (it could not have produced this card either)
 
@@ -226,7 +228,8 @@ def _card_view(period: PeriodView, row: CardRow, config: SchemeConfig | None, *,
         metrics=_metric_views(row.metrics, config) if details else (),
         flags=tuple(str(flag.get("message", "")) for flag in row.flags),
         net=row.net,
-        progress=_progress(config, row.total, row.metrics) if details else None,
+        config=config if details else None,
+        values={str(entry.get("key")): _decimal(entry.get("value")) for entry in row.metrics} if details else {},
     )
 
 
@@ -856,6 +859,7 @@ async def team_summary(
 __all__ = [
     "MAX_PAGE",
     "ListingRequest",
+    "card_progress",
     "current_explanations",
     "decode_cursor",
     "encode_cursor",
