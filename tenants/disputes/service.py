@@ -25,7 +25,7 @@ from tenants.periods.prior import next_open_period, prior_period_label
 from tenants.periods.repository import NewLine
 from tenants.rules.formatting import fmt_money
 from tenants.rules.money import round2
-from tenants.tenancy.auth import Principal, Role
+from tenants.tenancy.auth import ApiKeyPrincipal, Principal, Role
 from tenants.tenancy.identity import TenantId
 from tenants.text import is_storable_text
 
@@ -110,7 +110,11 @@ async def resolve_dispute(
     adjustment line (kind adjustment, rule key `dispute`) in the same transaction as the answer and its audit row."""
     answer = _checked_text(resolution, DisputeErrorCode.INVALID_RESOLUTION, "resolution")
     amount = checked_adjustment(adjustment)
-    actor = Actor(user_id=getattr(principal, "user_id", None), api_key_id=getattr(principal, "api_key_id", None))
+    actor = (
+        Actor(api_key_id=principal.api_key_id)
+        if isinstance(principal, ApiKeyPrincipal)
+        else Actor(user_id=principal.user_id)
+    )
     async with tenant_unit_of_work(tenant_id) as conn:
         scope = await read_access_scope(conn, tenant_id, principal)
         dispute = await repository.dispute_for_update(conn, tenant_id, dispute_id)

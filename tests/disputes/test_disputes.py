@@ -3,6 +3,7 @@ line posted atomically with the answer and its audit row."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -331,3 +332,12 @@ async def test_staff_cannot_resolve_at_all(
     ]
     assert code_of(await resolve(gql, getattr(w, role_token), dispute_id, adjustment="5.00")) == "FORBIDDEN"
     assert (await disputes_of(w.tenant_id))[0][1] == "open"
+
+
+async def test_concurrent_disputes_of_one_line_open_one(make_tenant: TenantFactory, login: Any, gql: GraphQL) -> None:
+    w = await world(make_tenant, login)
+    line = await line_id(w.tenant_id, "guide-001", "commission")
+    results = await asyncio.gather(*(raise_dispute(gql, w.wang, line, f"第 {n} 次") for n in range(4)))
+    assert sorted(result["__typename"] for result in results) == ["DisputeErrors"] * 3 + ["DisputeRaised"]
+    assert {code_of(result) for result in results if result["__typename"] == "DisputeErrors"} == {"ALREADY_DISPUTED"}
+    assert [state for _, state, _ in await disputes_of(w.tenant_id)] == ["open"]

@@ -87,3 +87,15 @@ def running_fake_wechat() -> Iterator[FakeWechat]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+if __name__ == "__main__":
+    # Try the mini-program flow without WeChat: `python -m tests.wechat.fake_wechat 8765`, then run the API with
+    # KAOHE_WECHAT_API_BASE_URL=http://127.0.0.1:8765 KAOHE_WECHAT_APPID=wx-demo and use codes such as "ok-my-openid"
+    # (bindWechat signed in with a password, then wechatLogin) or "err-40163".
+    import sys
+
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 8765
+    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(FakeWechat(base_url=f"http://127.0.0.1:{port}")))
+    print(f"fake jscode2session on http://127.0.0.1:{port}/sns/jscode2session")
+    server.serve_forever()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -264,3 +265,18 @@ async def test_the_secret_never_reaches_the_logs(
     await wechat_login(gql, "slow")
     assert wechat.requests  # WeChat was asked
     assert SECRET not in caplog.text
+
+
+async def test_concurrent_binds_of_one_openid_in_two_tenants_bind_it_once(
+    make_tenant: TenantFactory, gql: GraphQL, login: Any, wechat: FakeWechat
+) -> None:
+    tenants = [await make_tenant() for _ in range(3)]
+    tokens = []
+    for n, tenant in enumerate(tenants):
+        guide = await staff_login(tenant.tenant_id, f"guide-{n}")
+        tokens.append(await login(guide.email, tenant=tenant.slug))
+    openid = unique("oid")
+    results = await asyncio.gather(*(bind(gql, token, f"ok-{openid}") for token in tokens))
+    assert sorted(result["__typename"] for result in results) == ["WechatBound", "WechatErrors", "WechatErrors"]
+    assert {error_code(result) for result in results if result["__typename"] == "WechatErrors"} == {"OPENID_TAKEN"}
+    assert sum([len(await bindings(tenant.tenant_id)) for tenant in tenants]) == 1
