@@ -1,4 +1,4 @@
-"""Payroll's queries: disputes (scoped, paged) and a period's statement approval."""
+"""Payroll's queries: disputes (scoped, paged), one dispute, and a period's statement approval."""
 
 from __future__ import annotations
 
@@ -47,6 +47,21 @@ class PayrollQuery:
             team_id=team_id,
         )
         return Page.of(found, Dispute.of)
+
+    @strawberry.field(
+        extensions=tenant_access(Role.STAFF),
+        description="One dispute in your scope (staff: their own); null when there is none such for you.",
+    )
+    async def dispute(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The dispute.")]
+    ) -> Dispute | None:
+        principal = info.context.principal
+        assert principal is not None
+        dispute_id = id_of(id, "Dispute")
+        if dispute_id is None:
+            return None
+        found = await disputes.dispute(info.context.tenant_id, principal, dispute_id)
+        return Dispute.of(found) if found is not None else None
 
     @strawberry.field(
         extensions=tenant_access(Role.STAFF),

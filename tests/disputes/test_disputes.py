@@ -341,3 +341,26 @@ async def test_concurrent_disputes_of_one_line_open_one(make_tenant: TenantFacto
     assert sorted(result["__typename"] for result in results) == ["DisputeErrors"] * 3 + ["DisputeRaised"]
     assert {code_of(result) for result in results if result["__typename"] == "DisputeErrors"} == {"ALREADY_DISPUTED"}
     assert [state for _, state, _ in await disputes_of(w.tenant_id)] == ["open"]
+
+
+ONE = "query($id: ID!) { dispute(id: $id) { id staffCode state message resolution } }"
+
+
+async def test_one_dispute_is_read_in_scope_only(make_tenant: TenantFactory, login: Any, gql: GraphQL) -> None:
+    w = await world(make_tenant, login)
+    other = await world(make_tenant, login)
+    dispute_id = (await raise_dispute(gql, w.wang, await line_id(w.tenant_id, "guide-001", "commission")))["dispute"][
+        "id"
+    ]
+    for token in (w.wang, w.manager_a, w.manager_region, w.admin):
+        found = (await gql(ONE, {"id": dispute_id}, token=token))["data"]["dispute"]
+        assert (found["id"], found["staffCode"], found["state"]) == (dispute_id, "guide-001", "OPEN")
+    # Another staff member, a manager of another store, another tenant's admin, ids that are not ids: nothing.
+    for token, raw in [
+        (w.zhang, dispute_id),
+        (w.manager_b, dispute_id),
+        (other.admin, dispute_id),
+        (w.admin, "no"),
+        (w.admin, "999999999"),
+    ]:
+        assert (await gql(ONE, {"id": raw}, token=token))["data"]["dispute"] is None
