@@ -24,7 +24,8 @@ from tenants.exports import repository
 from tenants.exports.errors import ExportError, ExportErrorCode
 from tenants.exports.workbook import CsvStatementWriter, XlsxStatementWriter, labels
 from tenants.i18n import DEFAULT_LOCALE, _
-from tenants.tenancy.auth import Principal
+from tenants.tenancy.auth import Principal, Role, check_tenant_access
+from tenants.tenancy.errors import AuthError, AuthErrorCode
 from tenants.tenancy.identity import TenantId
 
 Format = Literal["xlsx", "csv"]
@@ -68,8 +69,11 @@ async def export_statements(
 ) -> ExportFile:
     """The statements of a scheme's period, of the staff in the caller's access scope, as an xlsx or csv file.
 
-    The caller's role was checked by the caller (admin or manager); the scope decides whose lines are in the file.
-    Raises ExportError (BAD_SCHEME, BAD_PERIOD, SCHEME_NOT_FOUND, PERIOD_NOT_FOUND)."""
+    Admins and managers (their access scope decides whose lines are in the file); anyone else is an AuthError
+    (FORBIDDEN), checked here too so that no caller of this function can forget it. Raises ExportError (BAD_SCHEME,
+    BAD_PERIOD, SCHEME_NOT_FOUND, PERIOD_NOT_FOUND)."""
+    if check_tenant_access(principal, Role.MANAGER) != tenant_id:
+        raise AuthError.of(AuthErrorCode.FORBIDDEN, _("This needs the {role} role or higher.", role=Role.MANAGER.value))
     scheme_id = parse_scheme_id(scheme)
     period_key = parse_period_key(period)
     locale = principal.locale or DEFAULT_LOCALE

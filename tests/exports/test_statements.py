@@ -19,12 +19,14 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
+from starlette.applications import Starlette
 
 from tenants.access.service import link_staff_user, set_member_teams
 from tenants.audit.service import SYSTEM
 from tenants.db.uow import tenant_unit_of_work
 from tenants.demo import PERIOD, SCHEME_NAME, seed_worked_example
 from tenants.events.service import ingest
+from tenants.exports.service import export_statements
 from tenants.periods.approvals import approve_statements
 from tenants.periods.close import close_period
 from tenants.periods.models import LedgerLine, Period
@@ -33,6 +35,7 @@ from tenants.staff.records import StaffItem, TeamItem
 from tenants.staff.service import upsert_staff, upsert_teams
 from tenants.tenancy import service
 from tenants.tenancy.auth import Role, Scope
+from tenants.tenancy.errors import AuthError, AuthErrorCode
 from tenants.tenancy.identity import TenantId
 from tests.conftest import PASSWORD, TenantFactory, TenantFixture, unique
 from tests.tenancy.test_messages import set_locale
@@ -356,3 +359,19 @@ async def test_an_approved_periods_late_change_shows_in_the_next_statement_with_
     )
     lines = [row for sheet in book.worksheets[1:] for row in rows(sheet)[2:-1]]
     assert sorted(cents(row[5]) for row in lines if row[6] == PERIOD) == sorted(line.amount for line in corrections)
+
+
+async def test_the_service_itself_refuses_staff(
+    app: Starlette, client: httpx.AsyncClient, make_tenant: TenantFactory, login: Login
+) -> None:
+    """A caller of the service other than the route (the admin console) cannot forget the role check."""
+    seeded = await seed(make_tenant, login)
+    _staff, staff_token = await member(seeded.tenant, Role.STAFF, login)
+    principal = await app.state.auth.authenticate(staff_token)
+    with pytest.raises(AuthError) as refused:
+        await export_statements(seeded.tenant.tenant_id, principal, str(seeded.scheme_id), PERIOD, "csv")
+    assert refused.value.code == AuthErrorCode.FORBIDDEN
+    other = await make_tenant()
+    admin = await app.state.auth.authenticate(seeded.admin_token)
+    with pytest.raises(AuthError):  # an admin of A asking for B's data: the principal is not B's
+        await export_statements(other.tenant_id, admin, str(seeded.scheme_id), PERIOD, "csv")
