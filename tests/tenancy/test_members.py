@@ -20,7 +20,7 @@ from tenants.accounts import service as accounts
 from tenants.audit.service import SYSTEM
 from tenants.db.uow import tenant_unit_of_work
 from tenants.tenancy import service
-from tenants.tenancy.auth import Role, UserPrincipal, verify_password
+from tenants.tenancy.auth import Role, Scope, UserPrincipal, verify_password
 from tenants.tenancy.errors import TenancyError
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.limits import limit_key
@@ -165,6 +165,12 @@ async def test_wrong_roles_are_refused_and_change_nothing(
         assert top_code(await gql(SET_ROLE, {"userId": str(staff_id), "role": "ADMIN"}, token)) == "FORBIDDEN"
         assert top_code(await gql(REMOVE, {"userId": str(staff_id)}, token)) == "FORBIDDEN"
         assert top_code(await gql(MEMBERS, {}, token)) == "FORBIDDEN"
+    # API keys manage no members, whatever their scopes.
+    key = await service.create_api_key(tenant.tenant_id, "k", list(Scope), tenant.admin_user_id)
+    assert top_code(await gql(INVITE, {"email": email, "role": "STAFF"}, key.plaintext)) == "FORBIDDEN"
+    assert top_code(await gql(SET_ROLE, {"userId": str(staff_id), "role": "ADMIN"}, key.plaintext)) == "FORBIDDEN"
+    assert top_code(await gql(REMOVE, {"userId": str(staff_id)}, key.plaintext)) == "FORBIDDEN"
+    assert top_code(await gql(MEMBERS, {}, key.plaintext)) == "FORBIDDEN"
     # An admin cannot touch an owner, nor make one.
     demote = (await gql(SET_ROLE, {"userId": str(owner_id), "role": "STAFF"}, admin))["data"]["setMemberRole"]
     assert demote["errors"][0]["code"] == "ROLE_NOT_ALLOWED"
