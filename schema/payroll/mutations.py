@@ -44,6 +44,7 @@ from tenants.periods.errors import ApprovalError, ApprovalErrorCode
 from tenants.tenancy.auth import Role
 from tenants.wechat import service as wechat
 from tenants.wechat.errors import WechatError
+from tenants.wechat.limits import WechatLoginLimiter
 
 
 def _user_id(info: Info) -> int:
@@ -64,7 +65,13 @@ class PayrollMutation:
         code: Annotated[str, strawberry.argument(description="The code wx.login gave the mini-program.")],
     ) -> WechatLoginResult:
         try:
-            pair = await wechat.wechat_login(info.context.settings, info.context.auth.tokens, code)
+            pair = await wechat.wechat_login(
+                info.context.settings,
+                info.context.auth.tokens,
+                code,
+                limiter=WechatLoginLimiter(info.context.redis, info.context.settings),
+                address=info.context.client_address,
+            )
         except WechatError as error:
             return WechatErrors.of(error)
         return AuthTokens.of(pair)

@@ -27,6 +27,7 @@ class WechatErrorCode(StrEnum):
     OPENID_TAKEN = "OPENID_TAKEN"
     NOT_STAFF = "NOT_STAFF"
     TENANT_SUSPENDED = "TENANT_SUSPENDED"
+    RATE_LIMITED = "RATE_LIMITED"  # too many failed WeChat logins from this client address (tenants/wechat/limits.py)
 
 
 class WechatError(DomainError[WechatErrorCode]):

@@ -21,6 +21,7 @@ from tenants.tenancy.identity import TenantId, tenant_id_from_membership
 from tenants.wechat import repository
 from tenants.wechat.client import WechatSettings, exchange_code
 from tenants.wechat.errors import WechatError, WechatErrorCode
+from tenants.wechat.limits import WechatLoginLimiter
 
 NOT_BOUND_MESSAGE = _("This WeChat account is not bound to a staff login; sign in with your password and bind it.")
 
@@ -31,7 +32,20 @@ class Binding:
     bound_at: datetime
 
 
-async def wechat_login(settings: WechatSettings, tokens: TokenService, code: str) -> TokenPair:
+async def wechat_login(
+    settings: WechatSettings, tokens: TokenService, code: str, *, limiter: WechatLoginLimiter, address: str
+) -> TokenPair:
+    """Tokens for the login bound to the code's openid. A client address with too many failed attempts is refused
+    before WeChat is asked (limits.py)."""
+    await limiter.check(address)
+    try:
+        return await _wechat_login(settings, tokens, code)
+    except WechatError as error:
+        await limiter.record(address, error)
+        raise
+
+
+async def _wechat_login(settings: WechatSettings, tokens: TokenService, code: str) -> TokenPair:
     session = await exchange_code(settings, code)
     async with global_unit_of_work() as conn:
         owner = await repository.binding_owner(conn, session.appid, session.openid)

@@ -3,16 +3,19 @@ configuration, as an operator would set KAOHE_WECHAT_*)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from pydantic import SecretStr
+from redis.asyncio import Redis
 
 from server.settings import Settings
+from tenants.wechat.limits import KEY_PREFIX
 from tests.wechat.fake_wechat import FakeWechat, running_fake_wechat
 
 APPID = "wx-test-appid"
 SECRET = "wechat-test-secret-4f1c"
+TEST_CLIENT_FAILURES = KEY_PREFIX + "127.0.0.1"
 
 
 @pytest.fixture(scope="session")
@@ -22,11 +25,16 @@ def fake_wechat_server() -> Iterator[FakeWechat]:
 
 
 @pytest.fixture
-def wechat(fake_wechat_server: FakeWechat, database: Settings, monkeypatch: pytest.MonkeyPatch) -> FakeWechat:
-    """The app (whose settings object is `database`) asks the fake server, with a short timeout."""
+async def wechat(
+    fake_wechat_server: FakeWechat, database: Settings, monkeypatch: pytest.MonkeyPatch, redis: Redis
+) -> AsyncIterator[FakeWechat]:
+    """The app (whose settings object is `database`) asks the fake server, with a short timeout. Every test request
+    comes from one address: its failed WeChat logins are forgotten before and after each test."""
+    await redis.delete(TEST_CLIENT_FAILURES)
     monkeypatch.setattr(database, "wechat_api_base_url", fake_wechat_server.base_url)
     monkeypatch.setattr(database, "wechat_appid", APPID)
     monkeypatch.setattr(database, "wechat_secret", SecretStr(SECRET))
     monkeypatch.setattr(database, "wechat_timeout_seconds", 0.5)
     fake_wechat_server.requests.clear()
-    return fake_wechat_server
+    yield fake_wechat_server
+    await redis.delete(TEST_CLIENT_FAILURES)

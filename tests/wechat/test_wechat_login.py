@@ -280,3 +280,32 @@ async def test_concurrent_binds_of_one_openid_in_two_tenants_bind_it_once(
     assert sorted(result["__typename"] for result in results) == ["WechatBound", "WechatErrors", "WechatErrors"]
     assert {error_code(result) for result in results if result["__typename"] == "WechatErrors"} == {"OPENID_TAKEN"}
     assert sum([len(await bindings(tenant.tenant_id)) for tenant in tenants]) == 1
+
+
+async def test_a_client_with_too_many_failed_wechat_logins_is_refused_without_asking_wechat(
+    make_tenant: TenantFactory,
+    gql: GraphQL,
+    login: Any,
+    wechat: FakeWechat,
+    database: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(database, "login_max_failures_per_address", 3)
+    tenant = await make_tenant()
+    guide = await staff_login(tenant.tenant_id, "guide-1")
+    openid = unique("oid")
+    await bind(gql, await login(guide.email, tenant=tenant.slug), f"ok-{openid}")
+    # WeChat being busy or slow is not the client's failure: not counted.
+    for _ in range(3):
+        assert error_code(await wechat_login(gql, "err--1")) == "WECHAT_BUSY"
+    assert (await wechat_login(gql, f"ok-{openid}"))["__typename"] == "AuthTokens"
+    # A refused code, a used code, an openid bound to nobody: three failures, then refused.
+    for code in ("err-40029", "err-40163", f"ok-{unique('nobody')}"):
+        assert error_code(await wechat_login(gql, code)) in {"INVALID_CODE", "CODE_USED", "NOT_BOUND"}
+    asked = len(wechat.requests)
+    limited = await wechat_login(gql, f"ok-{openid}")
+    assert (error_code(limited), limited["errors"][0]["message"]) == (
+        "RATE_LIMITED",
+        "此处微信登录失败次数过多，请稍后再试。",
+    )
+    assert len(wechat.requests) == asked
