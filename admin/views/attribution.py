@@ -36,6 +36,7 @@ class AttributionPage(MerchantPage):
     name = label(_("Attribution rules"))
     icon = "fa-solid fa-share-nodes"
     category = label(_("Settings"))
+    category_icon = "fa-solid fa-gear"
 
     @expose("/attribution", methods=["GET", "POST"], identity="attribution_rules")
     async def attribution_rules(self, request: Request) -> Response:

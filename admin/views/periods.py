@@ -23,10 +23,13 @@ from starlette.responses import JSONResponse, RedirectResponse, Response, Stream
 from admin.i18n import format_instant, format_money, format_number, label, render
 from admin.tables import LedgerLineRow, PeriodRow, SchemeRow, ScorecardRow, StaffRow, TeamRow
 from admin.views.base import ChoicesFilter, MerchantPage, MerchantView, ValuesFilter, YesNoFilter, require_tenant
+from tenants.audit.service import Actor, record
+from tenants.db.uow import tenant_unit_of_work
 from tenants.errors import DomainError
 from tenants.i18n import Message, _
 from tenants.periods import jobs
 from tenants.periods import service as periods_service
+from tenants.tenancy.identity import TenantId
 
 PERIODS = label(_("Periods and results"))
 STATES = {
@@ -115,6 +118,7 @@ class PeriodAdmin(MerchantView, model=PeriodRow):
     name_plural = label(_("Periods"))
     icon = "fa-solid fa-calendar-check"
     category = PERIODS
+    category_icon = "fa-solid fa-calendar-days"
     list_template = "kaohe/period_list.html"
     column_list: ClassVar[list[Any]] = [
         PeriodRow.scheme,
@@ -190,6 +194,7 @@ class ScorecardAdmin(MerchantView, model=ScorecardRow):
     name_plural = label(_("Scorecards"))
     icon = "fa-solid fa-ranking-star"
     category = PERIODS
+    category_icon = "fa-solid fa-calendar-days"
     can_export = True
     export_types: ClassVar[list[str]] = ["csv"]
     column_list: ClassVar[list[Any]] = [
@@ -253,6 +258,7 @@ class LedgerLineAdmin(MerchantView, model=LedgerLineRow):
     name_plural = label(_("Ledger lines"))
     icon = "fa-solid fa-money-bill-wave"
     category = PERIODS
+    category_icon = "fa-solid fa-calendar-days"
     list_template = "kaohe/ledger_list.html"
     can_export = True
     export_types: ClassVar[list[str]] = ["csv"]
@@ -343,6 +349,7 @@ class PeriodPages(MerchantPage):
                     job_id = await periods_service.request_close(
                         tenant_id, period.scheme_id, period.key, force=intent == "reclose"
                     )
+                    await _audit_close(tenant_id, user.actor, period.scheme_id, period.key, intent, job_id, period.id)
                     return RedirectResponse(str(request.url_for("admin:view-job_progress", job_id=job_id)), 302)
                 from tenants.periods import approvals  # the payroll helper's module (issue 9)
 
@@ -375,7 +382,7 @@ class PeriodPages(MerchantPage):
     @expose("/periods/close-new", methods=["GET", "POST"], identity="period_close_new")
     async def period_close_new(self, request: Request) -> Response:
         """Close a period that has no row yet (the close creates it), by scheme and key."""
-        _user, tenant_id = require_tenant(request)
+        user, tenant_id = require_tenant(request)
         async with self._admin_ref.session_maker() as session:
             schemes = list((await session.execute(select(SchemeRow).order_by(SchemeRow.id))).scalars())
         error = None
@@ -389,6 +396,7 @@ class PeriodPages(MerchantPage):
                 except DomainError as refused:
                     error = "；".join(render(problem.message) for problem in refused.problems)
                 else:
+                    await _audit_close(tenant_id, user.actor, int(scheme), key, "close", job_id, None)
                     return RedirectResponse(str(request.url_for("admin:view-job_progress", job_id=job_id)), 302)
         return await self.templates.TemplateResponse(
             request,
@@ -471,6 +479,16 @@ class PeriodPages(MerchantPage):
                 "cache-control": "no-store",
             },
         )
+
+
+async def _audit_close(
+    tenant_id: TenantId, actor: Actor, scheme_id: int, key: str, intent: str, job_id: str, period_id: int | None
+) -> None:
+    """Who asked for a close from the console (the periods service audits no request; the job's own results are
+    the period's revision, scorecards and lines)."""
+    async with tenant_unit_of_work(tenant_id) as conn:
+        after = {"scheme_id": scheme_id, "period": key, "force": intent == "reclose", "job_id": job_id}
+        await record(conn, tenant_id, actor, f"period.{intent}_requested", "period", period_id, None, after)
 
 
 async def _chunks(file: BinaryIO) -> AsyncIterator[bytes]:

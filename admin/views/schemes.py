@@ -95,6 +95,7 @@ class SchemeAdmin(MerchantView, model=SchemeRow):
     name_plural = label(_("Schemes"))
     icon = "fa-solid fa-diagram-project"
     category = SCHEMES
+    category_icon = "fa-solid fa-diagram-project"
     list_template = "kaohe/scheme_list.html"
     column_list: ClassVar[list[Any]] = [
         SchemeRow.id,
@@ -130,6 +131,7 @@ class SchemeVersionAdmin(MerchantView, model=SchemeVersionRow):
     name_plural = label(_("Scheme versions"))
     icon = "fa-solid fa-code-branch"
     category = SCHEMES
+    category_icon = "fa-solid fa-diagram-project"
     column_list: ClassVar[list[Any]] = [
         SchemeVersionRow.scheme,
         SchemeVersionRow.number,
@@ -225,6 +227,7 @@ class SchemeDesignerPage(MerchantPage):
     name = label(_("Scheme designer"))
     icon = "fa-solid fa-pen-ruler"
     category = SCHEMES
+    category_icon = "fa-solid fa-diagram-project"
 
     def is_visible(self, request: Request) -> bool:
         return False
