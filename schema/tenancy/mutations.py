@@ -52,7 +52,6 @@ from schema.tenancy.types import (
 )
 from tenants.access.errors import AccessError
 from tenants.accounts import service as accounts
-from tenants.tenancy import service
 from tenants.tenancy.auth import Role, Scope, UserPrincipal
 from tenants.tenancy.errors import AuthError, TenancyError, TenancyErrorCode
 from tenants.tenancy.service import NO_SUCH_API_KEY
@@ -146,11 +145,8 @@ class TenancyMutation:
         name: Annotated[str, strawberry.argument(description="What the key is for (at most 200 characters).")],
         scopes: Annotated[list[Scope], strawberry.argument(description="What the key may do (at least one).")],
     ) -> CreateApiKeyResult:
-        user = info.context.user
         try:
-            created = await service.create_api_key(
-                info.context.tenant_id, name, list(scopes), user.user_id if user else None
-            )
+            created = await accounts.create_api_key(info.context.tenant_id, actor_of(info), name, list(scopes))
         except TenancyError as error:
             return TenancyErrors.of(error)
         return ApiKeyCreated.of(created)
@@ -163,7 +159,7 @@ class TenancyMutation:
         try:
             if key_id is None:
                 raise TenancyError.of(TenancyErrorCode.NOT_FOUND, NO_SUCH_API_KEY, "id")
-            revoked = await service.revoke_api_key(info.context.tenant_id, key_id)
+            revoked = await accounts.revoke_api_key(info.context.tenant_id, actor_of(info), key_id)
         except TenancyError as error:
             return TenancyErrors.of(error)
         return ApiKeyRevoked(api_key=ApiKey.of(revoked))

@@ -42,10 +42,12 @@ from tenants.errors import Problem
 from tenants.i18n import DEFAULT_LOCALE, Locale, _, parse_locale
 from tenants.staff.checks import can_be_code
 from tenants.tenancy import repository
+from tenants.tenancy import service as tenancy_service
 from tenants.tenancy.auth import (
     ROLE_RANK,
     AuthService,
     Role,
+    Scope,
     TokenPair,
     UserPrincipal,
     hash_password,
@@ -60,10 +62,10 @@ from tenants.tenancy.identity import (
 )
 from tenants.tenancy.limits import Limit, count_attempt, limit_key
 from tenants.tenancy.mail import MailKind, OutgoingMail, send_mail
-from tenants.tenancy.models import Invitation, Tenant
+from tenants.tenancy.models import ApiKey, Invitation, Tenant
 from tenants.tenancy.passwords import check_password
 from tenants.tenancy.repository import MemberRow
-from tenants.tenancy.service import check_name, check_new_tenant, normalized_email
+from tenants.tenancy.service import ApiKeyChange, CreatedApiKey, check_name, check_new_tenant, normalized_email
 
 NO_SUCH_TENANT = _("No such tenant.")
 NO_SUCH_MEMBER = _("No such member.")
@@ -586,6 +588,30 @@ async def remove_member(principal: UserPrincipal, user_id: int | None) -> Member
             None,
         )
     return before
+
+
+# --- API keys (audited) --------------------------------------------------------------------------------------------
+
+
+def _audit_key_changes(tenant_id: TenantId, actor: Actor) -> ApiKeyChange:
+    async def audited(
+        conn: BaseDBAsyncClient, action: str, key: ApiKey, before: dict[str, Any] | None, after: dict[str, Any]
+    ) -> None:
+        await record(conn, tenant_id, actor, action, "api_key", key.id, before, after)
+
+    return audited
+
+
+async def create_api_key(tenant_id: TenantId, actor: Actor, name: str, scopes: list[Scope]) -> CreatedApiKey:
+    """tenants.tenancy.service.create_api_key, audited in its unit of work (the key's secret never is)."""
+    return await tenancy_service.create_api_key(
+        tenant_id, name, scopes, actor.user_id, on_change=_audit_key_changes(tenant_id, actor)
+    )
+
+
+async def revoke_api_key(tenant_id: TenantId, actor: Actor, api_key_id: int) -> ApiKey:
+    """tenants.tenancy.service.revoke_api_key, audited in its unit of work."""
+    return await tenancy_service.revoke_api_key(tenant_id, api_key_id, on_change=_audit_key_changes(tenant_id, actor))
 
 
 # --- passwords and sessions -----------------------------------------------------------------------------------------

@@ -9,9 +9,13 @@ tenants/tenancy/repository.py on it.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from tenants.db.uow import global_unit_of_work, platform_unit_of_work, tenant_unit_of_work
 from tenants.i18n import _
@@ -153,8 +157,28 @@ class CreatedApiKey:
     plaintext: str
 
 
+# Called on the unit of work's connection right after a key changed: (conn, action, key, before, after). The audited
+# entry points (tenants/accounts) pass one that writes the audit log (tenancy cannot import audit: audit imports it).
+ApiKeyChange = Callable[[BaseDBAsyncClient, str, ApiKey, dict[str, Any] | None, dict[str, Any]], Awaitable[None]]
+
+
+def api_key_state(api_key: ApiKey) -> dict[str, Any]:
+    """What the audit log keeps of a key (never its secret's hash)."""
+    return {
+        "name": api_key.name,
+        "prefix": api_key.prefix,
+        "scopes": list(api_key.scopes),
+        "revokedAt": api_key.revoked_at,
+    }
+
+
 async def create_api_key(
-    tenant_id: TenantId, name: str, scopes: list[Scope], created_by_user_id: int | None
+    tenant_id: TenantId,
+    name: str,
+    scopes: list[Scope],
+    created_by_user_id: int | None,
+    *,
+    on_change: ApiKeyChange | None = None,
 ) -> CreatedApiKey:
     if not name.strip():
         raise TenancyError.of(TenancyErrorCode.INVALID, _("An API key needs a name."), "name")
@@ -174,6 +198,8 @@ async def create_api_key(
         )
         if api_key is None:  # a prefix collision: 48 random bits, so practically never
             raise TenancyError.of(TenancyErrorCode.DUPLICATE, _("Please try again."))
+        if on_change is not None:
+            await on_change(conn, "api_key.create", api_key, None, api_key_state(api_key))
     return CreatedApiKey(api_key, new_key.plaintext)
 
 
@@ -182,13 +208,16 @@ async def list_api_keys(tenant_id: TenantId) -> list[ApiKey]:
         return await repository.api_keys(conn, tenant_id)
 
 
-async def revoke_api_key(tenant_id: TenantId, api_key_id: int) -> ApiKey:
+async def revoke_api_key(tenant_id: TenantId, api_key_id: int, *, on_change: ApiKeyChange | None = None) -> ApiKey:
     async with tenant_unit_of_work(tenant_id) as conn:
         api_key = await repository.api_key_for_update(conn, tenant_id, api_key_id)
         if api_key is None:
             raise TenancyError.of(TenancyErrorCode.NOT_FOUND, NO_SUCH_API_KEY, "id")
         if api_key.revoked_at is not None:
             raise TenancyError.of(TenancyErrorCode.ALREADY_REVOKED, _("The key was already revoked."), "id")
+        before = api_key_state(api_key)
         api_key.revoked_at = datetime.now(UTC)
         await repository.save_revoked_at(conn, api_key)
+        if on_change is not None:
+            await on_change(conn, "api_key.revoke", api_key, before, api_key_state(api_key))
         return api_key

@@ -44,6 +44,7 @@ from tests.tenancy.accounts_api import (
     user_row,
 )
 from tests.tenancy.conftest import Outbox
+from tests.tenancy.test_auth import CREATE_KEY, REVOKE_KEY
 
 Login = Callable[..., Awaitable[str]]
 NEW_PASSWORD = "a fine long secret"
@@ -413,3 +414,28 @@ async def test_one_invitation_accepted_twice_at_once_makes_one_member(
     assert len(refused) == 1 and refused[0].code == "TOKEN_USED", outcomes
     user = await user_row(email)
     assert user is not None and (await roles(tenant.tenant_id))[user.id] == "staff"
+
+
+async def test_api_keys_made_and_revoked_through_the_api_are_audited_without_their_secret(
+    make_tenant: TenantFactory, gql: GraphQL, login: Login
+) -> None:
+    tenant = await make_tenant()
+    admin = await login(tenant.admin_email)
+    created = (await gql(CREATE_KEY, {"name": "POS", "scopes": ["EVENTS_WRITE"]}, admin))["data"]["createApiKey"]
+    key_id = created["apiKey"]["id"]
+    revoked = (await gql(REVOKE_KEY, {"id": key_id}, admin))["data"]["revokeApiKey"]
+    assert revoked["__typename"] == "ApiKeyRevoked"
+    [made] = await audit(tenant.tenant_id, "api_key.create")
+    assert (made.entity_id, made.actor_user_id, made.before) == (int(key_id), tenant.admin_user_id, None)
+    assert made.after == {
+        "name": "POS",
+        "prefix": created["apiKey"]["prefix"],
+        "scopes": ["events:write"],
+        "revokedAt": None,
+    }
+    assert created["secret"].split("_", 2)[2] not in str(made.after)
+    [gone] = await audit(tenant.tenant_id, "api_key.revoke")
+    assert gone.before["revokedAt"] is None and gone.after["revokedAt"] is not None
+    # A refused revocation (already revoked) writes nothing.
+    await gql(REVOKE_KEY, {"id": key_id}, admin)
+    assert len(await audit(tenant.tenant_id, "api_key.revoke")) == 1
