@@ -53,8 +53,16 @@ async def _row_by_code(view: MerchantView, model: Any, code: str) -> Any:
         return (await session.execute(select(model).where(model.code == code))).scalar_one()
 
 
-def _code(value: Any) -> str | None:
-    return None if value is None else str(value.code)
+async def _code(view: MerchantView, model: Any, value: Any) -> str | None:
+    """The code of a related row picked in a form: sqladmin hands over the row, or only its id (a select's value).
+    An id is loaded through the tenant's session: another tenant's id is not found (404), never used."""
+    if value is None or value == "" or value == "__None":
+        return None
+    if hasattr(value, "code"):
+        return str(value.code)
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        return str((await _row(view, model, value)).code)
+    raise HTTPException(status_code=400)
 
 
 def _clean(value: Any) -> str:
@@ -133,7 +141,10 @@ class TeamAdmin(MerchantView, model=TeamRow):
     async def _upsert(self, request: Request, code: str, data: dict[str, Any]) -> Any:
         user, tenant_id = require_tenant(request)
         item = TeamItem(
-            code=code, name=_clean(data.get("name")), parent=_code(data.get("parent")), kind=_clean(data.get("kind"))
+            code=code,
+            name=_clean(data.get("name")),
+            parent=await _code(self, TeamRow, data.get("parent")),
+            kind=_clean(data.get("kind")),
         )
         _raise_problems(await staff_service.upsert_teams(tenant_id, user.actor, [item]))
         return await _row_by_code(self, TeamRow, code)
@@ -230,7 +241,7 @@ class StaffAdmin(MerchantView, model=StaffRow):
             code=code,
             name=_clean(data.get("name")),
             role=_clean(data.get("role")).strip(),
-            team=_code(data.get("team")),
+            team=await _code(self, TeamRow, data.get("team")),
             active=bool(data.get("active")),
             hired_on=data.get("hired_on"),
             left_on=data.get("left_on"),
@@ -275,7 +286,8 @@ class CustomerAdmin(MerchantView, model=CustomerRow):
 
     async def _upsert(self, request: Request, code: str, data: dict[str, Any]) -> Any:
         user, tenant_id = require_tenant(request)
-        item = CustomerItem(code=code, name=_clean(data.get("name")), guide=_code(data.get("guide")))
+        guide = await _code(self, StaffRow, data.get("guide"))
+        item = CustomerItem(code=code, name=_clean(data.get("name")), guide=guide)
         _raise_problems(await staff_service.upsert_customers(tenant_id, user.actor, [item]))
         return await _row_by_code(self, CustomerRow, code)
 

@@ -269,3 +269,59 @@ async def test_attribution_rules_are_saved_as_a_version_or_refused_whole(
     saved = await console.post("/admin/attribution", {"rules": json.dumps(good), "effective_from": "2026-11-01"})
     assert saved.status_code == 200 and "版本 1 已保存" in saved.text
     assert "attribution_rules.save" in await audit_actions(app, tenant.tenant_id)
+
+
+async def test_a_close_request_leads_to_its_progress_page_and_the_job_is_the_tenants_own(
+    make_tenant: TenantFactory, console_factory: ConsoleFactory
+) -> None:
+    tenant, other = await make_tenant(), await make_tenant()
+    scheme_id = await seed_worked_example(tenant.tenant_id)
+    console = await signed_in(console_factory, tenant)
+    await console.get("/admin/periods/close-new")
+    too_early = await console.post("/admin/periods/close-new", {"scheme": scheme_id, "period": "2199-12"})
+    assert too_early.status_code == 400  # the service's refusal (the period has not ended), shown on the form
+    requested = await console.post("/admin/periods/close-new", {"scheme": scheme_id, "period": "2026-10"})
+    assert requested.status_code == 302, requested.text[:300]
+    job_page = requested.headers["location"]
+    assert "/admin/jobs/" in job_page
+    assert (await console.get(job_page)).status_code == 200
+    status = await console.get(job_page + "/status")
+    assert status.json()["status"] in ("queued", "running", "complete")
+    stranger = await signed_in(console_factory, other)
+    assert (await stranger.get(job_page)).status_code == 404
+    assert (await stranger.get(job_page + "/status")).status_code == 404
+
+
+async def test_teams_form_a_tree_and_customers_get_their_exclusive_guide_through_the_services(
+    make_tenant: TenantFactory, console_factory: ConsoleFactory
+) -> None:
+    from tenants.staff.models import Customer, Team
+
+    tenant = await make_tenant()
+    guide = await add_staff(tenant.tenant_id, "guide-9", name="小赵")
+    console = await signed_in(console_factory, tenant)
+    await console.get("/admin/team-row/create")
+    region = await console.post("/admin/team-row/create", {"code": "east", "name": "华东区", "kind": "region"})
+    assert region.status_code == 302, region.text[:300]
+    async with tenant_unit_of_work(tenant.tenant_id):
+        east = await Team.get(tenant_id=tenant.tenant_id, code="east")
+    store = await console.post(
+        "/admin/team-row/create", {"code": "sh-1", "name": "上海一店", "kind": "store", "parent": str(east.id)}
+    )
+    assert store.status_code == 302
+    async with tenant_unit_of_work(tenant.tenant_id):
+        shop = await Team.get(tenant_id=tenant.tenant_id, code="sh-1")
+    assert shop.parent_id == east.id
+    cycle = await console.post(
+        f"/admin/team-row/edit/{east.id}", {"name": "华东区", "kind": "region", "parent": shop.id}
+    )
+    assert cycle.status_code == 400 and "TEAM_CYCLE" not in cycle.text  # a message, not a code dump
+    async with tenant_unit_of_work(tenant.tenant_id):
+        assert (await Team.get(id=east.id)).parent_id is None
+    tree = await console.get("/admin/team-row/list")
+    assert "华东区 › 上海一店" in tree.text
+    bound = await console.post("/admin/customer-row/create", {"code": "c-1", "name": "张女士", "guide": str(guide.id)})
+    assert bound.status_code == 302, bound.text[:300]
+    async with tenant_unit_of_work(tenant.tenant_id):
+        customer = await Customer.get(tenant_id=tenant.tenant_id, code="c-1")
+    assert customer.guide_staff_id == guide.id and customer.bound_since is not None
