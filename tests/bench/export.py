@@ -74,6 +74,13 @@ def memory_mb(pid: int, field: str) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process so far: what the export cost the server, however busy the machine."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def admin_token(client: httpx.AsyncClient, tenant_id: int, email: str) -> str:
     user = await service.create_user(email, PASSWORD)
     await service.add_membership(tenant_id_for_system(tenant_id), user.id, Role.ADMIN)
@@ -143,18 +150,23 @@ async def run(scale: int) -> None:
                     assert (await download(client, warm_token, warm, suffix)).status == 200
                 warmed = memory_mb(pid, "VmRSS")
                 bare, rows = min([await bare_sql_seconds(settings, big) for _ in range(3)])
+                cpu = cpu_seconds(pid)
                 xlsx = await download(client, big_token, big, "xlsx")
+                cpu_xlsx, cpu = cpu_seconds(pid) - cpu, cpu_seconds(pid)
                 peak_xlsx = memory_mb(pid, "VmHWM")
                 csv = await download(client, big_token, big, "csv")
+                cpu_csv = cpu_seconds(pid) - cpu
                 peak = memory_mb(pid, "VmHWM")
                 bare = min(bare, (await bare_sql_seconds(settings, big))[0])
         assert xlsx.status == 200 and csv.status == 200
         print(f"{staff} staff, {rows} ledger lines (period {PERIOD}, {(staff + 19) // 20} team sheets)")
         print(f"reference, bare SQL read of the same rows: {bare:.3f} s")
-        print(
-            f"xlsx export over HTTP: {xlsx.seconds:.3f} s ({xlsx.size / 1e6:.1f} MB)   ratio {xlsx.seconds / bare:.1f}"
-        )
-        print(f"csv export over HTTP:  {csv.seconds:.3f} s ({csv.size / 1e6:.1f} MB)   ratio {csv.seconds / bare:.1f}")
+        for name, done, cpu_used in (("xlsx", xlsx, cpu_xlsx), ("csv ", csv, cpu_csv)):
+            print(
+                f"{name} export over HTTP: {done.seconds:.3f} s ({done.size / 1e6:.1f} MB)"
+                f"   ratio {done.seconds / bare:.1f}   server CPU {cpu_used:.1f} s"
+            )
+        print(f"   load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         print(
             f"API server RSS after warm-up {warmed:.0f} MB; peak (VmHWM) after the xlsx {peak_xlsx:.0f} MB "
             f"(+{peak_xlsx - warmed:.0f} MB), after the csv {peak:.0f} MB"
