@@ -86,8 +86,6 @@ async def close_period_job(
     try:
         await mark_closing(tenant, scheme_id, period_key)
         outcome = await close_period(tenant, scheme_id, period_key, progress=progress, force=force)
-        # Committed: subscribers whose scorecards changed hear of it (never raises; workers/notify.py).
-        await publish_after_close(ctx, tenant, scheme_id, period_key, outcome)
     except CloseError as error:
         # Permanent: the close recorded it on the period (when it is about the period); a retry would fail alike.
         await fail_job(redis, job_id, error)
@@ -105,6 +103,8 @@ async def close_period_job(
     summary = f"revision {outcome.revision}, {outcome.lines_posted} lines posted"
     await complete_job(redis, job_id, summary)
     await finished()
+    # Committed and reported: subscribers whose scorecards changed hear of it (never raises; workers/notify.py).
+    await publish_after_close(ctx, tenant, scheme_id, period_key, outcome)
     return summary
 
 
@@ -146,7 +146,6 @@ async def refresh_provisional_job(
     before = await snapshot_before_refresh(tenant_id_for_system(tenant_id), scheme_id, period_key)
     try:
         count = await refresh_provisional(tenant_id_for_system(tenant_id), scheme_id, period_key)
-        await publish_after_refresh(ctx, tenant_id_for_system(tenant_id), scheme_id, period_key, before)
     except CloseError as error:
         if tracked:
             await fail_job(redis, token, error)
@@ -161,6 +160,8 @@ async def refresh_provisional_job(
         raise
     if tracked:
         await complete_job(redis, token, f"{count} provisional scorecards", done=count, total=count)
+    # Committed and reported: subscribers whose provisional scorecard changed hear of it (never raises).
+    await publish_after_refresh(ctx, tenant_id_for_system(tenant_id), scheme_id, period_key, before)
     return count
 
 
