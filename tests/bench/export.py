@@ -28,6 +28,8 @@ from server.settings import Settings
 from tenants.access.scope import AccessScope
 from tenants.db.uow import tenant_unit_of_work
 from tenants.exports.repository import lines_query
+from tenants.notify import ScorecardChange
+from tenants.notify.service import announce_close
 from tenants.periods.models import Period
 from tenants.tenancy import service
 from tenants.tenancy.auth import Role
@@ -122,6 +124,27 @@ async def bare_sql_seconds(settings: Settings, tenant: SeededTenant) -> tuple[fl
     return elapsed, len(rows)
 
 
+class KeptChange:
+    """A publisher that keeps what it is given (the change detection is measured, not Redis)."""
+
+    def __init__(self) -> None:
+        self.change: ScorecardChange | None = None
+
+    async def publish(self, change: ScorecardChange) -> None:
+        self.change = change
+
+
+async def change_detection_seconds(tenant: SeededTenant) -> tuple[float, ScorecardChange | None]:
+    """What a close's live update costs the worker after the close (tenants/notify/service.py announce_close)."""
+    tid = tenant_id_for_system(tenant.tenant_id)
+    async with tenant_unit_of_work(tid):
+        period = await Period.get(tenant_id=tid, scheme_id=tenant.scheme_id, key=PERIOD)
+    kept = KeptChange()
+    started = time.perf_counter()
+    await announce_close(kept, tid, tenant.scheme_id, PERIOD, int(period.id), period.revision)
+    return time.perf_counter() - started, kept.change
+
+
 async def run(scale: int) -> None:
     settings = bench_settings("kaohe_bench_export", queue=True)
     staff, events, customers = 20_000 // scale, 200_000 // scale, 20_000 // scale
@@ -159,6 +182,8 @@ async def run(scale: int) -> None:
                 peak = memory_mb(pid, "VmHWM")
                 bare = min(bare, (await bare_sql_seconds(settings, big))[0])
         assert xlsx.status == 200 and csv.status == 200
+        detection, change = await change_detection_seconds(big)
+        assert change is not None
         print(f"{staff} staff, {rows} ledger lines (period {PERIOD}, {(staff + 19) // 20} team sheets)")
         print(f"reference, bare SQL read of the same rows: {bare:.3f} s")
         for name, done, cpu_used in (("xlsx", xlsx, cpu_xlsx), ("csv ", csv, cpu_csv)):
@@ -167,6 +192,11 @@ async def run(scale: int) -> None:
                 f"   ratio {done.seconds / bare:.1f}   server CPU {cpu_used:.1f} s"
             )
         print(f"   load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        listed = "everyone (not listed)" if change.staff_ids is None else f"{len(change.staff_ids)} staff"
+        print(
+            f"live update after the close (who changed, their teams): {detection:.3f} s"
+            f"   ratio {detection / bare:.1f} of the reference; the change names {listed}"
+        )
         print(
             f"API server RSS after warm-up {warmed:.0f} MB; peak (VmHWM) after the xlsx {peak_xlsx:.0f} MB "
             f"(+{peak_xlsx - warmed:.0f} MB), after the csv {peak:.0f} MB"
