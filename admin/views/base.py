@@ -120,17 +120,17 @@ class MerchantView(ModelView):
     async def check_can_edit(self, request: Request, model: Any) -> bool:
         if model is None:
             raise HTTPException(status_code=404)
-        return True
+        return await super().check_can_edit(request, model)
 
     async def check_can_delete(self, request: Request, model: Any) -> bool:
         if model is None:
             raise HTTPException(status_code=404)
-        return True
+        return await super().check_can_delete(request, model)
 
     async def check_can_view_details(self, request: Request, model: Any) -> bool:
         if model is None:
             raise HTTPException(status_code=404)
-        return True
+        return await super().check_can_view_details(request, model)
 
     async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
         raise HTTPException(status_code=405)

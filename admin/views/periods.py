@@ -217,6 +217,8 @@ class ScorecardAdmin(MerchantView, model=ScorecardRow):
         ScorecardRow.provisional: label(_("Provisional")),
         ScorecardRow.metrics: label(_("Metrics")),
         ScorecardRow.computed_at: label(_("Computed at")),
+        "staff.code": label(_("Staff code")),
+        "staff.name": label(_("Staff name")),
     }
     column_formatters: ClassVar[dict[Any, Any]] = {
         ScorecardRow.staff: _staff,
@@ -282,6 +284,8 @@ class LedgerLineAdmin(MerchantView, model=LedgerLineRow):
         LedgerLineRow.amount: label(_("Amount")),
         LedgerLineRow.derivation: label(_("Derivation")),
         LedgerLineRow.posted_at: label(_("Posted at")),
+        "staff.code": label(_("Staff code")),
+        "staff.name": label(_("Staff name")),
     }
     column_formatters: ClassVar[dict[Any, Any]] = {
         LedgerLineRow.staff: _staff,

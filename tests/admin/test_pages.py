@@ -192,6 +192,8 @@ async def test_simulate_diff_approve_and_reopen_from_the_console(
     assert {"statements.approve", "statements.reopen", "scheme_version.create_draft"} <= set(actions)
     ledger = await console.get(f"/admin/ledger-line-row/list?period={period.id}")
     assert "export-xlsx" in ledger.text and "¥1,000.00" in ledger.text
+    assert "fa-pen-to-square" not in ledger.text and "fa-trash" not in ledger.text  # posted lines are read-only
+    assert (await console.get(f"/admin/ledger-line-row/edit/{period.id}")).status_code == 403
     csv = await console.get(f"/admin/exports/statements.csv?scheme={scheme_id}&period=2026-10")
     assert csv.status_code == 200 and "guide-001" in csv.text
     dashboard = await console.get(f"/admin/dashboard?scheme={scheme_id}&period=2026-10")
