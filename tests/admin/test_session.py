@@ -194,7 +194,9 @@ async def test_a_user_with_several_tenants_picks_one_and_a_suspended_tenant_cann
     assert tenant_a.slug in picker.text and tenant_b.slug in picker.text
     chosen = await console.post("/admin/choose-tenant", {"tenant": tenant_b.slug})
     assert chosen.status_code == 302
-    assert (await console.get("/admin/staff-row/list")).status_code == 200
+    entered = await console.get("/admin/staff-row/list")
+    assert entered.status_code == 200
+    assert f"Tenant {tenant_b.slug}" in entered.text and 'id="switch-tenant"' in entered.text
     # suspended by the platform operator: refused at once, and at the next sign-in
     await accounts.suspend_tenant(SYSTEM, tenant_b.tenant_id)
     assert (await console.get("/admin/staff-row/list")).status_code == 302
