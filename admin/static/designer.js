@@ -35,11 +35,12 @@
     ['scoring.direction', 'select', ['', 'higher', 'lower']]
   ];
   var REWARD_FIELDS = {
-    commission: [['base', 'text'], ['mode', 'select', ['flat', 'progressive', 'whole']], ['gate.min_score', 'number']],
-    ladder: [['metric', 'text']],
+    commission: [['base', 'text'], ['mode', 'select', ['flat', 'progressive', 'whole']], ['rate', 'number'],
+      ['gate.min_score', 'number']],
+    ladder: [['metric', 'text'], ['gate.min_score', 'number']],
     score_bonus: [['base_amount', 'number'], ['cap', 'number'], ['gate.min_score', 'number']],
     rank_bonus: [['per_team', 'bool'], ['gate.min_score', 'number']],
-    team_pool: [['metric', 'text'], ['split', 'select', ['equal', 'pro_rata']]]
+    team_pool: [['metric', 'text'], ['split', 'select', ['equal', 'pro_rata']], ['gate.min_score', 'number']]
   };
   var REWARD_ROWS = {
     commission: ['tiers', [['from', 'number'], ['rate', 'number']]],
@@ -208,6 +209,7 @@
       field(config, '', ['cycle', 'select', ['week', 'month', 'quarter', 'year']]),
       field(config, '', ['timezone', 'text']),
       field(config, '', ['participants.roles', 'list']),
+      field(config, '', ['participants.teams', 'list']),
       field(config, '', ['penalty_cap', 'number'])
     ])]);
     root.appendChild(general);

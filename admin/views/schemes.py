@@ -75,6 +75,7 @@ FIELD_LABELS = {
     "cycle": _("Cycle"),
     "timezone": _("Timezone"),
     "participants.roles": _("Participant roles"),
+    "participants.teams": _("Participant teams (codes)"),
     "penalty_cap": _("Penalty cap"),
 }
 MAX_CONFIG_CHARS = 1_000_000  # the config validator refuses far less; this only bounds what is parsed here
