@@ -27,6 +27,7 @@ from schema.tenancy.types import (
     CreateTenantResult,
     Invitation,
     InvitationAccepted,
+    InvitationRevoked,
     InviteUserResult,
     LoggedOut,
     LoginResult,
@@ -41,6 +42,7 @@ from schema.tenancy.types import (
     ResetPasswordResult,
     ResumeTenantResult,
     RevokeApiKeyResult,
+    RevokeInvitationResult,
     SetMemberRoleResult,
     SuspendTenantResult,
     TenancyErrors,
@@ -190,6 +192,19 @@ class TenancyMutation:
         except AccessError as error:
             return AccessErrors.of(error)
         return UserInvited(invitation=Invitation.of(invitation))
+
+    @strawberry.mutation(
+        extensions=tenant_access(Role.ADMIN),
+        description="Revoke a pending invitation: its token is refused from now on.",
+    )
+    async def revoke_invitation(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The invitation's id.")]
+    ) -> RevokeInvitationResult:
+        try:
+            invitation = await accounts.revoke_invitation(_user(info), parse_id(id))
+        except TenancyError as error:
+            return TenancyErrors.of(error)
+        return InvitationRevoked(invitation=Invitation.of(invitation))
 
     @strawberry.mutation(
         description=(

@@ -10,7 +10,7 @@ import strawberry
 from schema.context import Info
 from schema.pagination import Page, page_request
 from schema.permissions import platform_operator, signed_in_user, tenant_access
-from schema.tenancy.types import ApiKey, Me, Member, Tenant
+from schema.tenancy.types import ApiKey, Invitation, Me, Member, Tenant
 from tenants.accounts import service as accounts
 from tenants.tenancy import service
 from tenants.tenancy.auth import Role, Scope
@@ -45,6 +45,21 @@ class TenancyQuery:
     ) -> Page[Member]:
         found = await accounts.list_members(info.context.tenant_id, page_request(info, limit, offset))
         return Page.of(found, Member.of)
+
+    @strawberry.field(extensions=tenant_access(Role.ADMIN), description="The tenant's invitations, newest first.")
+    async def invitations(
+        self,
+        info: Info,
+        pending: Annotated[
+            bool, strawberry.argument(description="true: only those that can still be accepted; false: all.")
+        ] = True,
+        limit: Annotated[int | None, strawberry.argument(description="Page size (capped).")] = None,
+        offset: Annotated[int | None, strawberry.argument(description="Invitations to skip.")] = None,
+    ) -> Page[Invitation]:
+        found = await accounts.list_invitations(
+            info.context.tenant_id, pending=pending, page=page_request(info, limit, offset)
+        )
+        return Page.of(found, Invitation.of)
 
     @strawberry.field(extensions=platform_operator(), description="Platform operators: every tenant, oldest first.")
     async def tenants(

@@ -199,6 +199,10 @@ class Invitation:
     staff_code: str | None = strawberry.field(description="The staff record the login will be linked to.")
     expires_at: datetime = strawberry.field(description="After this the token is refused (TOKEN_EXPIRED).")
     created_at: datetime = strawberry.field(description="When it was made.")
+    accepted_at: datetime | None = strawberry.field(description="When it was accepted; null: not (yet).")
+    revoked_at: datetime | None = strawberry.field(
+        description="When it was revoked or replaced by a newer invitation of the address; null: not."
+    )
 
     @classmethod
     def of(cls, invitation: InvitationModel) -> Invitation:
@@ -210,6 +214,8 @@ class Invitation:
             staff_code=invitation.staff_code,
             expires_at=invitation.expires_at,
             created_at=invitation.created_at,
+            accepted_at=invitation.accepted_at,
+            revoked_at=invitation.revoked_at,
         )
 
 
@@ -251,6 +257,11 @@ class TenantResumed:
 @strawberry.type(description="The invitation was made and mailed; a pending one for the same address is replaced.")
 class UserInvited:
     invitation: Invitation = strawberry.field(description="The pending invitation.")
+
+
+@strawberry.type(description="The invitation was revoked: its token is refused from now on.")
+class InvitationRevoked:
+    invitation: Invitation = strawberry.field(description="The revoked invitation.")
 
 
 @strawberry.type(description="The caller joined the tenant and is signed in to it.")
@@ -302,6 +313,7 @@ InviteUserResult = Annotated[UserInvited | TenancyErrors | AccessErrors, strawbe
 AcceptInvitationResult = Annotated[
     InvitationAccepted | TenancyErrors | AccessErrors, strawberry.union("AcceptInvitationResult")
 ]
+RevokeInvitationResult = Annotated[InvitationRevoked | TenancyErrors, strawberry.union("RevokeInvitationResult")]
 SetMemberRoleResult = Annotated[MemberRoleSet | TenancyErrors, strawberry.union("SetMemberRoleResult")]
 RemoveMemberResult = Annotated[MemberRemoved | TenancyErrors, strawberry.union("RemoveMemberResult")]
 ChangePasswordResult = Annotated[PasswordChanged | TenancyErrors, strawberry.union("ChangePasswordResult")]

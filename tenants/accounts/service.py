@@ -125,6 +125,7 @@ def _invitation_state(invitation: Invitation) -> dict[str, Any]:
         "expiresAt": invitation.expires_at,
         "acceptedAt": invitation.accepted_at,
         "acceptedUserId": invitation.accepted_user_id,
+        "revokedAt": invitation.revoked_at,
     }
 
 
@@ -395,6 +396,40 @@ async def invite_user(
             _invitation_state(invitation),
         )
         _mail_invitation(invitation, token, await repository.tenant_by_id(conn, tenant_id))
+    return invitation
+
+
+async def list_invitations(tenant_id: TenantId, *, pending: bool, page: PageRequest) -> Page[Invitation]:
+    """The tenant's invitations, newest first; `pending`: only those that can still be accepted."""
+    async with tenant_unit_of_work(tenant_id) as conn:
+        return await repository.invitations_page(
+            conn, tenant_id, pending_at=datetime.now(UTC) if pending else None, page=page
+        )
+
+
+async def revoke_invitation(principal: UserPrincipal, invitation_id: int | None) -> Invitation:
+    """Its token is refused from now on (TOKEN_INVALID). Only a pending invitation can be revoked."""
+    tenant_id, acting = principal.tenant_id, principal.role
+    if tenant_id is None or acting is None or ROLE_RANK[acting] < ROLE_RANK[Role.ADMIN]:
+        raise _role_not_allowed("id")
+    async with tenant_unit_of_work(tenant_id) as conn:
+        invitation = (
+            await repository.invitation_for_update(conn, tenant_id, invitation_id)
+            if invitation_id is not None
+            else None
+        )
+        if invitation is None:
+            raise TenancyError.of(TenancyErrorCode.NOT_FOUND, _("No such invitation."), "id")
+        if invitation.revoked_at is not None:
+            raise TenancyError.of(TenancyErrorCode.ALREADY_REVOKED, _("The invitation was already revoked."), "id")
+        if invitation.accepted_at is not None:
+            raise TenancyError.of(TenancyErrorCode.TOKEN_USED, _("This invitation was accepted already."), "id")
+        before = _invitation_state(invitation)
+        invitation.revoked_at = datetime.now(UTC)
+        await repository.save_invitation_revoked(conn, invitation)
+        await _record_invitation(
+            conn, tenant_id, Actor(user_id=principal.user_id), "invitation.revoke", invitation, before
+        )
     return invitation
 
 

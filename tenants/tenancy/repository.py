@@ -362,6 +362,22 @@ async def invitation_for_update(conn: BaseDBAsyncClient, tenant_id: TenantId, in
     return await Invitation.filter(tenant_id=tenant_id, id=invitation_id).using_db(conn).select_for_update().first()
 
 
+async def invitations_page(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, *, pending_at: datetime | None, page: PageRequest
+) -> Page[Invitation]:
+    """The tenant's invitations, newest first; `pending_at`: only those still acceptable at that instant."""
+    query = Invitation.filter(tenant_id=tenant_id).using_db(conn)
+    if pending_at is not None:
+        query = query.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=pending_at)
+    total = await query.count()
+    items = await query.order_by("-created_at", "-id").offset(page.offset).limit(page.limit)
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+async def save_invitation_revoked(conn: BaseDBAsyncClient, invitation: Invitation) -> None:
+    await invitation.save(using_db=conn, update_fields=["revoked_at"])
+
+
 async def save_invitation_accepted(conn: BaseDBAsyncClient, invitation: Invitation) -> None:
     await invitation.save(using_db=conn, update_fields=["accepted_at", "accepted_user_id"])
 

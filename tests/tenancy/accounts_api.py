@@ -175,3 +175,21 @@ async def user_row(email: str) -> User | None:
 async def resets_of(user_id: int) -> list[PasswordReset]:
     async with global_unit_of_work():
         return await PasswordReset.filter(user_id=user_id).order_by("id")
+
+
+INVITATIONS = """
+query($pending: Boolean! = true, $limit: Int, $offset: Int) {
+  invitations(pending: $pending, limit: $limit, offset: $offset) {
+    total items { id email role acceptedAt revokedAt }
+  }
+}
+"""
+REVOKE_INVITATION = """
+mutation($id: ID!) {
+  revokeInvitation(id: $id) {
+    __typename
+    ... on InvitationRevoked { invitation { id revokedAt } }
+    ... on TenancyErrors { errors { field code message } }
+  }
+}
+"""

@@ -30,11 +30,13 @@ from tests.conftest import LOGIN, PASSWORD, GraphQL, TenantFactory, unique
 from tests.factories import add_staff, add_team
 from tests.tenancy.accounts_api import (
     ACCEPT,
+    INVITATIONS,
     INVITE,
     ME,
     MEMBERS,
     REFRESH,
     REMOVE,
+    REVOKE_INVITATION,
     SET_ROLE,
     audit,
     audit_count,
@@ -439,3 +441,44 @@ async def test_api_keys_made_and_revoked_through_the_api_are_audited_without_the
     # A refused revocation (already revoked) writes nothing.
     await gql(REVOKE_KEY, {"id": key_id}, admin)
     assert len(await audit(tenant.tenant_id, "api_key.revoke")) == 1
+
+
+async def test_pending_invitations_are_listed_and_a_revoked_one_cannot_be_accepted(
+    make_tenant: TenantFactory, gql: GraphQL, login: Login, outbox: Outbox
+) -> None:
+    tenant, other = await make_tenant(), await make_tenant()
+    admin = await login(tenant.admin_email)
+    first, second = f"{unique('a')}@example.com", f"{unique('b')}@example.com"
+    for email in (first, second):
+        await gql(INVITE, {"email": email, "role": "STAFF"}, admin)
+    await gql(ACCEPT, {"token": outbox.token(second, MailKind.INVITATION), "password": NEW_PASSWORD})
+    pending = (await gql(INVITATIONS, {}, admin))["data"]["invitations"]
+    assert [(i["email"], i["acceptedAt"]) for i in pending["items"]] == [(first, None)] and pending["total"] == 1
+    everything = (await gql(INVITATIONS, {"pending": False}, admin))["data"]["invitations"]
+    assert [i["email"] for i in everything["items"]] == [second, first]  # newest first
+    # Other tenants see none of them; staff may not list or revoke.
+    assert (await gql(INVITATIONS, {"pending": False}, await login(other.admin_email)))["data"]["invitations"] == {
+        "total": 0,
+        "items": [],
+    }
+    invitation_id = pending["items"][0]["id"]
+    staff_email, _staff_id = await _member(tenant.tenant_id, Role.STAFF)
+    staff = await login(staff_email)
+    assert top_code(await gql(INVITATIONS, {}, staff)) == "FORBIDDEN"
+    assert top_code(await gql(REVOKE_INVITATION, {"id": invitation_id}, staff)) == "FORBIDDEN"
+    foreign = (await gql(REVOKE_INVITATION, {"id": invitation_id}, await login(other.admin_email)))["data"]
+    assert foreign["revokeInvitation"]["errors"][0]["code"] == "NOT_FOUND"
+
+    revoked = (await gql(REVOKE_INVITATION, {"id": invitation_id}, admin))["data"]["revokeInvitation"]
+    assert revoked["__typename"] == "InvitationRevoked" and revoked["invitation"]["revokedAt"]
+    [entry] = await audit(tenant.tenant_id, "invitation.revoke")
+    assert entry.before["revokedAt"] is None and entry.after["revokedAt"] is not None
+    refused = await gql(ACCEPT, {"token": outbox.token(first, MailKind.INVITATION), "password": NEW_PASSWORD})
+    assert refused["data"]["acceptInvitation"]["errors"][0]["code"] == "TOKEN_INVALID"
+    assert await user_row(first) is None
+    again = (await gql(REVOKE_INVITATION, {"id": invitation_id}, admin))["data"]["revokeInvitation"]
+    assert again["errors"][0]["code"] == "ALREADY_REVOKED"
+    accepted_id = everything["items"][0]["id"]
+    used = (await gql(REVOKE_INVITATION, {"id": accepted_id}, admin))["data"]["revokeInvitation"]
+    assert used["errors"][0]["code"] == "TOKEN_USED"
+    assert (await gql(INVITATIONS, {}, admin))["data"]["invitations"]["total"] == 0
