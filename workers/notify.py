@@ -26,7 +26,13 @@ from redis.asyncio.client import PubSub
 
 from server.settings import Settings
 from tenants.notify import Accepts, PendingChange, ScorecardChange
-from tenants.notify.service import Snapshot, announce_close, announce_refresh, provisional_snapshot
+from tenants.notify.service import (
+    Snapshot,
+    announce_close,
+    announce_correction,
+    announce_refresh,
+    provisional_snapshot,
+)
 from tenants.periods.close import CloseOutcome
 from tenants.tenancy.identity import TenantId
 
@@ -63,7 +69,13 @@ async def publish_after_close(
     if not outcome.changed:
         return
     try:
-        await announce_close(_publisher(ctx), tenant_id, scheme_id, period_key, outcome.period_id, outcome.revision)
+        publisher = _publisher(ctx)
+        await announce_close(publisher, tenant_id, scheme_id, period_key, outcome.period_id, outcome.revision)
+        if outcome.paid_in is not None and outcome.paid_in != period_key:
+            # An approved period's delta went into the next open period's statement: its subscribers hear of it.
+            await announce_correction(
+                publisher, tenant_id, scheme_id, outcome.period_id, outcome.revision, outcome.paid_in
+            )
     except Exception:  # the close has committed: a lost notification must not fail (and rerun) it
         log.warning("live update after a close not sent", tenant_id=int(tenant_id), period=period_key, exc_info=True)
 

@@ -69,3 +69,20 @@ async def teams_of_staff(conn: BaseDBAsyncClient, tenant_id: TenantId, staff_ids
         [tenant_id, list(staff_ids)],
     )
     return {row[0] for row in rows[1]}
+
+
+async def staff_paid_corrections(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, paid_in: int, corrected: int, revision: int
+) -> set[int]:
+    """Staff who got prior-period adjustment lines in the statement of `paid_in` for `revision` of `corrected`."""
+    rows = await conn.execute_query(
+        "SELECT DISTINCT staff_id FROM ledger_line WHERE tenant_id = $1 AND period_id = $2 "
+        "AND corrects_period_id = $3 AND corrects_revision = $4",
+        [tenant_id, paid_in, corrected, revision],
+    )
+    return {row[0] for row in rows[1]}
+
+
+async def period_revision(conn: BaseDBAsyncClient, tenant_id: TenantId, period: int) -> int:
+    rows = await conn.execute_query("SELECT revision FROM period WHERE tenant_id = $1 AND id = $2", [tenant_id, period])
+    return int(rows[1][0][0]) if rows[1] else 0

@@ -90,6 +90,28 @@ async def announce_close(
     return await _publish(publisher, tenant_id, scheme_id, period_key, "close", revision, changed, teams)
 
 
+async def announce_correction(
+    publisher: ScorecardPublisher,
+    tenant_id: TenantId,
+    scheme_id: int,
+    corrected: int,
+    revision: int,
+    paid_in_key: str,
+) -> ScorecardChange | None:
+    """After a re-close of an approved period posted its delta into the statement of `paid_in_key` (the next open
+    period): the staff who got those lines hear of it on that period too."""
+    async with tenant_unit_of_work(tenant_id) as conn:
+        paid_in = await repository.period_id(conn, tenant_id, scheme_id, paid_in_key)
+        if paid_in is None:
+            return None
+        changed = await repository.staff_paid_corrections(conn, tenant_id, paid_in, corrected, revision)
+        if not changed:
+            return None
+        teams = await repository.teams_of_staff(conn, tenant_id, changed)
+        paid_in_revision = await repository.period_revision(conn, tenant_id, paid_in)
+    return await _publish(publisher, tenant_id, scheme_id, paid_in_key, "close", paid_in_revision, changed, teams)
+
+
 async def subscription_scope(
     tenant_id: TenantId, principal: Principal, scheme_id: int | None, period_key: str
 ) -> AccessScope:

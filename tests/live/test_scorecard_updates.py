@@ -28,6 +28,7 @@ from tenants.audit.service import SYSTEM
 from tenants.demo import PERIOD, seed_worked_example
 from tenants.events.service import ingest
 from tenants.notify import MAX_LISTED, PendingChange, ScorecardChange, installed_scorecard_feed
+from tenants.periods.approvals import approve_statements
 from tenants.staff.records import StaffItem, TeamItem
 from tenants.staff.service import upsert_staff, upsert_teams
 from tenants.tenancy import service
@@ -294,3 +295,39 @@ async def test_a_slow_subscriber_does_not_hold_up_the_others(
             assert revision == 2_000
     finally:
         await stalled.close()
+
+
+async def test_a_late_change_to_an_approved_period_reaches_the_next_statements_subscribers(
+    live_url: str, make_tenant: TenantFactory, login: Login, gql: GraphQL, database: Settings
+) -> None:
+    """October approved, then a late order of guide-001: the re-close pays the delta in November's statement, so
+    guide-001's subscription to November hears of it; guide-003's does not."""
+    tenant = await make_tenant()
+    scheme_id = await seed_teams(tenant)
+    admin = await login(tenant.admin_email)
+    staff_1, staff_1_token = await member(tenant, Role.STAFF, login)
+    staff_3, staff_3_token = await member(tenant, Role.STAFF, login)
+    await link_staff_user(tenant.tenant_id, SYSTEM, "guide-001", staff_1)
+    await link_staff_user(tenant.tenant_id, SYSTEM, "guide-003", staff_3)
+    started = (await gql(CLOSE, {"scheme": str(scheme_id), "period": PERIOD}, admin))["data"]["closePeriod"]
+    assert started["__typename"] == "CloseStarted", started
+    await run_worker(database)
+    await approve_statements(tenant.tenant_id, SYSTEM, scheme_id, PERIOD)
+    november = "2026-11"
+    before = getattr(installed_scorecard_feed(), "listener_count", 0)
+    async with (
+        subscribed(live_url, staff_1_token, scheme_id, november) as own,
+        subscribed(live_url, staff_3_token, scheme_id, november) as other,
+    ):
+        await wait_for_listeners(before + 2)
+        late = {"externalId": "late-1", "type": "order", "occurredAt": "2026-10-20T10:00:00+08:00"}
+        result = await ingest(tenant.tenant_id, enumerate([{**late, "staff": "guide-001", "amount": "1000.00"}]))
+        assert result.accepted == 1
+        started = (await gql(CLOSE, {"scheme": str(scheme_id), "period": PERIOD}, admin))["data"]["closePeriod"]
+        assert started["__typename"] == "CloseStarted", started
+        await run_worker(database)
+        update = await next_update(own)
+        assert (update["period"], update["kind"]) == (november, "CLOSE")
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.5):
+                await other.recv()
