@@ -12,7 +12,9 @@ from datetime import date
 from typing import Any
 
 import httpx
+import pytest
 
+import tenants.events.ndjson
 from tenants.attribution import service
 from tenants.audit.service import SYSTEM
 from tenants.db.uow import platform_unit_of_work, tenant_unit_of_work
@@ -144,3 +146,24 @@ async def test_a_retried_batch_creates_its_new_customers_again_after_the_rollbac
             "AND c.id = e.customer_id ORDER BY e.external_id"
         )
     assert [(row["external_id"], row["code"]) for row in rows] == [("a", "c1"), ("b", "c2")]
+
+
+async def test_an_import_in_chunks_creates_each_new_customer_once(
+    make_tenant: TenantFactory, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks overlap (the next one resolves its codes while the previous one inserts): a customer the previous chunk
+    is creating is waited for, then found, never created twice."""
+    monkeypatch.setattr(tenants.events.ndjson, "CHUNK_ITEMS", 2)
+    monkeypatch.setattr(tenants.events.ndjson, "YIELD_EVERY", 1)
+    tenant = await make_tenant()
+    tid = tenant.tenant_id
+    await add_staff(tid, "g1")
+    lines = [json.dumps(order(f"n{n}", customer=f"c{n // 3}")) for n in range(12)]  # c0..c3, each in two chunks
+    response = await client.post(
+        "/import/events",
+        content="\n".join(lines).encode(),
+        headers={"authorization": f"Bearer {await writer_key(tenant)}"},
+    )
+    answer = response.json()
+    assert (answer["accepted"], answer["customersCreated"], answer["rejectedCount"]) == (12, 4, 0)
+    assert [code for code, *_ in await customers(tid)] == ["c0", "c1", "c2", "c3"]
