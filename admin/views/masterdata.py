@@ -22,12 +22,10 @@ from wtforms import SelectMultipleField, StringField  # type: ignore[import-unty
 from admin.i18n import label, render
 from admin.tables import ApiKeyRow, AuditRow, CustomerRow, EventRow, MembershipRow, StaffRow, TeamRow
 from admin.views.base import MerchantView, ServiceRefused, ValuesFilter, YesNoFilter, require_tenant
-from tenants.audit.service import record
-from tenants.db.uow import tenant_unit_of_work
+from tenants.accounts import service as accounts
 from tenants.i18n import _
 from tenants.staff import service as staff_service
 from tenants.staff.records import CustomerItem, StaffItem, TeamItem, UpsertOutcome
-from tenants.tenancy import service as tenancy_service
 from tenants.tenancy.auth import Scope
 from tenants.tenancy.errors import TenancyError
 
@@ -330,15 +328,10 @@ class ApiKeyAdmin(MerchantView, model=ApiKeyRow):
         user, tenant_id = require_tenant(request)
         scopes = [Scope(value) for value in data.get("scopes") or [] if value in Scope._value2member_map_]
         try:
-            created = await tenancy_service.create_api_key(
-                tenant_id, _clean(data.get("name")), scopes, user.principal.user_id
-            )
+            # the accounts service audits the key (never its secret) in the same unit of work
+            created = await accounts.create_api_key(tenant_id, user.actor, _clean(data.get("name")), scopes)
         except TenancyError as error:
             raise ServiceRefused(error.problems) from None
-        # the tenancy service keeps no audit entry for keys; the console records who made it
-        async with tenant_unit_of_work(tenant_id) as conn:
-            after = {"name": created.api_key.name, "prefix": created.api_key.prefix, "scopes": created.api_key.scopes}
-            await record(conn, tenant_id, user.actor, "api_key.create", "api_key", created.api_key.id, None, after)
         Secret.reveal_once(
             request,
             created.plaintext,

@@ -10,10 +10,8 @@ from starlette.responses import RedirectResponse, Response
 from admin.i18n import render
 from admin.security import ConsoleAuth, console_memberships, console_user
 from admin.views.base import MerchantPage, require_tenant
-from tenants.audit.service import record
-from tenants.db.uow import tenant_unit_of_work
+from tenants.accounts import service as accounts
 from tenants.i18n import _
-from tenants.tenancy import service as tenancy_service
 from tenants.tenancy.auth import memberships_of
 from tenants.tenancy.errors import TenancyError
 
@@ -65,11 +63,8 @@ class ConfirmRevokePage(MerchantPage):
         if request.method == "POST":
             try:
                 for api_key_id in ids:
-                    revoked = await tenancy_service.revoke_api_key(tenant_id, api_key_id)
-                    # the tenancy service keeps no audit entry for keys; the console records who revoked it
-                    async with tenant_unit_of_work(tenant_id) as conn:
-                        after = {"name": revoked.name, "prefix": revoked.prefix, "revoked_at": revoked.revoked_at}
-                        await record(conn, tenant_id, _user.actor, "api_key.revoke", "api_key", revoked.id, None, after)
+                    # audited by the accounts service in its unit of work
+                    await accounts.revoke_api_key(tenant_id, _user.actor, api_key_id)
             except TenancyError as refused:
                 error = render(refused.message)
             else:

@@ -8,21 +8,20 @@ tenants.periods.service.request_close (validation, the job enqueued after commit
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Any, BinaryIO, ClassVar
-from urllib.parse import quote
+from collections.abc import Callable
+from typing import Any, ClassVar
 
-import anyio
 from markupsafe import Markup
 from sqladmin import action, expose
 from sqlalchemy import Select, select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from admin.i18n import format_instant, format_money, format_number, label, render
 from admin.tables import LedgerLineRow, PeriodRow, SchemeRow, ScorecardRow, StaffRow, TeamRow
 from admin.views.base import ChoicesFilter, MerchantPage, MerchantView, ValuesFilter, YesNoFilter, require_tenant
+from server.exports import download_response
 from tenants.audit.service import Actor, record
 from tenants.db.uow import tenant_unit_of_work
 from tenants.errors import DomainError
@@ -50,7 +49,6 @@ JOB_STAGES = {
     "done": _("Done"),
     "failed": _("Failed"),
 }
-CHUNK_BYTES = 64 * 1024
 
 
 def _state(model: PeriodRow, attribute: str) -> str:
@@ -473,16 +471,7 @@ class PeriodPages(MerchantPage):
                 {"errors": [{"message": render(p.message), "code": str(p.code)} for p in refused.problems]},
                 status_code=400,
             )
-        disposition = f"attachment; filename=\"{export.filename}\"; filename*=UTF-8''{quote(export.filename)}"
-        return StreamingResponse(
-            _chunks(export.file),
-            media_type=export.media_type,
-            headers={
-                "content-length": str(export.size),
-                "content-disposition": disposition,
-                "cache-control": "no-store",
-            },
-        )
+        return download_response(export)
 
 
 async def _audit_close(
@@ -493,11 +482,3 @@ async def _audit_close(
     async with tenant_unit_of_work(tenant_id) as conn:
         after = {"scheme_id": scheme_id, "period": key, "force": intent == "reclose", "job_id": job_id}
         await record(conn, tenant_id, actor, f"period.{intent}_requested", "period", period_id, None, after)
-
-
-async def _chunks(file: BinaryIO) -> AsyncIterator[bytes]:
-    try:
-        while chunk := await anyio.to_thread.run_sync(file.read, CHUNK_BYTES):
-            yield chunk
-    finally:
-        file.close()
