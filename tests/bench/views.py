@@ -16,7 +16,8 @@ Seeding is the merchant's path (tests/bench/close.py seed_tenant: GraphQL upsert
 process, no VACUUM/ANALYZE by hand); the period is closed by the close service; logins are linked with the access
 service and sign in over HTTP.
 
-Run: `uv run python -m tests.bench.views [--small]` (--small: 100 and 2,000 staff, shorter runs).
+Run: `uv run python -m tests.bench.views [--small] [--summary-staff N]` (--small: 100 and 2,000 staff, shorter runs;
+--summary-staff: another size for the teamSummary tenant; --profile: where an API request's time goes, in-process).
 """
 
 from __future__ import annotations
@@ -453,10 +454,11 @@ async def profile_requests(app_client: httpx.AsyncClient, document: str, variabl
     pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
 
 
-async def run(small: bool = False, profile: bool = False) -> None:
+async def run(small: bool = False, profile: bool = False, summary_staff: int | None = None) -> None:
     settings = bench_settings("kaohe_bench_views")
     _install_capture()
     staff, big_staff = (100, 2_000) if small else (1_000, 20_000)
+    big_staff = summary_staff or big_staff
     seconds, warmup = (3.0, 1.0) if small else (10.0, 2.0)
     async with in_process_app(settings) as app_client:
         with api_server(settings) as api_url:
@@ -572,4 +574,5 @@ if __name__ == "__main__":
     # Through the module's own name: the bare server unpickles the cases as tests.bench.views classes.
     from tests.bench import views
 
-    asyncio.run(views.run("--small" in sys.argv, "--profile" in sys.argv))
+    sized = int(sys.argv[sys.argv.index("--summary-staff") + 1]) if "--summary-staff" in sys.argv else None
+    asyncio.run(views.run("--small" in sys.argv, "--profile" in sys.argv, sized))
