@@ -3,12 +3,16 @@ beside everything posted for it, also when the re-close posted nothing for that 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from tenants.audit.service import SYSTEM
 from tenants.events.service import ingest
 from tenants.periods.close import close_period
+from tenants.schemes import service as schemes
 from tests.conftest import GraphQL, TenantFactory
 from tests.scorecards.support import closed_example, staff_login
+from tests.scorecards.test_statement_counts import bigger_config
 
 STATEMENT = """
 query($period: String!) {
@@ -78,3 +82,36 @@ async def test_each_rule_explains_itself_with_the_current_revision(
         "adjustment": "800.00",
     }
     assert statement["net"] == "1100.00"
+
+
+async def test_a_rule_that_depends_on_others_keeps_its_posted_explanation(
+    make_tenant: TenantFactory, gql: GraphQL, login: Any
+) -> None:
+    """A rank bonus cannot be recomputed for one staff member alone (alone, everybody ranks first): when the re-close
+    left it unchanged, the statement keeps the explanation of what was posted rather than claim what was not."""
+    example = await closed_example(await make_tenant())
+    tid = example.tenant_id
+    scheme = await schemes.create_scheme(tid, SYSTEM, "排名方案", "")
+    draft = await schemes.save_draft(tid, SYSTEM, scheme.id, bigger_config())
+    await schemes.publish_version(tid, SYSTEM, draft.id, date(2026, 10, 1))
+    await close_period(tid, int(scheme.id), example.period)
+    result = await ingest(tid, enumerate(late("guide-002", "customer_added", 2)))
+    assert not result.rejected
+    assert (await close_period(tid, int(scheme.id), example.period)).revision == 2
+    li = await login((await staff_login(example, "guide-002")).email)
+    query = """
+    query($period: String!, $scheme: ID) {
+      myStatement(period: $period, schemeId: $scheme) {
+        rules { ruleKey posted explanation lines { revision derivation } }
+      }
+    }
+    """
+    body = await gql(query, {"period": example.period, "scheme": str(scheme.id)}, li)
+    rules = {rule["ruleKey"]: rule for rule in body["data"]["myStatement"]["rules"]}
+    top = rules["top"]  # 小李 is second of store S1 behind 小王 before and after: 0.00, nothing posted by revision 2
+    assert [line["revision"] for line in top["lines"]] == [1]
+    assert top["posted"] == "0.00"
+    assert top["explanation"] == top["lines"][0]["derivation"]
+    assert "内排名第 2" in top["explanation"]
+    # Rules of the staff member alone are explained with the current revision as before.
+    assert "总分 4" in rules["commission"]["explanation"] and rules["commission"]["lines"][0]["revision"] == 1
