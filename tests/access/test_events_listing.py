@@ -17,7 +17,7 @@ from tenants.events.listing import EventFilter, EventStatus, listing_statements
 from tenants.tenancy import service as tenancy
 from tenants.tenancy.auth import Role, Scope
 from tenants.tenancy.models import Tenant
-from tests.access.support import Org, add_member, make_org
+from tests.access.support import Member, Org, add_member, make_org
 from tests.conftest import GraphQL, TenantFactory
 
 Login = Any
@@ -121,18 +121,26 @@ async def test_one_event_by_its_external_id(
     assert (await gql(EVENTS, {"externalId": "only-there"}, admin))["data"]["events"]["total"] == 0
 
 
+async def seeded_org_with_manager(
+    make_tenant: TenantFactory, login: Login, client: httpx.AsyncClient
+) -> tuple[Org, str, Member, str]:
+    """The org with its events, the admin's token, a manager without teams yet and its token."""
+    org = await make_org(await make_tenant())
+    await seed(org, client, EVENTS_OF_ORG)
+    manager = await add_member(org.tenant_id, Role.MANAGER)
+    return org, await login(org.tenant.admin_email), manager, await login(manager.email)
+
+
+SET_TEAMS = "mutation($u: ID!, $t: [String!]!) { setMemberTeams(userId: $u, teamCodes: $t) { __typename } }"
+
+
 async def test_a_manager_sees_the_events_of_its_teams_and_staff_nothing(
     make_tenant: TenantFactory, gql: GraphQL, login: Login, client: httpx.AsyncClient
 ) -> None:
-    org = await make_org(await make_tenant())
-    await seed(org, client, EVENTS_OF_ORG)
-    admin = await login(org.tenant.admin_email)
-    manager = await add_member(org.tenant_id, Role.MANAGER)
-    token = await login(manager.email)
+    org, admin, manager, token = await seeded_org_with_manager(make_tenant, login, client)
     assert (await gql(EVENTS, {}, token))["data"]["events"] == {"total": 0, "limit": 50, "offset": 0, "items": []}
     user = str(manager.user_id)
-    set_teams = "mutation($u: ID!, $t: [String!]!) { setMemberTeams(userId: $u, teamCodes: $t) { __typename } }"
-    await gql(set_teams, {"u": user, "t": ["S1"]}, admin)
+    await gql(SET_TEAMS, {"u": user, "t": ["S1"]}, admin)
     mine = (await gql(EVENTS, {}, token))["data"]["events"]
     assert (mine["total"], sorted(e["externalId"] for e in mine["items"])) == (3, ["a-1", "a-big", "b-1"])
     pending = (await gql(EVENTS, {"status": "PENDING"}, token))["data"]["events"]
@@ -141,7 +149,7 @@ async def test_a_manager_sees_the_events_of_its_teams_and_staff_nothing(
     assert (await gql(ONE, {"id": "c-big"}, token))["data"]["event"] is None
     assert (await gql(EVENTS, {"staff": "c"}, token))["data"]["events"]["total"] == 0
     # S2 instead: c's events and the S2 team's pool event.
-    await gql(set_teams, {"u": user, "t": ["S2"]}, admin)
+    await gql(SET_TEAMS, {"u": user, "t": ["S2"]}, admin)
     mine = (await gql(EVENTS, {}, token))["data"]["events"]
     assert sorted(e["externalId"] for e in mine["items"]) == ["c-1", "c-big", "pool-s2"]
     # A staff login does not list events at all.
@@ -203,13 +211,8 @@ CONFIRM = "mutation($ids: [String!]!) { confirmLargeOrders(externalIds: $ids) { 
 async def test_a_manager_confirms_only_the_large_orders_of_its_scope(
     make_tenant: TenantFactory, gql: GraphQL, login: Login, client: httpx.AsyncClient
 ) -> None:
-    org = await make_org(await make_tenant())
-    await seed(org, client, EVENTS_OF_ORG)
-    admin = await login(org.tenant.admin_email)
-    manager = await add_member(org.tenant_id, Role.MANAGER)
-    set_teams = "mutation($u: ID!, $t: [String!]!) { setMemberTeams(userId: $u, teamCodes: $t) { __typename } }"
-    await gql(set_teams, {"u": str(manager.user_id), "t": ["S1"]}, admin)
-    token = await login(manager.email)
+    _org, admin, manager, token = await seeded_org_with_manager(make_tenant, login, client)
+    await gql(SET_TEAMS, {"u": str(manager.user_id), "t": ["S1"]}, admin)
     done = (await gql(CONFIRM, {"ids": ["a-big", "c-big"]}, token))["data"]["confirmLargeOrders"]
     assert done == {"confirmed": ["a-big"], "notPending": ["c-big"]}  # c (store S2) is outside the manager's teams
     still = (await gql(EVENTS, {"status": "PENDING"}, admin))["data"]["events"]

@@ -46,25 +46,25 @@ async def scope_of(tenant_id: TenantId, who: UserPrincipal | ApiKeyPrincipal) ->
     return scope, counting.statements
 
 
-async def visible_staff(org: Org, scope: AccessScope) -> list[str]:
-    """The staff codes the scope's SQL condition keeps, on the real table."""
-    binds = BindParams(org.tenant_id)
-    condition = scope.staff_condition(binds)
+async def visible(org: Org, table: str, condition: str, binds: BindParams) -> list[str]:
+    """The codes of `table` (alias = its first letter) that a scope's SQL condition keeps, on the real table."""
     async with tenant_unit_of_work(org.tenant_id) as conn:
         rows = await conn.execute_query_dict(
-            f"SELECT s.code FROM staff s WHERE s.tenant_id = $1 AND {condition} ORDER BY s.code", binds.values
+            f"SELECT {table[0]}.code FROM {table} {table[0]} WHERE {table[0]}.tenant_id = $1 AND {condition} "
+            f"ORDER BY {table[0]}.code",
+            binds.values,
         )
     return [row["code"] for row in rows]
+
+
+async def visible_staff(org: Org, scope: AccessScope) -> list[str]:
+    binds = BindParams(org.tenant_id)
+    return await visible(org, "staff", scope.staff_condition(binds), binds)
 
 
 async def visible_teams(org: Org, scope: AccessScope) -> list[str]:
     binds = BindParams(org.tenant_id)
-    condition = scope.team_condition(binds)
-    async with tenant_unit_of_work(org.tenant_id) as conn:
-        rows = await conn.execute_query_dict(
-            f"SELECT t.code FROM team t WHERE t.tenant_id = $1 AND {condition} ORDER BY t.code", binds.values
-        )
-    return [row["code"] for row in rows]
+    return await visible(org, "team", scope.team_condition(binds), binds)
 
 
 async def test_admins_and_owners_see_the_whole_tenant(make_tenant: TenantFactory) -> None:
