@@ -165,10 +165,9 @@ class PayrollMutation:
         period: Annotated[str, strawberry.argument(description="The period's key, e.g. 2026-10.")],
     ) -> ApproveStatementsResult:
         try:
-            scheme = id_of(scheme_id, "Scheme")
-            if scheme is None:
-                raise _no_scheme()
-            approval = await approvals.approve_statements(info.context.tenant_id, actor_of(info), scheme, period)
+            approval = await approvals.approve_statements(
+                info.context.tenant_id, actor_of(info), _scheme(scheme_id), period
+            )
         except ApprovalError as error:
             return ApprovalErrors.of(error)
         return StatementsApproved(approval=StatementApproval.of(approval))
@@ -185,14 +184,17 @@ class PayrollMutation:
         reason: Annotated[str, strawberry.argument(description="Why (1 to 1,000 characters); kept in the audit log.")],
     ) -> ReopenStatementsResult:
         try:
-            scheme = id_of(scheme_id, "Scheme")
-            if scheme is None:
-                raise _no_scheme()
-            approval = await approvals.reopen_statements(info.context.tenant_id, actor_of(info), scheme, period, reason)
+            approval = await approvals.reopen_statements(
+                info.context.tenant_id, actor_of(info), _scheme(scheme_id), period, reason
+            )
         except ApprovalError as error:
             return ApprovalErrors.of(error)
         return StatementsReopened(approval=StatementApproval.of(approval))
 
 
-def _no_scheme() -> ApprovalError:
-    return ApprovalError.of(ApprovalErrorCode.SCHEME_NOT_FOUND, approvals.NO_SUCH_SCHEME, "schemeId")
+def _scheme(raw: strawberry.ID) -> int:
+    """The scheme id, or SCHEME_NOT_FOUND for anything that cannot be one (as for another tenant's)."""
+    scheme = id_of(raw, "Scheme")
+    if scheme is None:
+        raise ApprovalError.of(ApprovalErrorCode.SCHEME_NOT_FOUND, approvals.NO_SUCH_SCHEME, "schemeId")
+    return scheme

@@ -4,10 +4,11 @@ domain's code enum."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 
@@ -17,6 +18,7 @@ from schema.pagination import Page
 from schema.tenancy.types import AuthTokens
 from tenants.disputes.errors import DisputeError, DisputeErrorCode
 from tenants.disputes.repository import DisputeView
+from tenants.errors import DomainError
 from tenants.periods.approvals import Approval, ApprovalState
 from tenants.periods.errors import ApprovalError, ApprovalErrorCode
 from tenants.wechat.errors import WechatError, WechatErrorCode
@@ -59,6 +61,14 @@ def _id(value: int) -> strawberry.ID:
     return strawberry.ID(str(value))
 
 
+ErrorT = TypeVar("ErrorT", bound=ProblemInterface)
+
+
+def _typed(error_type: Callable[..., ErrorT], error: DomainError[Any]) -> list[ErrorT]:
+    """A domain error's problems as the domain's GraphQL error type (its code enum, its message)."""
+    return [error_type(code=problem.code, **problem_fields(problem)) for problem in error.problems]
+
+
 # --- WeChat ----------------------------------------------------------------------------------------------------------
 
 
@@ -73,7 +83,7 @@ class WechatErrors:
 
     @classmethod
     def of(cls, error: WechatError) -> WechatErrors:
-        return cls(errors=[WechatErrorType(code=p.code, **problem_fields(p)) for p in error.problems])
+        return cls(errors=_typed(WechatErrorType, error))
 
 
 @strawberry.type(description="This login's binding to a WeChat mini-program account.")
@@ -165,7 +175,7 @@ class DisputeErrors:
 
     @classmethod
     def of(cls, error: DisputeError) -> DisputeErrors:
-        return cls(errors=[DisputeErrorType(code=p.code, **problem_fields(p)) for p in error.problems])
+        return cls(errors=_typed(DisputeErrorType, error))
 
 
 @strawberry.type(description="The dispute is raised; a manager in scope answers it.")
@@ -226,7 +236,7 @@ class ApprovalErrors:
 
     @classmethod
     def of(cls, error: ApprovalError) -> ApprovalErrors:
-        return cls(errors=[ApprovalErrorType(code=p.code, **problem_fields(p)) for p in error.problems])
+        return cls(errors=_typed(ApprovalErrorType, error))
 
 
 @strawberry.type(description="The period's statements are approved: locked for payroll.")
