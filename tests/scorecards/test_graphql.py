@@ -180,6 +180,14 @@ async def test_a_linked_guide_sees_scorecard_progress_statement_and_rank(
         ("guide-003", False),
         ("guide-002", True),
     ]
+    # A team's leaderboard (its subtree): the global ranks stay, the reader's own row is still there.
+    store = (await gql(LEADERBOARD, vars_of(example, team="S2"), token))["data"]["leaderboard"]
+    assert [(e["node"]["staffCode"], e["node"]["rank"], e["node"]["teamRank"]) for e in store["edges"]] == [
+        ("guide-003", 2, 1)
+    ]
+    assert (store["totalCount"], store["me"]["staffCode"]) == (1, "guide-002")
+    region = (await gql(LEADERBOARD, vars_of(example, team="R"), token))["data"]["leaderboard"]
+    assert [e["node"]["staffCode"] for e in region["edges"]] == ["guide-001", "guide-002"]
     # Schemes and history.
     schemes = (await gql(MY_SCHEMES, None, token))["data"]["mySchemes"]
     assert [(s["name"], s["lastClosedPeriod"]["key"]) for s in schemes] == [("导购拉新 2026", "2026-10")]
