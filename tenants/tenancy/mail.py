@@ -49,7 +49,9 @@ class LoggingMailSender:
     """Writes every message to the log instead of sending it (no mail server needed)."""
 
     async def send(self, mail: OutgoingMail) -> None:
-        log.info(
+        # A logger per message: the process caches loggers on first use, which would keep one bound to the logging
+        # configuration of that moment (a test capturing the log configures its own).
+        structlog.get_logger("kaohe.mail").info(
             "mail.sent",
             to=mail.to,
             kind=mail.kind.value,
