@@ -63,10 +63,11 @@ def route_label(scope: Scope, root_path: str = "") -> str:
     path = getattr(route, "path", None)
     if not (isinstance(path, str) and path):
         return UNMATCHED_ROUTE
-    if isinstance(route, Mount):
-        # A mounted app that routes nothing itself (static files): the mount is the template.
-        return path
     mounted_at = str(scope.get("root_path", ""))[len(root_path) :]
+    if isinstance(route, Mount):
+        # A mounted app that routes nothing itself (static files, at the top or inside the console): root_path
+        # already ends with the mount's own path.
+        return mounted_at or path
     return f"{mounted_at}{path}"
 
 

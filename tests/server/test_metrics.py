@@ -31,6 +31,9 @@ async def test_a_console_page_counts_under_its_full_template(client: httpx.Async
     await client.get("/admin/login")
     assert "/admin/login" in label_values("route")
     assert "/login" not in label_values("route")
+    # Static files mounted inside the console count under the mount, whatever the file.
+    assert (await client.get("/admin/kaohe-static/console.css")).status_code == 200
+    assert "/admin/kaohe-static" in label_values("route")
 
 
 async def test_random_paths_and_methods_leave_the_label_values_bounded(
