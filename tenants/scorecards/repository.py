@@ -3,7 +3,8 @@
 Invariants:
 - Each function is ONE statement whatever the number of rows, metrics or rules (issue 8 item 10): ranks within the
   team, participant counts, nets and the page's cursor are computed inside it (window functions, correlated sums on
-  ledger_line_staff_idx), never by a query per row.
+  ledger_line_staff_idx), never by a query per row (team_summary sets and resets a planner setting around its one
+  statement: TEAM_SUMMARY_PLANNER_SETTINGS).
 - Ranks are those of the whole revision (every participant), computed before any filter: filtering a page by team,
   grade or name never renumbers anybody.
 - Every read of people's data is narrowed by the caller's `AccessScope` (`staff_condition`), and the tenant is bound in
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -638,32 +639,48 @@ class SummaryRow:
     bottom: list[CardRow]
 
 
-async def team_summary(
-    conn: BaseDBAsyncClient,
-    tenant_id: TenantId,
-    period: PeriodRow,
-    scope: AccessScope,
-    team_code: str | None,
-    bucket_width: Decimal,
-) -> SummaryRow:
-    """Counts, distribution, grades, payouts and the top and bottom five of the cards in scope, in one statement."""
+# Right after a close nothing has analysed `scorecard` or `ledger_line` (autovacuum off or late, and no close runs
+# ANALYZE): the planner estimates one row for the cards, the lines and every CTE, and for a join of two of them (cards
+# with staff, cards with teams, lines with the cards in view, the five best with their cards) a nested loop costs
+# the same as a hash join, so it picks one that rescans a whole set per row of the other, and keeps the join
+# condition as a filter even where an index would take it (15,992,000 rows removed by a join filter at 2,000 staff,
+# 33 s at 20,000). Rewriting the joins does not hold: a LATERAL join is flattened back into a plain join, and the
+# cards-with-staff join of `_RANKED` still picks an unparameterised rescan. Without nested loops every join is a hash
+# or merge join reading each input once, which is linear whatever the estimates (the statement has no correlated
+# subquery over a big set to fall back on nested lookups). Set for the statement and reset right after it, in its
+# own transaction.
+TEAM_SUMMARY_PLANNER_SETTINGS: Final = ("enable_nestloop",)
+
+
+def build_team_summary_query(
+    tenant_id: TenantId, period: PeriodRow, scope: AccessScope, team_code: str | None, bucket_width: Decimal
+) -> tuple[str, list[Any]]:
+    """The statement of `team_summary` and its bind values (apart, so that its plan can be examined); run it after
+    TEAM_SUMMARY_PLANNER_SETTINGS, in the same transaction.
+
+    Every set is read once (tests/scorecards/test_plan_stability.py): the period's lines are summed per staff member
+    and kind in one pass (`paid`, materialised: read by the nets and by the amounts per kind), the team filter is an
+    array built once, and the per-team figures read `visible` alone (its rows carry their net)."""
     binds = BindParams(int(tenant_id), period.id, period.revision)
     ctes = [_RANKED]
     conditions = [scope.staff_condition(binds, "r")]
     if team_code is not None:
         ctes.insert(0, _SUBTREE.format(code=binds.add(team_code)))
-        conditions.append("r.team_id IN (SELECT id FROM subtree)")
+        # An array computed once (an init plan), not `IN (SELECT ...)`: that would be a semi-join of the cards with
+        # the subtree, rescanned per card when the planner believes in one card.
+        conditions.append("r.team_id = ANY(ARRAY(SELECT id FROM subtree))")
     width = binds.add(bucket_width)
+    # The period's lines summed per staff member and kind in one pass (its rows are few: staff x kinds).
     ctes.append(
-        "visible AS (SELECT r.*, t.code AS team_code, t.name AS team_name FROM ranked r "
-        f"LEFT JOIN team t ON t.tenant_id = $1 AND t.id = r.team_id WHERE {' AND '.join(conditions)})"
+        "paid AS MATERIALIZED (SELECT l.staff_id, l.kind, sum(l.amount) AS amount FROM ledger_line l "
+        "WHERE l.tenant_id = $1 AND l.period_id = $2 GROUP BY l.staff_id, l.kind)"
     )
-    # Every line of the period of the staff in view, summed per staff and kind: one pass over the period's lines.
     ctes.append(
-        "paid AS (SELECT l.staff_id, l.kind, sum(l.amount) AS amount FROM ledger_line l "
-        "JOIN visible v ON v.id = l.staff_id WHERE l.tenant_id = $1 AND l.period_id = $2 GROUP BY l.staff_id, l.kind)"
+        "visible AS (SELECT r.*, t.code AS team_code, t.name AS team_name, coalesce(n.amount, 0) AS net FROM ranked r "
+        "LEFT JOIN team t ON t.tenant_id = $1 AND t.id = r.team_id "
+        "LEFT JOIN (SELECT p.staff_id, sum(p.amount) AS amount FROM paid p GROUP BY p.staff_id) n ON n.staff_id = r.id "
+        f"WHERE {' AND '.join(conditions)})"
     )
-    ctes.append("paid_staff AS (SELECT staff_id, sum(amount) AS amount FROM paid GROUP BY staff_id)")
     row_json = (
         "json_build_object('id', x.id, 'staff_code', x.staff_code, 'staff_name', x.staff_name, 'team_id', x.team_id, "
         "'team_code', x.team_code, 'team_name', x.team_name, 'revision', x.revision, 'provisional', x.provisional, "
@@ -685,26 +702,43 @@ async def team_summary(
            (SELECT json_agg(json_build_object('grade', g.grade, 'count', g.n) ORDER BY g.grade NULLS LAST) FROM
               (SELECT grade, count(*) AS n FROM visible GROUP BY grade) g) AS grades,
            (SELECT json_agg(json_build_object('kind', k.kind, 'amount', k.amount::text) ORDER BY k.kind) FROM
-              (SELECT kind, sum(amount) AS amount FROM paid GROUP BY kind) k) AS by_kind,
+              (SELECT p.kind, sum(p.amount) AS amount FROM paid p WHERE p.staff_id IN (SELECT id FROM visible)
+               GROUP BY p.kind) k) AS by_kind,
            (SELECT json_agg(json_build_object('code', tt.team_code, 'name', tt.team_name, 'amount', tt.amount::text,
                    'participants', tt.n) ORDER BY tt.team_code NULLS LAST) FROM
-              (SELECT v.team_code, v.team_name, count(*) AS n, coalesce(sum(ps.amount), 0) AS amount
-               FROM visible v LEFT JOIN paid_staff ps ON ps.staff_id = v.id
-               GROUP BY v.team_code, v.team_name) tt) AS by_team,
+              (SELECT v.team_code, v.team_name, count(*) AS n, sum(v.net) AS amount
+               FROM visible v GROUP BY v.team_code, v.team_name) tt) AS by_team,
            (SELECT json_agg({row_json} ORDER BY x.total DESC, x.staff_code) FROM
-              (SELECT v.*, coalesce(ps.amount, 0) AS net, c.revision, c.provisional, c.computed_at FROM
+              (SELECT v.*, c.revision, c.provisional, c.computed_at FROM
                  (SELECT * FROM visible ORDER BY total DESC, staff_code LIMIT 5) v
-               LEFT JOIN paid_staff ps ON ps.staff_id = v.id
                LEFT JOIN scorecard c ON c.tenant_id = $1 AND c.period_id = $2 AND c.revision = $3
                  AND c.staff_id = v.id) x) AS top,
            (SELECT json_agg({row_json} ORDER BY x.total, x.staff_code) FROM
-              (SELECT v.*, coalesce(ps.amount, 0) AS net, c.revision, c.provisional, c.computed_at FROM
+              (SELECT v.*, c.revision, c.provisional, c.computed_at FROM
                  (SELECT * FROM visible ORDER BY total, staff_code LIMIT 5) v
-               LEFT JOIN paid_staff ps ON ps.staff_id = v.id
                LEFT JOIN scorecard c ON c.tenant_id = $1 AND c.period_id = $2 AND c.revision = $3
                  AND c.staff_id = v.id) x) AS bottom
     """
-    rows = await conn.execute_query_dict(sql, binds.values)
+    return sql, binds.values
+
+
+async def team_summary(
+    conn: BaseDBAsyncClient,
+    tenant_id: TenantId,
+    period: PeriodRow,
+    scope: AccessScope,
+    team_code: str | None,
+    bucket_width: Decimal,
+) -> SummaryRow:
+    """Counts, distribution, grades, payouts and the top and bottom five of the cards in scope, in one statement
+    (`build_team_summary_query`), planned without nested loops (TEAM_SUMMARY_PLANNER_SETTINGS) for this statement
+    only."""
+    sql, values = build_team_summary_query(tenant_id, period, scope, team_code, bucket_width)
+    for setting in TEAM_SUMMARY_PLANNER_SETTINGS:
+        await conn.execute_query(f"SET LOCAL {setting} = off")
+    rows = await conn.execute_query_dict(sql, values)
+    for setting in TEAM_SUMMARY_PLANNER_SETTINGS:
+        await conn.execute_query(f"RESET {setting}")
     row = rows[0]
 
     def cards(raw: Any) -> list[CardRow]:
