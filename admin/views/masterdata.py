@@ -206,7 +206,10 @@ class StaffAdmin(MerchantView, model=StaffRow):
     form_edit_rules: ClassVar[list[str]] = ["name", "role", "team", "active", "hired_on", "left_on"]
     form_overrides: ClassVar[dict[str, Any]] = {"role": StringField}
     form_args: ClassVar[dict[str, dict[str, Any]]] = {
-        "role": {"description": label(_("guide, customer_service, operations, sales, agent, or your own"))}
+        "role": {"description": label(_("guide, customer_service, operations, sales, agent, or your own"))},
+        # a new staff member is working: without this default the create form's box starts unticked and a merchant
+        # who fills in the visible fields creates an inactive staff member whom no period scores
+        "active": {"default": True},
     }
 
     async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
