@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -27,6 +28,7 @@ from strawberry.types.field import StrawberryField
 
 from schema.access import AccessMutation, AccessQuery
 from schema.attribution import AttributionMutation, AttributionQuery
+from schema.common import TENANT_DATETIME
 from schema.context import Context
 from schema.events import EventConfirmationMutation, EventsMutation, EventsQuery
 from schema.grading import GradingMutation, GradingQuery
@@ -188,4 +190,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         extensions=schema_extensions(settings),
         item_checked_arguments=ITEM_CHECKED_ARGUMENTS,
         hide_suggestions=settings.is_production,
+        # Every DateTime with the reader's tenant's UTC offset (schema/common.py).
+        scalar_overrides={datetime: TENANT_DATETIME},
     )

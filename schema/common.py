@@ -7,8 +7,11 @@ each key part percent-escaped, so a code holding ":" cannot be mistaken for two 
 for anything that is not such an id of the expected type (garbage, another type, a 10 MB string): callers answer
 "not found", as for an id of another tenant, which their tenant-scoped reads simply do not find.
 
-Times (issue 8 item 7): datetimes are returned with the tenant's UTC offset (`in_tenant_zone(dt, await
-tenant_zone(info))`); the zone is read once per request (shared by every field through `info.context.loaders`).
+Times (issue 8 item 7): every DateTime a request returns is shown with the reader's tenant's UTC offset, whichever
+domain type holds it: the schema's DateTime scalar (`TENANT_DATETIME`, installed by schema.build_schema) serializes
+through the zone the request's context getter set with `use_reader_zone(principal)` (the principal carries the
+tenant's timezone, read with its membership: no query). Callers without a tenant read times as stored (UTC).
+`tenant_zone(info)` gives resolvers that zone for what is not a DateTime (local dates, naive bounds).
 """
 
 from __future__ import annotations
@@ -16,17 +19,22 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import dataclasses
+from contextvars import ContextVar
 from datetime import datetime
 from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.schema.types.base_scalars import DateTimeDefinition
+from strawberry.types.scalar import ScalarDefinition
 
 from schema.context import Info
 from tenants.audit.service import Actor
 from tenants.rules.calendar import zone
 from tenants.tenancy import service as tenancy
+from tenants.tenancy.auth import Principal
 
 __all__ = [
     "JSON",
@@ -95,9 +103,34 @@ def parse_global_int_id(raw: strawberry.ID | str, expected_type: str, parts: int
     return values if all(value < 2**63 for value in values) else None
 
 
+# The zone of the reader's tenant for the request being served (None: no tenant; times are shown as stored, in UTC).
+# A context variable, because a scalar's serializer sees only the value; each request's context getter sets it.
+_READER_ZONE: ContextVar[ZoneInfo | None] = ContextVar("kaohe_reader_zone", default=None)
+
+
+def use_reader_zone(principal: Principal | None) -> None:
+    """Show this request's DateTimes with the principal's tenant's UTC offset (None, or no timezone: as stored)."""
+    name = principal.timezone if principal is not None else None
+    _READER_ZONE.set(zone(name) if name else None)
+
+
+def _serialize_datetime(value: datetime) -> str:
+    reader = _READER_ZONE.get()
+    if reader is not None and value.tzinfo is not None:
+        value = value.astimezone(reader)
+    return value.isoformat()
+
+
+# strawberry's own DateTime (same name, description and parsing) with a serializer that shows the reader's offset.
+TENANT_DATETIME: ScalarDefinition = dataclasses.replace(DateTimeDefinition, serialize=_serialize_datetime)
+
+
 async def tenant_zone(info: Info) -> ZoneInfo:
-    """The caller's tenant's timezone, read once per request whatever the number of fields asking (only behind a
-    permission that requires a tenant)."""
+    """The caller's tenant's timezone: the principal's (read with its membership), else read once per request
+    whatever the number of fields asking (only behind a permission that requires a tenant)."""
+    principal = info.context.principal
+    if principal is not None and principal.timezone:
+        return zone(principal.timezone)
     loaders = info.context.loaders
     pending = loaders.get(_TENANT_ZONE)
     if pending is None:

@@ -33,6 +33,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from admin.console import mount_console
 from schema import build_schema
+from schema.common import use_reader_zone
 from schema.context import Context
 from schema.request_errors import RequestErrorCode
 from schema.subscriptions import KaoheTransportWSHandler
@@ -129,6 +130,7 @@ class KaoheGraphQL(GraphQL[Context, None]):
                 context.principal = await state.auth.authenticate(credentials.strip())
             except AuthError as error:
                 context.auth_error = error
+        use_reader_zone(context.principal)
         return context
 
 

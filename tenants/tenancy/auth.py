@@ -4,8 +4,8 @@ This module is where a caller becomes a Principal; it is also the only producer 
 go through tenants/tenancy/repository.py, each way in (login, refresh, a token, an API key) in its own units of work.
 It reads the process's settings only through `AuthSettings` (what authentication needs of them): the domain never
 imports the app's settings (server.settings.Settings satisfies the protocol).
-A principal of a tenant carries the tenant's locale, read in the same transaction that checks the membership (or the
-API key), so that every message of the request is rendered in it without another query.
+A principal of a tenant carries the tenant's locale and timezone, read in the same transaction that checks the
+membership (or the API key), so that every message and time of the request is shown in them without another query.
 
 Every authenticated request and every refresh is checked against the current state, not the token's: the user is
 active, still a member of the token's tenant (a membership made after the token was issued does not revive it), the
@@ -39,7 +39,7 @@ from tenants.i18n import Locale, _, parse_locale
 from tenants.tenancy import repository
 from tenants.tenancy.errors import AuthError, AuthErrorCode
 from tenants.tenancy.identity import TenantId, tenant_id_from_membership
-from tenants.tenancy.locale import read_tenant_locale
+from tenants.tenancy.locale import read_tenant_reading
 
 JWT_ALGORITHM = "HS256"
 API_KEY_MARKER = "kh_"
@@ -120,6 +120,8 @@ class UserPrincipal:
     memberships: tuple[Membership, ...] = ()
     # The tenant's locale when signed in to one; without a tenant the request's Accept-Language decides.
     locale: Locale | None = None
+    # The tenant's timezone (IANA name), read with the locale: times are shown with its UTC offset.
+    timezone: str | None = None
     # The refresh-token family of the session (logout revokes it); None for tokens issued before families existed.
     session_family: str | None = None
 
@@ -133,6 +135,7 @@ class ApiKeyPrincipal:
     tenant_id: TenantId
     scopes: frozenset[str] = field(default_factory=frozenset)
     locale: Locale | None = None  # the tenant's
+    timezone: str | None = None  # the tenant's
 
 
 Principal = UserPrincipal | ApiKeyPrincipal
@@ -370,7 +373,7 @@ class AuthService:
                 if membership.suspended:
                     raise AuthError.of(AuthErrorCode.TENANT_SUSPENDED, TENANT_SUSPENDED_MESSAGE)
             member_of = tenant_id_from_membership(membership.tenant_id) if membership else None
-            locale = await read_tenant_locale(conn, member_of) if member_of is not None else None
+            reading = await read_tenant_reading(conn, member_of) if member_of is not None else None
         family = claims.get("fam")
         return UserPrincipal(
             user_id=user.id,
@@ -379,7 +382,8 @@ class AuthService:
             tenant_id=member_of,
             role=membership.role if membership else None,
             memberships=memberships,
-            locale=locale,
+            locale=parse_locale(reading.locale) if reading is not None else None,
+            timezone=reading.timezone if reading is not None else None,
             session_family=family if isinstance(family, str) else None,
         )
 
@@ -430,6 +434,7 @@ async def authenticate_api_key(plaintext: str) -> ApiKeyPrincipal:
         tenant_id=tenant_id,
         scopes=frozenset(key.scopes),
         locale=parse_locale(owner.locale),
+        timezone=owner.timezone,
     )
 
 

@@ -26,10 +26,11 @@ async def tenant_locale(tenant_id: TenantId) -> Locale:
         return parse_locale(await repository.locale_setting(conn, tenant_id))
 
 
-async def read_tenant_locale(conn: BaseDBAsyncClient, tenant_id: TenantId) -> Locale:
-    """The tenant's locale inside a transaction already open on `conn` (auth's), which from here on is the tenant's."""
+async def read_tenant_reading(conn: BaseDBAsyncClient, tenant_id: TenantId) -> repository.TenantReading:
+    """The tenant's locale and timezone inside a transaction already open on `conn` (auth's), which from here on is
+    the tenant's."""
     await repository.scope_to_tenant(conn, tenant_id)
-    return parse_locale(await repository.locale_setting(conn, tenant_id))
+    return await repository.tenant_reading(conn, tenant_id)
 
 
 def reader_locale(principal: Principal | None, accept_language: str | None) -> Locale:

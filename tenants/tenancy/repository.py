@@ -44,13 +44,25 @@ async def tenant_by_id(conn: BaseDBAsyncClient, tenant_id: TenantId) -> Tenant:
     return await Tenant.filter(id=tenant_id).using_db(conn).get()
 
 
-_LOCALE_OF_TENANT = "SELECT settings->>'locale' AS locale FROM tenant WHERE id = $1"
+_READING_OF_TENANT = "SELECT settings->>'locale' AS locale, timezone FROM tenant WHERE id = $1"
+
+
+@dataclass(frozen=True, slots=True)
+class TenantReading:
+    """How the tenant's people read: its `settings.locale` as stored and its timezone (None: unset or not visible)."""
+
+    locale: str | None
+    timezone: str | None
+
+
+async def tenant_reading(conn: BaseDBAsyncClient, tenant_id: TenantId) -> TenantReading:
+    rows = await conn.execute_query_dict(_READING_OF_TENANT, [int(tenant_id)])
+    return TenantReading(rows[0]["locale"], rows[0]["timezone"]) if rows else TenantReading(None, None)
 
 
 async def locale_setting(conn: BaseDBAsyncClient, tenant_id: TenantId) -> str | None:
     """The tenant's `settings.locale` as stored (None when unset or when the tenant is not visible)."""
-    rows = await conn.execute_query_dict(_LOCALE_OF_TENANT, [int(tenant_id)])
-    return rows[0]["locale"] if rows else None
+    return (await tenant_reading(conn, tenant_id)).locale
 
 
 async def scope_to_tenant(conn: BaseDBAsyncClient, tenant_id: TenantId) -> None:
@@ -208,12 +220,12 @@ async def api_key_by_prefix(conn: BaseDBAsyncClient, prefix: str) -> ApiKeyCrede
 # the same statement (a data-modifying CTE runs whether or not its rows are read). A suspended tenant's key is refused,
 # so it is not marked used.
 _TOUCH_KEY_READ_TENANT = (
-    "WITH owner AS (SELECT settings->>'locale' AS locale, suspended_at IS NOT NULL AS suspended "
+    "WITH owner AS (SELECT settings->>'locale' AS locale, timezone, suspended_at IS NOT NULL AS suspended "
     "FROM tenant WHERE id = $2), "
     "touched AS (UPDATE api_key SET last_used_at = now() WHERE id = $1 "
     "AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute') "
     "AND EXISTS (SELECT 1 FROM owner WHERE NOT suspended) RETURNING id) "
-    "SELECT locale, suspended FROM owner"
+    "SELECT locale, timezone, suspended FROM owner"
 )
 
 
@@ -223,6 +235,7 @@ class KeyTenant:
 
     locale: str | None
     suspended: bool
+    timezone: str | None = None
 
 
 async def touch_api_key_read_tenant(conn: BaseDBAsyncClient, api_key_id: int, tenant_id: TenantId) -> KeyTenant:
@@ -231,7 +244,8 @@ async def touch_api_key_read_tenant(conn: BaseDBAsyncClient, api_key_id: int, te
     rows = await conn.execute_query_dict(_TOUCH_KEY_READ_TENANT, [api_key_id, int(tenant_id)])
     if not rows:
         return KeyTenant(locale=None, suspended=True)
-    return KeyTenant(locale=rows[0]["locale"], suspended=bool(rows[0]["suspended"]))
+    row = rows[0]
+    return KeyTenant(locale=row["locale"], suspended=bool(row["suspended"]), timezone=row["timezone"])
 
 
 async def insert_api_key(

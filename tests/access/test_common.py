@@ -65,10 +65,12 @@ def test_times_are_shown_with_the_tenants_offset() -> None:
 async def test_the_tenants_zone_is_read_once_per_request(make_tenant: TenantFactory) -> None:
     tenant = await make_tenant(timezone="America/New_York")
     loaders: dict[str, Any] = {}
-    info = cast(Any, SimpleNamespace(context=SimpleNamespace(loaders=loaders, tenant_id=tenant.tenant_id)))
+    info = cast(
+        Any, SimpleNamespace(context=SimpleNamespace(loaders=loaders, tenant_id=tenant.tenant_id, principal=None))
+    )
     zones = await asyncio.gather(*(tenant_zone(info) for _ in range(50)))
     assert set(zones) == {ZoneInfo("America/New_York")}
     assert list(loaders) == ["common.tenant_zone"]  # one shared read for the 50 fields
     other = await make_tenant(timezone="Asia/Shanghai")
-    fresh = cast(Any, SimpleNamespace(context=SimpleNamespace(loaders={}, tenant_id=other.tenant_id)))
+    fresh = cast(Any, SimpleNamespace(context=SimpleNamespace(loaders={}, tenant_id=other.tenant_id, principal=None)))
     assert await tenant_zone(fresh) == ZoneInfo("Asia/Shanghai")  # per request: no zone leaks between tenants

@@ -86,7 +86,7 @@ async def test_versions_are_effective_dated_and_audited(make_tenant: TenantFacto
     assert first["saveAttributionRules"]["version"] == {
         "number": 1,
         "effectiveFrom": "2026-10-01",
-        "effectiveAt": "2026-09-30T16:00:00+00:00",  # midnight in Asia/Shanghai
+        "effectiveAt": "2026-10-01T00:00:00+08:00",  # midnight in Asia/Shanghai, shown with its offset
         "config": {
             "exclusive_guide": None,
             "o2o": None,
