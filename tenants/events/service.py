@@ -130,7 +130,7 @@ async def store(
     inserting = False
     try:
         async with tenant_unit_of_work(tenant_id) as conn:
-            rows = await _prepare(conn, tenant_id, batch)
+            rows = await _prepare(conn, tenant_id, batch, after)
             if rows.lines:
                 await repository.stage(conn, rows.lines)
             if after is not None:
@@ -151,10 +151,17 @@ async def store(
     return answer(batch, written)
 
 
-async def _prepare(conn: BaseDBAsyncClient, tenant_id: TenantId, batch: Batch) -> Rows:
+async def _prepare(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, batch: Batch, after: Awaitable[object] | None = None
+) -> Rows:
     """The batch's rows: its codes looked up, unknown customers created (when the rules in force at the event's time
     allow it) and other unknown codes refused, credits resolved (refunds of orders from outside the batch are left to
-    `_write`)."""
+    `_write`).
+
+    `after` (a stream's previous chunk, still being stored): customers are created only once it has committed. That
+    chunk may be creating the same customers: had this one inserted them first, that chunk's insert would wait for
+    this transaction while this task waits for that chunk (a deadlock the database cannot see: one side waits in
+    Python)."""
     timeline = await load_timeline(conn, tenant_id)
     single = timeline.single
     every_rules = timeline.all_rules
@@ -197,6 +204,8 @@ async def _prepare(conn: BaseDBAsyncClient, tenant_id: TenantId, batch: Batch) -
     if len(codes.customers) < len(customer_codes):
         new_customers = _customers_to_create(batch, codes, timeline)
         if new_customers:
+            if after is not None:
+                await after
             made, created = await repository.create_customers(conn, tenant_id, new_customers, with_history=guide_rule)
             codes = Codes(codes.staff, codes.teams, {**codes.customers, **made})
     staff = codes.staff

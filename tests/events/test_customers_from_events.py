@@ -18,7 +18,10 @@ import tenants.events.ndjson
 from tenants.attribution import service
 from tenants.audit.service import SYSTEM
 from tenants.db.uow import platform_unit_of_work, tenant_unit_of_work
-from tenants.events.service import ingest
+from tenants.events import repository
+from tenants.events.batch import Batch
+from tenants.events.contract import EVENT_TIME_MAX, EVENT_TIME_MIN
+from tenants.events.service import ingest, store
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.models import Tenant
 from tests.conftest import GraphQL, TenantFactory
@@ -167,3 +170,35 @@ async def test_an_import_in_chunks_creates_each_new_customer_once(
     answer = response.json()
     assert (answer["accepted"], answer["customersCreated"], answer["rejectedCount"]) == (12, 4, 0)
     assert [code for code, *_ in await customers(tid)] == ["c0", "c1", "c2", "c3"]
+
+
+class _Gate:
+    """An `after` (a stream's previous chunk) that says when a store first waits for it, and finishes when opened."""
+
+    def __init__(self) -> None:
+        self.reached = asyncio.Event()
+        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def __await__(self) -> Any:
+        self.reached.set()
+        return self.opened.__await__()
+
+
+async def test_a_chunk_creates_customers_only_after_the_previous_chunk_committed(make_tenant: TenantFactory) -> None:
+    # The previous chunk of an import may be creating the same customer: had this chunk inserted it first, that
+    # chunk's insert would wait for this chunk's transaction while this chunk waits for that one (the import hung).
+    tid = (await make_tenant()).tenant_id
+    await add_staff(tid, "g1")
+    batch = Batch(event_time_min=EVENT_TIME_MIN, event_time_max=EVENT_TIME_MAX)
+    batch.add(0, order("late-chunk", customer="walk-in"))
+    previous = _Gate()
+    storing = asyncio.create_task(store(tid, batch, after=previous))
+    await asyncio.wait_for(previous.reached.wait(), timeout=30)
+    # What the previous chunk does meanwhile: create the same customer. It must not wait for the later chunk.
+    async with tenant_unit_of_work(tid) as conn:
+        await conn.execute_query("SET LOCAL lock_timeout = '5s'")
+        await repository.create_customers(conn, tid, ["walk-in"])
+    previous.opened.set_result(None)
+    result = await asyncio.wait_for(storing, timeout=30)
+    assert (result.accepted, result.customers_created) == (1, 0)
+    assert await customers(tid) == [("walk-in", "", True)]
