@@ -313,7 +313,7 @@ async def _period(
 
 async def my_scorecard(tenant_id: TenantId, principal: Principal, scheme_id: int, key: str) -> CardView | None:
     """The caller's own card of the period's latest revision (provisional while open); None without one."""
-    async with tenant_unit_of_work(tenant_id) as conn:
+    async with tenant_unit_of_work(tenant_id, hash_joins_only=True) as conn:
         scope = await _scope(conn, tenant_id, principal)
         if scope.staff_id is None:
             return None
@@ -329,7 +329,7 @@ async def staff_scorecard(
     tenant_id: TenantId, principal: Principal, scheme_id: int, key: str, staff_code: str
 ) -> CardView | None:
     """A staff member's card by code, when in the caller's scope (staff: only their own code)."""
-    async with tenant_unit_of_work(tenant_id) as conn:
+    async with tenant_unit_of_work(tenant_id, hash_joins_only=True) as conn:
         scope = await _scope(conn, tenant_id, principal)
         staff = await repository.staff_in_scope(conn, tenant_id, scope, code=staff_code)
         if staff is None:
@@ -361,7 +361,7 @@ async def scorecards(
     """A keyset page of the period's latest scorecards of the staff in scope; None when the period does not exist."""
     limit = _page_size(request.first)
     after = decode_cursor(request.after, request.order) if request.after is not None else None
-    async with tenant_unit_of_work(tenant_id) as conn:
+    async with tenant_unit_of_work(tenant_id, hash_joins_only=True) as conn:
         scope = await _scope(conn, tenant_id, principal)
         found = await _period(conn, tenant_id, scheme_id, key)
         if found is None:
@@ -405,7 +405,7 @@ async def leaderboard(
     member sees the ranking of a period they take part in (None otherwise); a manager the rows of their subtree."""
     limit = _page_size(first)
     cursor = decode_cursor(after, CardOrder.RANK) if after is not None else None
-    async with tenant_unit_of_work(tenant_id) as conn:
+    async with tenant_unit_of_work(tenant_id, hash_joins_only=True) as conn:
         scope = await _scope(conn, tenant_id, principal)
         if scope.own_data_only and scope.staff_id is None:
             return None
@@ -822,7 +822,7 @@ async def team_summary(
 ) -> TeamSummaryView | None:
     """Participants, average and distribution of totals (10-point buckets), grade counts, payouts by kind and by team,
     top and bottom five, of the staff in scope (and in the team's subtree when given)."""
-    async with tenant_unit_of_work(tenant_id) as conn:
+    async with tenant_unit_of_work(tenant_id, hash_joins_only=True) as conn:
         scope = await _scope(conn, tenant_id, principal)
         found = await _period(conn, tenant_id, scheme_id, key)
         if found is None:

@@ -534,6 +534,11 @@ async def compare(
             print(f"  leaderboard first 50 of the period p95 ratio {api.p95 / bare.p95:.2f}x bare (target <= 2)")
 
 
+def _sets_tenant(sql: str) -> bool:
+    """The first statement of a tenant's unit of work (tenants/db/uow.py set_tenant_sql, either form)."""
+    return sql.startswith(("SET LOCAL app.tenant_id", "SELECT set_config('app.tenant_id'"))
+
+
 async def team_summary(
     api: httpx.AsyncClient,
     settings: Settings,
@@ -551,7 +556,7 @@ async def team_summary(
     if slow:
         print(f"teamSummary: one in-process request took {time.perf_counter() - captured_at:.0f} s; measuring once")
     # The summary's own unit of work: the transaction that sets the tenant and reads the summary (the last one).
-    own = [statements for statements in transactions if statements and statements[0][0].startswith("SET LOCAL")][-1]
+    own = [statements for statements in transactions if statements and _sets_tenant(statements[0][0])][-1]
     headers = {"authorization": f"Bearer {admin_token}"}
     request = {"query": TEAM_SUMMARY, "variables": variables}
     api_times, bare_times = [], []

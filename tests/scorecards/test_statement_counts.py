@@ -171,14 +171,14 @@ async def test_reads_send_a_fixed_number_of_statements(
     assert len(board) == 1
     assert len(pages) == 1
     # The figures themselves: 13 = authentication's unit of work (6, the accounts domain's) + the read's: BEGIN,
-    # SET LOCAL, the access scope, the period (with the tenant's zone), the rows, COMMIT, and the pool's release.
+    # the tenant with the planner settings (one set_config statement), the access scope, the period (with the tenant's zone), the rows, COMMIT, and the pool's release.
     assert card_small == board.pop() == pages.pop() == 13
     with statements.counting():
         await gql(MY_SCORECARD, {"scheme": small, "period": period}, staff_token)
     read = statements.statements[statements.statements.index("BEGIN;", 1) :]
     assert [line.split(" ", 2)[:2] for line in read] == [
         ["BEGIN;"],
-        ["SET", "LOCAL"],
+        ["SELECT", "set_config('app.tenant_id',"],  # the tenant, hash joins only, no JIT (tenants/db/uow.py)
         ["WITH", "RECURSIVE"],  # the access scope (tenants/access)
         ["SELECT", "p.id,"],  # the period, its version's config, the tenant's zone
         ["WITH", ""],  # the card with its ranks and net
