@@ -171,7 +171,8 @@ async def test_reads_send_a_fixed_number_of_statements(
     assert len(board) == 1
     assert len(pages) == 1
     # The figures themselves: 13 = authentication's unit of work (6, the accounts domain's) + the read's: BEGIN,
-    # the tenant with the planner settings (one set_config statement), the access scope, the period (with the tenant's zone), the rows, COMMIT, and the pool's release.
+    # the tenant with the planner settings (one set_config statement), the access scope, the period (with the
+    # tenant's zone), the rows, COMMIT, and the pool's release.
     assert card_small == board.pop() == pages.pop() == 13
     with statements.counting():
         await gql(MY_SCORECARD, {"scheme": small, "period": period}, staff_token)
