@@ -278,6 +278,8 @@ def create_bare_app() -> Starlette:
 
     async def answer(request: Request) -> Response:
         view, index = request.path_params["view"], int(request.path_params["index"])
+        if view not in cases:
+            return Response(status_code=404)  # the readiness probe (and nothing else) asks for no case
         case = cases[view][index]
         async with state["pool"].acquire() as conn:
             results = await replay(conn, case.transactions)
