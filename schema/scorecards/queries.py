@@ -39,6 +39,19 @@ async def _zone_of(info: Info, period: PeriodView) -> ZoneInfo:
     return await tenant_zone(info)
 
 
+# The arguments several queries share (one description each, so the SDL says the same thing everywhere).
+SchemeArgument = Annotated[strawberry.ID, strawberry.argument(description="The scheme.")]
+PeriodArgument = Annotated[str, strawberry.argument(description="The period key.")]
+TeamArgument = Annotated[str | None, strawberry.argument(description="A team code: that team and its subtree.")]
+StaffCodeArgument = Annotated[str, strawberry.argument(description="The staff member's code.")]
+FirstArgument = Annotated[int | None, strawberry.argument(description="Rows per page (1 to 100, default 20).")]
+AfterArgument = Annotated[str | None, strawberry.argument(description="The endCursor of the previous page.")]
+OneSchemeArgument = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(description="One scheme only; default: every scheme with a period of this key."),
+]
+
+
 def _principal(info: Info) -> Principal:
     principal = info.context.principal
     assert principal is not None  # behind tenant_access
@@ -65,7 +78,7 @@ class ScorecardsQuery:
     async def my_scorecard(
         self,
         info: Info,
-        scheme_id: Annotated[strawberry.ID, strawberry.argument(description="The scheme.")],
+        scheme_id: SchemeArgument,
         period: Annotated[str, strawberry.argument(description="The period key, e.g. 2026-10.")],
     ) -> Scorecard | None:
         scheme = parse_id(scheme_id)
@@ -83,10 +96,7 @@ class ScorecardsQuery:
         self,
         info: Info,
         period: Annotated[str, strawberry.argument(description="The period key, e.g. 2026-10.")],
-        scheme_id: Annotated[
-            strawberry.ID | None,
-            strawberry.argument(description="One scheme only; default: every scheme with a period of this key."),
-        ] = None,
+        scheme_id: OneSchemeArgument = None,
     ) -> Statement | None:
         scheme = parse_id(scheme_id) if scheme_id is not None else None
         if scheme_id is not None and scheme is None:
@@ -101,7 +111,7 @@ class ScorecardsQuery:
     async def my_history(
         self,
         info: Info,
-        scheme_id: Annotated[strawberry.ID, strawberry.argument(description="The scheme.")],
+        scheme_id: SchemeArgument,
         last: Annotated[int, strawberry.argument(description="How many periods (1 to 36).")] = 12,
     ) -> list[HistoryEntry]:
         scheme = parse_id(scheme_id)
@@ -119,11 +129,11 @@ class ScorecardsQuery:
     async def leaderboard(
         self,
         info: Info,
-        scheme_id: Annotated[strawberry.ID, strawberry.argument(description="The scheme.")],
-        period: Annotated[str, strawberry.argument(description="The period key.")],
-        team: Annotated[str | None, strawberry.argument(description="A team code: that team and its subtree.")] = None,
-        first: Annotated[int | None, strawberry.argument(description="Rows per page (1 to 100, default 20).")] = None,
-        after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page.")] = None,
+        scheme_id: SchemeArgument,
+        period: PeriodArgument,
+        team: TeamArgument = None,
+        first: FirstArgument = None,
+        after: AfterArgument = None,
     ) -> Leaderboard | None:
         scheme = parse_id(scheme_id)
         if scheme is None:
@@ -138,16 +148,16 @@ class ScorecardsQuery:
     async def scorecards(
         self,
         info: Info,
-        scheme_id: Annotated[strawberry.ID, strawberry.argument(description="The scheme.")],
-        period: Annotated[str, strawberry.argument(description="The period key.")],
-        team: Annotated[str | None, strawberry.argument(description="A team code: that team and its subtree.")] = None,
+        scheme_id: SchemeArgument,
+        period: PeriodArgument,
+        team: TeamArgument = None,
         grade: Annotated[str | None, strawberry.argument(description="Only this grade.")] = None,
         search: Annotated[
             str | None,
             strawberry.argument(description="Part of the staff member's name or code (literal, case-insensitive)."),
         ] = None,
-        first: Annotated[int | None, strawberry.argument(description="Rows per page (1 to 100, default 20).")] = None,
-        after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page.")] = None,
+        first: FirstArgument = None,
+        after: AfterArgument = None,
         order_by: Annotated[
             CardOrder, strawberry.argument(description="The order of the rows.")
         ] = CardOrder.TOTAL_DESC,
@@ -169,9 +179,9 @@ class ScorecardsQuery:
     async def scorecard(
         self,
         info: Info,
-        scheme_id: Annotated[strawberry.ID, strawberry.argument(description="The scheme.")],
-        period: Annotated[str, strawberry.argument(description="The period key.")],
-        staff_code: Annotated[str, strawberry.argument(description="The staff member's code.")],
+        scheme_id: SchemeArgument,
+        period: PeriodArgument,
+        staff_code: StaffCodeArgument,
     ) -> Scorecard | None:
         scheme = parse_id(scheme_id)
         if scheme is None:
@@ -187,12 +197,9 @@ class ScorecardsQuery:
     async def statement(
         self,
         info: Info,
-        period: Annotated[str, strawberry.argument(description="The period key.")],
-        staff_code: Annotated[str, strawberry.argument(description="The staff member's code.")],
-        scheme_id: Annotated[
-            strawberry.ID | None,
-            strawberry.argument(description="One scheme only; default: every scheme with a period of this key."),
-        ] = None,
+        period: PeriodArgument,
+        staff_code: StaffCodeArgument,
+        scheme_id: OneSchemeArgument = None,
     ) -> Statement | None:
         scheme = parse_id(scheme_id) if scheme_id is not None else None
         if scheme_id is not None and scheme is None:
@@ -208,9 +215,9 @@ class ScorecardsQuery:
     async def team_summary(
         self,
         info: Info,
-        scheme_id: Annotated[strawberry.ID, strawberry.argument(description="The scheme.")],
-        period: Annotated[str, strawberry.argument(description="The period key.")],
-        team: Annotated[str | None, strawberry.argument(description="A team code: that team and its subtree.")] = None,
+        scheme_id: SchemeArgument,
+        period: PeriodArgument,
+        team: TeamArgument = None,
     ) -> TeamSummary | None:
         scheme = parse_id(scheme_id)
         if scheme is None:
