@@ -1,7 +1,10 @@
 """Every SQL statement of master data. Functions take the connection of the caller's unit of work (never open one).
 
 Writes are set-based: a batch costs a handful of statements whatever its size (`INSERT ... SELECT FROM unnest(...)
-ON CONFLICT (tenant_id, code) DO UPDATE`, reporting per code whether the row was inserted). Listings are offset pages:
+ON CONFLICT (tenant_id, code) DO UPDATE`, reporting per code whether the row was inserted). The audit's images of a
+batch's rows (`team_images`, `staff_images`, `customer_images`) are one statement each whatever the number of codes;
+with `lock` they take the rows FOR UPDATE, in code order, so nothing changes them between that read and the write.
+Listings are offset pages:
 one statement for the page and its total (a window count), a second only for a page past the end. Code lookups go
 through tenants.db.codes.ids_by_code.
 
@@ -208,6 +211,76 @@ async def upsert_customers(
         ],
     )
     return _written(rows)
+
+
+# --- audit images -----------------------------------------------------------------------------------------------------
+#
+# The business fields of each row as the audit log shows them: codes instead of ids (an id means nothing to a reader
+# of the log), no tenant_id, no timestamps (the entry has its own time).
+
+Image = dict[str, Any]
+
+
+async def _images(
+    conn: BaseDBAsyncClient, sql: str, tenant_id: TenantId, codes: Sequence[str], lock_of: str | None
+) -> dict[str, Image]:
+    if not codes:
+        return {}
+    # ORDER BY before FOR UPDATE: rows are locked in code order, so two batches never wait for each other in a cycle.
+    locking = f" ORDER BY 1 FOR UPDATE OF {lock_of}" if lock_of else ""
+    rows = await _rows(conn, sql + locking, [int(tenant_id), list(codes)])
+    return {row["code"]: dict(row) for row in rows}
+
+
+async def team_images(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, codes: Sequence[str], *, lock: bool = False
+) -> dict[str, Image]:
+    """The stored teams among `codes` (code, name, kind, parent_code); absent codes are absent from the result."""
+    return await _images(
+        conn,
+        """
+        SELECT t.code, t.name, t.kind, p.code AS parent_code
+        FROM team t LEFT JOIN team p ON p.tenant_id = t.tenant_id AND p.id = t.parent_id
+        WHERE t.tenant_id = $1 AND t.code = ANY($2::text[])
+        """,
+        tenant_id,
+        codes,
+        "t" if lock else None,
+    )
+
+
+async def staff_images(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, codes: Sequence[str], *, lock: bool = False
+) -> dict[str, Image]:
+    """The stored staff among `codes` (code, name, role, team_code, active, hired_on, left_on)."""
+    return await _images(
+        conn,
+        """
+        SELECT s.code, s.name, s.role, t.code AS team_code, s.active, s.hired_on, s.left_on
+        FROM staff s LEFT JOIN team t ON t.tenant_id = s.tenant_id AND t.id = s.team_id
+        WHERE s.tenant_id = $1 AND s.code = ANY($2::text[])
+        """,
+        tenant_id,
+        codes,
+        "s" if lock else None,
+    )
+
+
+async def customer_images(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, codes: Sequence[str], *, lock: bool = False
+) -> dict[str, Image]:
+    """The stored customers among `codes` (code, name, guide_code, bound_since, created_from_event)."""
+    return await _images(
+        conn,
+        """
+        SELECT c.code, c.name, g.code AS guide_code, c.bound_since, c.created_from_event
+        FROM customer c LEFT JOIN staff g ON g.tenant_id = c.tenant_id AND g.id = c.guide_staff_id
+        WHERE c.tenant_id = $1 AND c.code = ANY($2::text[])
+        """,
+        tenant_id,
+        codes,
+        "c" if lock else None,
+    )
 
 
 # --- listings ---------------------------------------------------------------------------------------------------------

@@ -16,7 +16,17 @@ Semantics (documented in the GraphQL descriptions too):
 - References (parent, team, guide) are looked up only when they can be codes at all: no unstorable or over-long text
   is ever sent to the database.
 - More than MAX_BATCH items: the whole batch is refused (one TOO_MANY_ITEMS problem) before the database is touched.
-- A batch that stored something leaves one audit entry (counts and codes); a batch that stored nothing leaves none.
+- A batch that stored something leaves one audit entry; a batch that stored nothing leaves none. Its `after` has the
+  counts and codes (created, updated, rejected, created_codes, updated_codes).
+- A batch of at most AUDIT_DETAIL_LIMIT items (the console always sends one) is audited with before/after images
+  too: `before` = {code: the stored row, or null when the code was new} and `after.rows` = {code: the row as
+  written}, for every stored code, in business fields (codes, not ids; repository.py's *_images). The
+  before image is read FOR UPDATE in the batch's unit of work, so nothing changes those rows between it and the
+  write (a code absent at that read can still be created by a concurrent batch or order first: its before is then
+  null although it counts as updated; that creation is in its own entry or the event log). Each image costs one
+  statement for the whole batch, never one per item. A bigger batch (API bulk loads, up to MAX_BATCH) keeps the
+  counts-only entry: two images of 1,000 rows would double the entry's statements' work and make a single audit row
+  of several hundred kilobytes, and a bulk sync's rows are the merchant's own source data anyway.
 - After a batch committed, the table's planner statistics are refreshed when the batch changed a large part of it
   (tenants/statistics.py), outside the tenant's transaction: the close's plan must not assume an empty table.
 """
@@ -24,6 +34,8 @@ Semantics (documented in the GraphQL descriptions too):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 import structlog
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -57,12 +69,23 @@ from tenants.staff.records import (
     TeamRecord,
     UpsertOutcome,
 )
-from tenants.staff.repository import CustomerRow, StaffRow, TeamRow, Written
+from tenants.staff.repository import CustomerRow, Image, StaffRow, TeamRow, Written
 from tenants.staff.tree import settle_team_references
 from tenants.statistics import MIN_CHANGED_ROWS, AnalysedTable, refresh_statistics
 from tenants.tenancy.identity import TenantId
 
 log = structlog.get_logger("kaohe.staff")
+
+# Batches of at most this many items are audited with before/after images of their rows (see the module docstring).
+AUDIT_DETAIL_LIMIT = 100
+
+
+class ImageReader(Protocol):
+    """repository.team_images / staff_images / customer_images."""
+
+    async def __call__(
+        self, conn: BaseDBAsyncClient, tenant_id: TenantId, codes: Sequence[str], *, lock: bool = False
+    ) -> dict[str, Image]: ...
 
 
 async def upsert_teams(tenant_id: TenantId, actor: Actor, items: Sequence[TeamItem]) -> UpsertOutcome:
@@ -85,15 +108,15 @@ async def upsert_teams(tenant_id: TenantId, actor: Actor, items: Sequence[TeamIt
         stored_parent = await repository.stored_team_parents(conn, tenant_id, seeds)
         settle_team_references(candidates, stored_parent, problems)
         accepted = [item for _, item in sorted(candidates.values(), key=lambda pair: pair[0])]
-        written = await repository.upsert_teams(
-            conn,
-            tenant_id,
-            [
-                TeamRow(code=item.code, name=item.name.strip(), kind=item.kind, parent_code=item.parent)
-                for item in accepted
-            ],
+        rows = [
+            TeamRow(code=item.code, name=item.name.strip(), kind=item.kind, parent_code=item.parent)
+            for item in accepted
+        ]
+        before = await _before(conn, tenant_id, repository.team_images, len(items), [row.code for row in rows])
+        written = await repository.upsert_teams(conn, tenant_id, rows)
+        outcome = await _finish(
+            conn, tenant_id, actor, "team", written, problems, [item.code for item in items], before
         )
-        outcome = await _finish(conn, tenant_id, actor, "team", written, problems, [item.code for item in items])
     await _refresh_statistics("team", outcome)
     return outcome
 
@@ -108,24 +131,24 @@ async def upsert_staff(tenant_id: TenantId, actor: Actor, items: Sequence[StaffI
     async with tenant_unit_of_work(tenant_id) as conn:
         teams = await ids_by_code(conn, "team", tenant_id, _lookups(item.team for item in items))
         check_references(items, lambda item: item.team, teams, problems, Code.UNKNOWN_TEAM, "team", unknown_team)
-        written = await repository.upsert_staff(
-            conn,
-            tenant_id,
-            [
-                StaffRow(
-                    code=item.code,
-                    name=item.name.strip(),
-                    role=item.role,
-                    team_id=teams[item.team] if item.team is not None else None,
-                    active=item.active,
-                    hired_on=dates[index][0],
-                    left_on=dates[index][1],
-                )
-                for index, item in enumerate(items)
-                if index not in problems.refused
-            ],
+        rows = [
+            StaffRow(
+                code=item.code,
+                name=item.name.strip(),
+                role=item.role,
+                team_id=teams[item.team] if item.team is not None else None,
+                active=item.active,
+                hired_on=dates[index][0],
+                left_on=dates[index][1],
+            )
+            for index, item in enumerate(items)
+            if index not in problems.refused
+        ]
+        before = await _before(conn, tenant_id, repository.staff_images, len(items), [row.code for row in rows])
+        written = await repository.upsert_staff(conn, tenant_id, rows)
+        outcome = await _finish(
+            conn, tenant_id, actor, "staff", written, problems, [item.code for item in items], before
         )
-        outcome = await _finish(conn, tenant_id, actor, "staff", written, problems, [item.code for item in items])
     await _refresh_statistics("staff", outcome)
     return outcome
 
@@ -142,21 +165,21 @@ async def upsert_customers(tenant_id: TenantId, actor: Actor, items: Sequence[Cu
         check_references(
             items, lambda item: item.guide, guides, problems, Code.UNKNOWN_STAFF, "guide", unknown_staff_member
         )
-        written = await repository.upsert_customers(
-            conn,
-            tenant_id,
-            [
-                CustomerRow(
-                    code=item.code,
-                    name=item.name.strip(),
-                    guide_id=guides[item.guide] if item.guide is not None else None,
-                    bound_since=bound[index],
-                )
-                for index, item in enumerate(items)
-                if index not in problems.refused
-            ],
+        rows = [
+            CustomerRow(
+                code=item.code,
+                name=item.name.strip(),
+                guide_id=guides[item.guide] if item.guide is not None else None,
+                bound_since=bound[index],
+            )
+            for index, item in enumerate(items)
+            if index not in problems.refused
+        ]
+        before = await _before(conn, tenant_id, repository.customer_images, len(items), [row.code for row in rows])
+        written = await repository.upsert_customers(conn, tenant_id, rows)
+        outcome = await _finish(
+            conn, tenant_id, actor, "customer", written, problems, [item.code for item in items], before
         )
-        outcome = await _finish(conn, tenant_id, actor, "customer", written, problems, [item.code for item in items])
     await _refresh_statistics("customer", outcome)
     return outcome
 
@@ -203,6 +226,24 @@ def _lookups(references: Iterable[str | None]) -> set[str]:
     return {ref for ref in references if ref is not None and can_be_code(ref)}
 
 
+@dataclass(frozen=True)
+class _Before:
+    """The before image of a batch small enough to be audited in detail, and how to read its after image."""
+
+    read: ImageReader
+    rows: dict[str, Image]
+
+
+async def _before(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, read: ImageReader, batch_size: int, codes: Sequence[str]
+) -> _Before | None:
+    """The stored rows of the codes about to be written, locked until commit; None for a batch too big to detail
+    (or with nothing to write)."""
+    if batch_size > AUDIT_DETAIL_LIMIT or not codes:
+        return None
+    return _Before(read=read, rows=await read(conn, tenant_id, codes, lock=True))
+
+
 async def _finish(
     conn: BaseDBAsyncClient,
     tenant_id: TenantId,
@@ -211,27 +252,27 @@ async def _finish(
     written: Sequence[Written],
     problems: Problems,
     order: Sequence[str],
+    before: _Before | None,
 ) -> UpsertOutcome:
-    """Counts, the stored codes in input order, and one audit entry for the batch (only when something was stored)."""
+    """Counts, the stored codes in input order, and one audit entry for the batch (only when something was stored):
+    with `before`, the rows' before and after images too (read in one statement)."""
     created = [row.code for row in written if row.inserted]
     updated = [row.code for row in written if not row.inserted]
     stored = set(created) | set(updated)
     if stored:
-        await audit.record(
-            conn,
-            tenant_id,
-            actor,
-            "upsert",
-            entity,
-            None,
-            after={
-                "created": len(created),
-                "updated": len(updated),
-                "rejected": len(problems.refused),
-                "created_codes": sorted(created),
-                "updated_codes": sorted(updated),
-            },
-        )
+        after: dict[str, object] = {
+            "created": len(created),
+            "updated": len(updated),
+            "rejected": len(problems.refused),
+            "created_codes": sorted(created),
+            "updated_codes": sorted(updated),
+        }
+        images: dict[str, Image | None] | None = None
+        if before is not None:
+            codes = sorted(stored)
+            images = {code: before.rows.get(code) for code in codes}
+            after["rows"] = await before.read(conn, tenant_id, codes)
+        await audit.record(conn, tenant_id, actor, "upsert", entity, None, before=images, after=after)
     return UpsertOutcome(
         created=len(created),
         updated=len(updated),
