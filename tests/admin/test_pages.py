@@ -327,3 +327,40 @@ async def test_teams_form_a_tree_and_customers_get_their_exclusive_guide_through
     async with tenant_unit_of_work(tenant.tenant_id):
         customer = await Customer.get(tenant_id=tenant.tenant_id, code="c-1")
     assert customer.guide_staff_id == guide.id and customer.bound_since is not None
+
+
+async def test_editing_a_staff_member_leaves_an_audit_entry_with_before_and_after_listed_in_the_audit_log(
+    make_tenant: TenantFactory, console_factory: ConsoleFactory
+) -> None:
+    from tenants.audit.models import AuditEntry
+    from tests.factories import add_team
+
+    tenant, other = await make_tenant(), await make_tenant()
+    old_team, new_team = (
+        await add_team(tenant.tenant_id, "sh-1", name="上海一店"),
+        await add_team(tenant.tenant_id, "sh-2", name="上海二店"),
+    )
+    staff = await add_staff(tenant.tenant_id, "g-7", team_id=old_team.id, name="小王")
+    console = await signed_in(console_factory, tenant)
+    await console.get(f"/admin/staff-row/edit/{staff.id}")
+    edited = await console.post(
+        f"/admin/staff-row/edit/{staff.id}",
+        {"name": "王晓明", "role": "guide", "team": str(new_team.id), "active": "y", "save": "Save"},
+    )
+    assert edited.status_code == 302, edited.text[:500]
+    async with tenant_unit_of_work(tenant.tenant_id):
+        entry = await AuditEntry.filter(tenant_id=tenant.tenant_id, entity="staff").order_by("-id").first()
+    assert entry is not None and (entry.action, entry.actor_user_id) == ("upsert", tenant.admin_user_id)
+    assert entry.before["g-7"]["name"] == "小王" and entry.before["g-7"]["team_code"] == "sh-1"
+    after = entry.after["rows"]["g-7"]
+    assert (after["name"], after["team_code"], after["active"]) == ("王晓明", "sh-2", True)
+    # the console's audit log lists it, before and after shown
+    listed = await console.get("/admin/audit-row/list?search=upsert")
+    assert listed.status_code == 200
+    assert "小王" in listed.text and "王晓明" in listed.text and "sh-2" in listed.text
+    details = await console.get(f"/admin/audit-row/details/{entry.id}")
+    assert details.status_code == 200 and "小王" in details.text and "王晓明" in details.text
+    # another merchant's console neither lists nor opens it
+    stranger = await signed_in(console_factory, other)
+    assert "王晓明" not in (await stranger.get("/admin/audit-row/list")).text
+    assert (await stranger.get(f"/admin/audit-row/details/{entry.id}")).status_code == 404
