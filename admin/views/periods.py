@@ -2,8 +2,9 @@
 approve and reopen statements, read-only scorecards and ledger lines with filters, the statements' Excel/CSV export.
 
 Every change is a service call with a confirmation page first (the change is that page's POST, with the CSRF token):
-tenants.periods.service.request_close (validation, the job enqueued after commit), tenants.periods.approvals
-(approve/reopen, audited). The job's progress is read from tenants.periods.jobs (Redis), scoped to the tenant.
+tenants.periods.service.request_close (validation, the request audited, the job enqueued after commit),
+tenants.periods.approvals (approve/reopen, audited). The job's progress is read from tenants.periods.jobs (Redis),
+scoped to the tenant.
 """
 
 from __future__ import annotations
@@ -22,13 +23,10 @@ from admin.i18n import format_instant, format_money, format_number, label, rende
 from admin.tables import LedgerLineRow, PeriodRow, SchemeRow, ScorecardRow, StaffRow, TeamRow
 from admin.views.base import ChoicesFilter, MerchantPage, MerchantView, ValuesFilter, YesNoFilter, require_tenant
 from server.exports import download_response
-from tenants.audit.service import Actor, record
-from tenants.db.uow import tenant_unit_of_work
 from tenants.errors import DomainError
 from tenants.i18n import Message, _
 from tenants.periods import jobs
 from tenants.periods import service as periods_service
-from tenants.tenancy.identity import TenantId
 
 PERIODS = label(_("Periods and results"))
 STATES = {
@@ -348,10 +346,10 @@ class PeriodPages(MerchantPage):
         if request.method == "POST":
             try:
                 if intent in ("close", "reclose"):
+                    # the service audits the request in the unit of work that enqueues the job
                     job_id = await periods_service.request_close(
-                        tenant_id, period.scheme_id, period.key, force=intent == "reclose"
+                        tenant_id, period.scheme_id, period.key, force=intent == "reclose", actor=user.actor
                     )
-                    await _audit_close(tenant_id, user.actor, period.scheme_id, period.key, intent, job_id, period.id)
                     return RedirectResponse(str(request.url_for("admin:view-job_progress", job_id=job_id)), 302)
                 from tenants.periods import approvals  # the payroll helper's module (issue 9)
 
@@ -394,11 +392,12 @@ class PeriodPages(MerchantPage):
             key = str(form.get("period") or "").strip()
             if scheme.isdigit():
                 try:
-                    job_id = await periods_service.request_close(tenant_id, int(scheme), key, force=False)
+                    job_id = await periods_service.request_close(
+                        tenant_id, int(scheme), key, force=False, actor=user.actor
+                    )
                 except DomainError as refused:
                     error = "；".join(render(problem.message) for problem in refused.problems)
                 else:
-                    await _audit_close(tenant_id, user.actor, int(scheme), key, "close", job_id, None)
                     return RedirectResponse(str(request.url_for("admin:view-job_progress", job_id=job_id)), 302)
         return await self.templates.TemplateResponse(
             request,
@@ -472,13 +471,3 @@ class PeriodPages(MerchantPage):
                 status_code=400,
             )
         return download_response(export)
-
-
-async def _audit_close(
-    tenant_id: TenantId, actor: Actor, scheme_id: int, key: str, intent: str, job_id: str, period_id: int | None
-) -> None:
-    """Who asked for a close from the console (the periods service audits no request; the job's own results are
-    the period's revision, scorecards and lines)."""
-    async with tenant_unit_of_work(tenant_id) as conn:
-        after = {"scheme_id": scheme_id, "period": key, "force": intent == "reclose", "job_id": job_id}
-        await record(conn, tenant_id, actor, f"period.{intent}_requested", "period", period_id, None, after)

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import strawberry
 
+from schema.common import actor_of
 from schema.context import Info
 from schema.periods.types import ClosePeriodResult, CloseStarted, Job, PeriodErrors, scheme_id_of
 from schema.permissions import tenant_access
@@ -55,7 +56,7 @@ class PeriodsMutation:
         """Closes the period in the background (re-closes a closed or stale one); follow it with job(id)."""
         tenant_id = info.context.tenant_id
         try:
-            job_id = await request_close(tenant_id, scheme_id_of(scheme_id), period, force=True)
+            job_id = await request_close(tenant_id, scheme_id_of(scheme_id), period, force=True, actor=actor_of(info))
         except CloseError as error:
             return PeriodErrors.of(error)
         return await _started(info, job_id)

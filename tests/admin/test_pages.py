@@ -274,7 +274,7 @@ async def test_attribution_rules_are_saved_as_a_version_or_refused_whole(
 
 
 async def test_a_close_request_leads_to_its_progress_page_and_the_job_is_the_tenants_own(
-    make_tenant: TenantFactory, console_factory: ConsoleFactory
+    make_tenant: TenantFactory, console_factory: ConsoleFactory, app: Starlette
 ) -> None:
     tenant, other = await make_tenant(), await make_tenant()
     scheme_id = await seed_worked_example(tenant.tenant_id)
@@ -282,8 +282,12 @@ async def test_a_close_request_leads_to_its_progress_page_and_the_job_is_the_ten
     await console.get("/admin/periods/close-new")
     too_early = await console.post("/admin/periods/close-new", {"scheme": scheme_id, "period": "2199-12"})
     assert too_early.status_code == 400  # the service's refusal (the period has not ended), shown on the form
+    assert "period.close_requested" not in await audit_actions(app, tenant.tenant_id)  # a refusal is not audited
     requested = await console.post("/admin/periods/close-new", {"scheme": scheme_id, "period": "2026-10"})
     assert requested.status_code == 302, requested.text[:300]
+    # audited once, by the service, in the unit of work that enqueued the close
+    assert (await audit_actions(app, tenant.tenant_id)).count("period.close_requested") == 1
+    assert "period.close_requested" not in await audit_actions(app, other.tenant_id)
     job_page = requested.headers["location"]
     assert "/admin/jobs/" in job_page
     assert (await console.get(job_page)).status_code == 200

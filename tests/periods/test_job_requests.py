@@ -14,13 +14,15 @@ import pytest
 from redis.asyncio import Redis
 
 from server.settings import Settings
+from tenants.audit.models import AuditEntry
+from tenants.audit.service import SYSTEM, Actor
 from tenants.db.uow import after_commit, tenant_unit_of_work
 from tenants.demo import PERIOD, seed_worked_example
 from tenants.jobs import JobQueue, enqueue_after_commit, install_job_queue, installed_job_queue
 from tenants.periods.errors import CloseError
 from tenants.periods.jobs import read_job
 from tenants.periods.models import Period
-from tenants.periods.service import request_close, request_refresh
+from tenants.periods.service import CLOSE_REQUESTED, request_close, request_refresh
 from tenants.tenancy.identity import TenantId
 from tests.conftest import GraphQL, TenantFactory
 from tests.periods.test_close import CLOSE, JOB, REFRESH, run_worker
@@ -83,6 +85,9 @@ async def test_a_close_asked_through_graphql_is_enqueued_by_the_service_after_co
     # Enqueued once, outside any unit of work (after the commit), and the resolver answers that very job.
     assert recorder.enqueued == [("close", tenant.tenant_id, scheme_id, PERIOD, False)]
     assert recorder.job_ids == [started["job"]["id"]]
+    # audited with the signed-in user who asked
+    requested = [e for e in await audit_log(tenant.tenant_id) if e.action == CLOSE_REQUESTED]
+    assert [(e.actor_user_id, e.after["force"]) for e in requested] == [(tenant.admin_user_id, True)]
     await run_worker(database)
     job = (await gql(JOB, {"id": started["job"]["id"]}, token))["data"]["job"]
     assert (job["status"], job["result"]) == ("complete", "revision 1, 12 lines posted")
@@ -111,7 +116,7 @@ async def test_the_services_return_the_id_of_the_job_they_enqueued(
     tenant = await make_tenant()
     tid = tenant.tenant_id
     scheme_id = await seed_worked_example(tid)
-    close_id = await request_close(tid, scheme_id, PERIOD, force=True)
+    close_id = await request_close(tid, scheme_id, PERIOD, force=True, actor=SYSTEM)
     refresh_id = await request_refresh(tid, scheme_id, OPEN_PERIOD)
     assert recorder.job_ids == [close_id, refresh_id]
     assert [entry[-1] for entry in recorder.enqueued] == [False, False]  # both after their commit
@@ -121,7 +126,7 @@ async def test_the_services_return_the_id_of_the_job_they_enqueued(
     # Another tenant asking for this tenant's scheme is told it does not exist, and nothing is enqueued for it.
     other = await make_tenant()
     with pytest.raises(CloseError) as refused:
-        await request_close(other.tenant_id, scheme_id, PERIOD, force=True)
+        await request_close(other.tenant_id, scheme_id, PERIOD, force=True, actor=SYSTEM)
     assert refused.value.code == "SCHEME_NOT_FOUND"
     assert len(recorder.enqueued) == 2
     await run_worker(database)
@@ -134,8 +139,8 @@ async def test_refused_requests_enqueue_nothing_and_change_nothing(
     tid = tenant.tenant_id
     scheme_id = await seed_worked_example(tid)
     refusals: dict[str, Callable[[], Awaitable[str]]] = {
-        "PERIOD_NOT_ENDED": lambda: request_close(tid, scheme_id, OPEN_PERIOD, force=True),
-        "BAD_PERIOD": lambda: request_close(tid, scheme_id, "2026-13", force=True),
+        "PERIOD_NOT_ENDED": lambda: request_close(tid, scheme_id, OPEN_PERIOD, force=True, actor=SYSTEM),
+        "BAD_PERIOD": lambda: request_close(tid, scheme_id, "2026-13", force=True, actor=SYSTEM),
         "SCHEME_NOT_FOUND": lambda: request_refresh(tid, scheme_id + 1_000_000, OPEN_PERIOD),
     }
     for code, request in refusals.items():
@@ -173,5 +178,67 @@ async def test_without_a_job_queue_a_request_fails_before_anything_is_enqueued(
     scheme_id = await seed_worked_example(tenant.tenant_id)
     install_job_queue(None)  # the recorder fixture installs the real queue again
     with pytest.raises(RuntimeError, match="no job queue is installed"):
-        await request_close(tenant.tenant_id, scheme_id, PERIOD, force=True)
+        await request_close(tenant.tenant_id, scheme_id, PERIOD, force=True, actor=SYSTEM)
     assert recorder.enqueued == []
+
+
+async def audit_log(tenant_id: TenantId) -> list[AuditEntry]:
+    async with tenant_unit_of_work(tenant_id):
+        return await AuditEntry.filter(tenant_id=tenant_id).order_by("id")
+
+
+async def test_a_close_request_is_audited_once_in_its_own_unit_of_work_and_a_refused_one_not_at_all(
+    make_tenant: TenantFactory, recorder: RecordingQueue, database: Settings
+) -> None:
+    tenant, other = await make_tenant(), await make_tenant()
+    tid = tenant.tenant_id
+    scheme_id = await seed_worked_example(tid)
+    before, others_before = await audit_log(tid), await audit_log(other.tenant_id)
+    who = Actor(user_id=tenant.admin_user_id)
+    # refused (the period has not ended; a key the calendar does not know): nothing audited, nothing enqueued
+    for key in (OPEN_PERIOD, "2026-13"):
+        with pytest.raises(CloseError):
+            await request_close(tid, scheme_id, key, force=False, actor=who)
+    assert await audit_log(tid) == before and recorder.enqueued == []
+
+    job_id = await request_close(tid, scheme_id, PERIOD, force=False, actor=who)
+    entries = [entry for entry in await audit_log(tid) if entry.id not in {e.id for e in before}]
+    assert [(e.action, e.entity, e.entity_id, e.actor_user_id) for e in entries] == [
+        (CLOSE_REQUESTED, "period", None, tenant.admin_user_id)  # no period row before the first close
+    ]
+    assert entries[0].after == {"scheme_id": scheme_id, "period": PERIOD, "force": False}
+    assert recorder.job_ids == [job_id]
+    await run_worker(database)
+    # a re-close names the period the first close created, and the API key that asked
+    async with tenant_unit_of_work(tid):
+        period = await Period.get(tenant_id=tid, scheme_id=scheme_id, key=PERIOD)
+    await request_close(tid, scheme_id, PERIOD, force=True, actor=Actor(api_key_id=7))
+    last = (await audit_log(tid))[-1]
+    assert (last.action, last.entity_id, last.actor_api_key_id) == (CLOSE_REQUESTED, period.id, 7)
+    assert last.after == {"scheme_id": scheme_id, "period": PERIOD, "force": True}
+    await run_worker(database)
+    # the other tenant's log is untouched, and its refused request for this scheme audits nothing
+    with pytest.raises(CloseError):
+        await request_close(other.tenant_id, scheme_id, PERIOD, force=True, actor=SYSTEM)
+    assert await audit_log(other.tenant_id) == others_before
+
+
+async def test_a_close_request_whose_audit_entry_cannot_be_written_enqueues_nothing(
+    make_tenant: TenantFactory, recorder: RecordingQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tenants.audit import repository as audit_repository
+
+    tenant = await make_tenant()
+    tid = tenant.tenant_id
+    scheme_id = await seed_worked_example(tid)
+    before = await audit_log(tid)
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("the audit write failed")
+
+    monkeypatch.setattr(audit_repository, "insert_entry", broken)
+    with pytest.raises(ConnectionError):
+        await request_close(tid, scheme_id, PERIOD, force=False, actor=Actor(user_id=tenant.admin_user_id))
+    assert recorder.enqueued == []  # never a close without its audit entry
+    monkeypatch.undo()
+    assert await audit_log(tid) == before
