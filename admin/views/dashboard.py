@@ -3,31 +3,42 @@ the average total over the scheme's last 12 periods, and the customer grade mix 
 
 Read-only SQL on the console's tenant-scoped session (RLS); the results of a period are its latest revision's
 scorecards (the provisional ones while it is open) and all its posted lines (adjustments included: the net paid).
+Customer grades are monthly (tenants/grading): the mix shown is the one of the month the period ends in, on the
+scheme's calendar (its timezone), for every cycle: a month's own key, the month of a week's Sunday or of a quarter's
+last day. Its chart data names that month; no grades for it (not graded yet) gives no labels and a note saying so.
 Charts are drawn by Apache ECharts served from the console's own static files (admin/static/echarts).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqladmin import expose
 from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin.i18n import format_money, format_number, label, render
+from admin.i18n import current_zone, format_money, format_number, label, render
 from admin.views.base import MerchantPage, require_tenant
 from admin.views.periods import KINDS
 from admin.views.schemes import script_json
 from tenants.i18n import _
+from tenants.rules.grading import GRADES
 
 BUCKET_POINTS = 10
 TREND_PERIODS = 12
 
 SCHEMES_SQL = text("SELECT id, name FROM scheme ORDER BY id")
 PERIODS_SQL = text(
-    "SELECT id, key, state, revision FROM period WHERE scheme_id = :scheme ORDER BY starts_at DESC LIMIT 60"
+    """
+    SELECT p.id, p.key, p.state, p.revision, p.ends_at, v.config->>'timezone' AS timezone
+    FROM period p LEFT JOIN scheme_version v ON v.id = p.scheme_version_id AND v.tenant_id = p.tenant_id
+    WHERE p.scheme_id = :scheme ORDER BY p.starts_at DESC LIMIT 60
+    """
 )
 TOTALS_SQL = text(
     """
@@ -63,8 +74,38 @@ TREND_SQL = text(
     GROUP BY p.key, p.starts_at ORDER BY p.starts_at DESC LIMIT :periods
     """
 )
-CUSTOMER_GRADES_SQL = text("SELECT grade, count(*) AS n FROM customer_grade WHERE month = :month GROUP BY 1 ORDER BY 1")
+CUSTOMER_GRADES_SQL = text("SELECT grade, count(*) AS n FROM customer_grade WHERE month = :month GROUP BY 1")
 HAS_GRADING_SQL = text("SELECT to_regclass('customer_grade') IS NOT NULL")
+
+
+def grade_month(ends_at: datetime, timezone: str | None) -> str:
+    """The month (YYYY-MM, as grading keys it) holding the period's last instant on the scheme's calendar: ends_at is
+    exclusive (the next period's local midnight), so its month is the next one's. Without a usable timezone (a period
+    no version governs yet), the tenant's."""
+    try:
+        zone = ZoneInfo(timezone) if timezone else current_zone.get()
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = current_zone.get()
+    return (ends_at - timedelta(microseconds=1)).astimezone(zone).strftime("%Y-%m")
+
+
+def customer_grade_chart(month: str, rows: Sequence[Any]) -> dict[str, Any]:
+    """Every grade in A-D order (a zero says "none of this grade") once the month is graded; else no labels and a
+    note: the month has no grades yet."""
+    counts = {row.grade: int(row.n) for row in rows}
+    if not counts:
+        return {
+            "month": month,
+            "labels": [],
+            "values": [],
+            "note": render(_("{month} has not been graded yet.", month=month)),
+        }
+    return {
+        "month": month,
+        "labels": [render(_("Grade {grade} customers", grade=grade)) for grade in GRADES],
+        "values": [counts.get(grade, 0) for grade in GRADES],
+        "note": None,
+    }
 
 
 def _number(value: Any) -> float:
@@ -90,6 +131,7 @@ class DashboardPage(MerchantPage):
                 period = next((p for p in periods if p.state == "closed"), periods[0] if periods else None)
             charts: dict[str, Any] = {}
             summary: dict[str, str] = {}
+            month: str | None = None  # the month whose customer grades are shown
             if period is not None:
                 totals = (await session.execute(TOTALS_SQL, {"period": period.id, "bucket": BUCKET_POINTS})).all()
                 grades = (await session.execute(GRADES_SQL, {"period": period.id})).all()
@@ -97,9 +139,10 @@ class DashboardPage(MerchantPage):
                 trend = list(
                     reversed((await session.execute(TREND_SQL, {"scheme": scheme_id, "periods": TREND_PERIODS})).all())
                 )
-                customer_grades: list[Any] = []
+                month = grade_month(period.ends_at, period.timezone)
+                customer_grades: Sequence[Any] = []
                 if (await session.execute(HAS_GRADING_SQL)).scalar():
-                    customer_grades = (await session.execute(CUSTOMER_GRADES_SQL, {"month": period.key})).all()
+                    customer_grades = (await session.execute(CUSTOMER_GRADES_SQL, {"month": month})).all()
                 teams = sorted({row.team for row in payout})
                 kinds = sorted({row.kind for row in payout})
                 amounts = {(row.team, row.kind): row.amount for row in payout}
@@ -123,10 +166,7 @@ class DashboardPage(MerchantPage):
                         "labels": [row.key for row in trend],
                         "values": [round(_number(row.average), 2) for row in trend],
                     },
-                    "customerGrades": {
-                        "labels": [row.grade for row in customer_grades],
-                        "values": [row.n for row in customer_grades],
-                    },
+                    "customerGrades": customer_grade_chart(month, customer_grades),
                 }
                 net = sum((row.amount for row in payout), Decimal(0))
                 people = sum(row.n for row in grades)
@@ -148,7 +188,9 @@ class DashboardPage(MerchantPage):
                         "grades": render(_("Grade counts")),
                         "payout": render(_("Payout by team and kind")),
                         "trend": render(_("Average total, last 12 periods")),
-                        "customerGrades": render(_("Customer grade mix")),
+                        "customerGrades": render(_("Customer grade mix, {month}", month=month))
+                        if month is not None
+                        else render(_("Customer grade mix")),
                         "people": render(_("Staff")),
                         "customers": render(_("Customers")),
                     }
