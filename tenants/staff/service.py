@@ -20,13 +20,13 @@ Semantics (documented in the GraphQL descriptions too):
   counts and codes (created, updated, rejected, created_codes, updated_codes).
 - A batch of at most AUDIT_DETAIL_LIMIT items (the console always sends one) is audited with before/after images
   too: `before` = {code: the stored row, or null when the code was new} and `after.rows` = {code: the row as
-  written}, for every stored code, in business fields (codes, not ids; repository.py's *_images). The
-  before image is read FOR UPDATE in the batch's unit of work, so nothing changes those rows between it and the
-  write (a code absent at that read can still be created by a concurrent batch or order first: its before is then
-  null although it counts as updated; that creation is in its own entry or the event log). Each image costs one
-  statement for the whole batch, never one per item. A bigger batch (API bulk loads, up to MAX_BATCH) keeps the
-  counts-only entry: two images of 1,000 rows would double the entry's statements' work and make a single audit row
-  of several hundred kilobytes, and a bulk sync's rows are the merchant's own source data anyway.
+  written}, for every stored code, in business fields (codes, not ids; repository.py's *_images). The before image
+  is read FOR UPDATE in the batch's unit of work, so nothing changes those rows between it and the write (a code
+  absent at that read can still be created first by a concurrent batch or order: its before is then null although
+  it counts as updated; that creation has its own entry or event). Each image is one statement for the whole batch,
+  never one per item. A bigger batch (API bulk loads, up to MAX_BATCH) keeps the counts-only entry: images of 1,000
+  rows would read every row of the batch twice more and make one audit row of several hundred kilobytes, for a bulk
+  sync whose rows are the merchant's own source data anyway.
 - After a batch committed, the table's planner statistics are refreshed when the batch changed a large part of it
   (tenants/statistics.py), outside the tenant's transaction: the close's plan must not assume an empty table.
 """
