@@ -9,11 +9,11 @@ SELECT from the staging table goes through the tenant policy). Every statement f
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import asyncpg
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -22,7 +22,7 @@ from tenants.access.scope import AccessScope
 from tenants.db.codecs import json_value
 from tenants.db.params import BindParams
 from tenants.locks import advisory_key
-from tenants.rules.grading import CustomerContribution, GradedCustomer
+from tenants.rules.grading import NO_CONTRIBUTION, CustomerContribution, GradedMonth
 from tenants.tenancy.identity import TenantId
 
 
@@ -104,6 +104,37 @@ CREATE TEMP TABLE IF NOT EXISTS customer_grade_stage (
 """
 
 
+COPY_CHUNK_ROWS: Final = 20_000
+
+
+async def _grade_lines(graded: GradedMonth) -> AsyncIterator[bytes]:
+    """The staging table's rows in COPY's text format, 20,000 a chunk: the database parses one chunk while the next is
+    laid out. Every value is an integer, a Decimal, a grade letter or NULL (\\N): nothing to escape."""
+    lines: list[str] = []
+    append = lines.append
+    null = "\\N"
+    ranked, befores = graded.ranked, graded.befores
+    for grade, start, stop in graded.grade_runs():
+        for index in range(start, stop):
+            customer_id, _code, contribution, previous = ranked[index]
+            rank = index + 1  # also the listing position: the ranked customers come first, in rank order
+            before = befores[index]
+            append(f"{rank}\t{customer_id}\t{contribution}\t{before}\t{rank}\t{grade}\t{previous or null}\n")
+            if len(lines) == COPY_CHUNK_ROWS:
+                yield "".join(lines).encode()
+                lines.clear()
+    position = len(ranked)
+    for customer_id, _code, contribution, previous in graded.unranked:
+        position += 1
+        amount = NO_CONTRIBUTION if contribution is None else contribution
+        append(f"{position}\t{customer_id}\t{amount}\t{null}\t{null}\tD\t{previous or null}\n")
+        if len(lines) == COPY_CHUNK_ROWS:
+            yield "".join(lines).encode()
+            lines.clear()
+    if lines:
+        yield "".join(lines).encode()
+
+
 async def replace_month(
     conn: BaseDBAsyncClient,
     tenant_id: TenantId,
@@ -112,18 +143,13 @@ async def replace_month(
     ends: datetime,
     a_below: Decimal,
     b_below: Decimal,
-    total: Decimal,
-    graded: Sequence[GradedCustomer],
+    graded: GradedMonth,
 ) -> None:
     """The month's grades, replacing any stored before (a month graded again), and its summary row."""
     connection = _asyncpg(conn)
     await connection.execute(_STAGE)
-    await connection.copy_records_to_table(
-        "customer_grade_stage",
-        schema_name="pg_temp",
-        # (position, *GradedCustomer): the staging table's columns in order; position = listing order
-        records=((position, *customer) for position, customer in enumerate(graded, start=1)),
-    )
+    # COPY's text format: asyncpg's binary records encode each Decimal in Python, three times slower at 200,000 rows
+    await connection.copy_to_table("customer_grade_stage", schema_name="pg_temp", source=_grade_lines(graded))
     await connection.execute("DELETE FROM customer_grade WHERE tenant_id = $1 AND month = $2", tenant_id, month)
     await connection.execute(
         # share_before = before / total (GradedMonth.share_before), computed here rather than per row in Python
@@ -132,7 +158,7 @@ async def replace_month(
         "before_amount / $3::numeric, rank, grade, previous_grade FROM customer_grade_stage",
         tenant_id,
         month,
-        total if total > 0 else None,
+        graded.total if graded.total > 0 else None,
     )
     await connection.execute(
         "INSERT INTO customer_grade_month (tenant_id, month, starts_at, ends_at, a_below, b_below, total, customers) "
@@ -145,8 +171,8 @@ async def replace_month(
         ends,
         a_below,
         b_below,
-        total,
-        len(graded),
+        graded.total,
+        len(graded.ranked) + len(graded.unranked),
     )
 
 

@@ -116,8 +116,7 @@ async def grade_month_on(conn: BaseDBAsyncClient, tenant_id: TenantId, month: st
         ends,
         rules.grading.a_below,
         rules.grading.b_below,
-        graded.total,
-        graded.customers,
+        graded,
     )
     changes = [
         (customer, kind)
@@ -152,7 +151,7 @@ async def grade_month_on(conn: BaseDBAsyncClient, tenant_id: TenantId, month: st
         )
     return GradingOutcome(
         month=month,
-        customers=len(graded.customers),
+        customers=len(graded.ranked) + len(graded.unranked),
         total=graded.total,
         counts=dict(graded.counts),
         alerts_created=created,

@@ -16,11 +16,13 @@ raises none (else every long-lost customer would be an alert every month). A cus
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from itertools import pairwise
+from itertools import accumulate, compress, islice
+from operator import eq, ge
 from typing import Final, NamedTuple
 
 from tenants.errors import Problem
@@ -169,31 +171,71 @@ class GradedCustomer(NamedTuple):
     previous_grade: str | None
 
 
+NO_CONTRIBUTION: Final = Decimal("0.00")  # a D customer without orders or refunds in the month
+
+
 @dataclass(frozen=True, slots=True)
 class GradedMonth:
-    customers: list[GradedCustomer]  # ranked customers in rank order, then the D customers
+    """The month graded, by column: the ranked customers in rank order with the sum ranked above each, then the D
+    customers. Grades only fall along the ranking (``before`` grows with the rank), so they are runs: ranks 1 to
+    ``a_count`` are A, up to ``b_count`` B, the rest of the ranked C (`grade_runs`). A writer of 200,000 customers
+    lays out these columns without a tuple per customer; `customers` builds the tuples for smaller readers."""
+
+    ranked: list[CustomerContribution]  # contribution > 0, descending, ties by code
+    befores: list[Decimal]  # befores[i]: the sum of ranked[:i]'s contributions
+    unranked: list[CustomerContribution]  # the D customers, in the aggregation's order
     total: Decimal  # the sum of the positive contributions
-    counts: dict[str, int]  # customers per grade, A to D
+    a_count: int  # ranked customers graded A
+    b_count: int  # ranked customers graded A or B
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Customers per grade, A to D."""
+        return {
+            "A": self.a_count,
+            "B": self.b_count - self.a_count,
+            "C": len(self.ranked) - self.b_count,
+            "D": len(self.unranked),
+        }
+
+    def grade_runs(self) -> list[tuple[str, int, int]]:
+        """(grade, start, stop): ``ranked[start:stop]`` have that grade; A, B and C in rank order."""
+        return [("A", 0, self.a_count), ("B", self.a_count, self.b_count), ("C", self.b_count, len(self.ranked))]
+
+    @property
+    def customers(self) -> list[GradedCustomer]:
+        """Every customer as a tuple: the ranked in rank order, then the D customers."""
+        graded: list[GradedCustomer] = []
+        for grade, start, stop in self.grade_runs():
+            for index in range(start, stop):
+                customer_id, _code, contribution, previous_grade = self.ranked[index]
+                assert contribution is not None  # ranked: positive
+                before = self.befores[index]
+                graded.append(GradedCustomer(customer_id, contribution, before, index + 1, grade, previous_grade))
+        return graded + self.d_customers
 
     @property
     def d_customers(self) -> list[GradedCustomer]:
-        """The D customers (the only ones a change can alert on): the list's tail."""
-        return self.customers[len(self.customers) - self.counts["D"] :]
+        """The D customers (the only ones a change can alert on)."""
+        return [
+            GradedCustomer(row[0], NO_CONTRIBUTION if row[2] is None else row[2], None, None, "D", row[3])
+            for row in self.unranked
+        ]
 
     def share_before(self, customer: GradedCustomer) -> Decimal | None:
         """before / total: the cumulative share ranked above the customer (None for a D customer)."""
         return None if customer.before is None else customer.before / self.total
 
 
-def _in_ranking_order(ranked: Sequence[CustomerContribution]) -> bool:
+def _in_ranking_order(contributions: Sequence[Decimal], codes: Sequence[str]) -> bool:
     """Whether the rows already come by descending contribution, ties by code (the aggregation orders them so;
-    checking costs a comparison per row, sorting a key per row)."""
-    for previous, row in pairwise(ranked):
-        earlier, later = previous[2], row[2]
-        assert earlier is not None and later is not None
-        if earlier < later or (earlier == later and previous[1] >= row[1]):
-            return False
-    return True
+    checking costs two comparisons per row in C, sorting a key per row)."""
+    if not all(map(ge, contributions, islice(contributions, 1, None))):
+        return False
+    return all(
+        codes[index] < codes[index + 1]
+        for index in compress(range(len(contributions) - 1), map(eq, contributions, islice(contributions, 1, None)))
+    )
 
 
 def _ranking_key(row: CustomerContribution) -> tuple[Decimal, str]:
@@ -204,35 +246,26 @@ def _ranking_key(row: CustomerContribution) -> tuple[Decimal, str]:
 def grade_customers(
     rows: Iterable[CustomerContribution], grading: CustomerGrading = DEFAULT_CUSTOMER_GRADING
 ) -> GradedMonth:
-    """Every customer's grade for the month (DESIGN.md): ranked customers in rank order, then the D customers.
-    Any iterable of (customer_id, code, contribution, previous_grade) rows in any order."""
+    """Every customer's grade for the month (DESIGN.md), from (customer_id, code, contribution, previous_grade) rows
+    in any order.
+
+    ``befores`` are the running sums of the ranked contributions. Every ranked contribution is positive, so they
+    strictly increase, and "before < total * a_below" holds exactly for the first ``bisect_left(befores, total *
+    a_below)`` ranks: the A run (the same for B). Exact: Decimal sums and comparisons, no rounding."""
     ranked: list[CustomerContribution] = []
     unranked: list[CustomerContribution] = []
     for row in rows:
         contribution = row[2]
-        if contribution is not None and contribution > 0:
-            ranked.append(row)
-        else:
-            unranked.append(row)
-    if not _in_ranking_order(ranked):
+        (ranked if contribution is not None and contribution > 0 else unranked).append(row)
+    contributions = [row[2] for row in ranked if row[2] is not None]  # every one: ranked ones are positive
+    if not _in_ranking_order(contributions, [row[1] for row in ranked]):
         ranked.sort(key=_ranking_key)  # descending contribution, ties by external code
-    total = sum((row[2] for row in ranked if row[2] is not None), Decimal(0))
-    a_limit, b_limit = total * grading.a_below, total * grading.b_below
-    graded: list[GradedCustomer] = []
-    append = graded.append
-    make = GradedCustomer._make
-    before = Decimal(0)
-    counts = {"A": 0, "B": 0, "C": 0, "D": len(unranked)}
-    for rank, (customer_id, _code, contribution, previous_grade) in enumerate(ranked, start=1):
-        assert contribution is not None
-        grade = "A" if before < a_limit else "B" if before < b_limit else "C"
-        counts[grade] += 1
-        append(make((customer_id, contribution, before, rank, grade, previous_grade)))
-        before += contribution
-    zero = Decimal("0.00")
-    for customer_id, _code, contribution, previous_grade in unranked:
-        append(make((customer_id, zero if contribution is None else contribution, None, None, "D", previous_grade)))
-    return GradedMonth(graded, total, counts)
+        contributions = [row[2] for row in ranked if row[2] is not None]
+    befores = list(accumulate(contributions, initial=Decimal(0)))
+    total = befores.pop()
+    a_count = bisect_left(befores, total * grading.a_below)
+    b_count = bisect_left(befores, total * grading.b_below)
+    return GradedMonth(ranked, befores, unranked, total, a_count, b_count)
 
 
 class AlertKind(StrEnum):

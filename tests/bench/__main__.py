@@ -21,7 +21,7 @@ def main() -> None:
     # The views benchmark needs its module importable by name (its bare server unpickles cases from it).
     asyncio.run(views.run(small))
     asyncio.run(export.run(scale))
-    asyncio.run(grading.run(scale))
+    asyncio.run(grading.run(scale, keep=False))
     asyncio.run(admin_events.run(100_000 if small else 1_000_000))
 
 

@@ -12,7 +12,8 @@ no VACUUM or ANALYZE by hand.
   (COPY into a staging table, one INSERT ... SELECT) and the month's summary, committed. Target <= 1.5.
 - Then the same month graded again (its 200,000 grades replaced), and the worker's peak RSS (VmHWM).
 
-Run: `uv run python -m tests.bench.grading [--scale N]` (every size / N; seeding the full size takes minutes).
+Run: `uv run python -m tests.bench.grading [--scale N] [--keep]` (every size / N; seeding the full size takes
+minutes; `--keep` keeps the seeded database, named by the scale, and a later `--keep` run measures on it again).
 """
 
 from __future__ import annotations
@@ -21,14 +22,17 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
 from redis.asyncio import Redis
+from tortoise import Tortoise
 
+from server.db import app_tortoise_config
+from server.dbadmin import init_database, migrate_database
 from server.settings import Settings
 from tenants.periods.jobs import read_job
 from tenants.rules.calendar import period_window
@@ -157,22 +161,55 @@ def patient_api_server(settings: Settings, attempts: int = 5) -> Iterator[str]:
         return
 
 
-async def run(scale: int) -> None:
+@asynccontextmanager
+async def kept_database(settings: Settings) -> AsyncIterator[Settings]:
+    """A database kept after the run (`--keep`): created and migrated when missing, never dropped."""
+    await init_database(settings)
+    await migrate_database(settings)
+    await Tortoise.init(config=app_tortoise_config(settings))
+    try:
+        yield settings
+    finally:
+        await Tortoise.close_connections()
+
+
+async def seeded_tenant(settings: Settings, slug: str) -> TenantId | None:
+    """The tenant `slug` of a kept database, when a previous `--keep` run finished seeding it."""
+    conn = await asyncpg.connect(settings.owner_database_url)
+    try:
+        found = await conn.fetchval(
+            "SELECT t.id FROM tenant t WHERE t.slug = $1 AND EXISTS (SELECT 1 FROM customer_grade_month m "
+            "WHERE m.tenant_id = t.id)",
+            slug,
+        )
+    finally:
+        await conn.close()
+    return None if found is None else tenant_id_for_system(found)
+
+
+async def run(scale: int, keep: bool) -> None:
     settings = bench_settings("kaohe_bench_grading", queue=True)
+    if keep:
+        settings = settings.with_database(f"kaohe_bench_grading_kept_{scale}")
     staff, customers, orders = 2000 // scale, 200_000 // scale, 2_000_000 // scale
-    async with bench_database(settings):
+    async with kept_database(settings) if keep else bench_database(settings):
         redis = Redis.from_url(settings.redis_url)
         worker: WorkerProcess = start_worker(settings)
         try:
-            with patient_api_server(settings) as url:
-                async with httpx.AsyncClient(base_url=url, timeout=None) as client:
-                    print(
-                        f"seeding through the API: {staff} staff, {customers} customers, {orders} orders ...",
-                        flush=True,
-                    )
-                    big, _ = await timed("seeding", seed(client, "big", staff, customers, orders))
-                    print(f"   statistics: {await table_statistics(settings)}", flush=True)
-                    warm, _ = await seed(client, "warm", 2, 5, 20)
+            kept_big, kept_warm = await seeded_tenant(settings, "big"), await seeded_tenant(settings, "warm")
+            if kept_big is not None and kept_warm is not None:
+                print("measuring on the kept database's seeded tenants", flush=True)
+                big, warm = kept_big, kept_warm
+            else:
+                with patient_api_server(settings) as url:
+                    async with httpx.AsyncClient(base_url=url, timeout=None) as client:
+                        print(
+                            f"seeding through the API: {staff} staff, {customers} customers, {orders} orders ...",
+                            flush=True,
+                        )
+                        big, _ = await timed("seeding", seed(client, "big", staff, customers, orders))
+                        print(f"   statistics: {await table_statistics(settings)}", flush=True)
+                        warm, _ = await seed(client, "warm", 2, 5, 20)
             await grade_with_worker(redis, settings, warm)  # the worker's imports and pool, warmed up
 
             bare, rows = min([await bare_ranking_seconds(settings, big) for _ in range(3)])
@@ -199,4 +236,4 @@ def scale_from(argv: Sequence[str]) -> int:
 
 
 if __name__ == "__main__":
-    asyncio.run(run(scale_from(sys.argv)))
+    asyncio.run(run(scale_from(sys.argv), "--keep" in sys.argv))

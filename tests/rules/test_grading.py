@@ -3,6 +3,7 @@ a single customer, refunds to zero or below, the alerts, and the thresholds' val
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -193,3 +194,36 @@ def test_a_follow_up_deadline_and_the_missed_ids() -> None:
     missed = missed_external_id(rule, long_id)
     assert len(missed) <= 128 and missed.startswith("fum:follow_up_done:#")
     assert missed == missed_external_id(rule, long_id)  # stable: emitting again is a duplicate
+
+
+def naive_grades(rows: list[CustomerContribution], grading: CustomerGrading) -> dict[int, tuple[str, Decimal | None]]:
+    """DESIGN.md's rule written the plain way: sort, then compare each customer's `before` with the thresholds."""
+    ranked = sorted(
+        (r for r in rows if r.contribution is not None and r.contribution > 0),
+        key=lambda r: (-(r.contribution or 0), r.code),
+    )
+    total = sum((r.contribution for r in ranked if r.contribution is not None), Decimal(0))
+    grades: dict[int, tuple[str, Decimal | None]] = {}
+    before = Decimal(0)
+    for row in ranked:
+        assert row.contribution is not None
+        grade = "A" if before < total * grading.a_below else "B" if before < total * grading.b_below else "C"
+        grades[row.customer_id] = (grade, before)
+        before += row.contribution
+    for row in rows:
+        grades.setdefault(row.customer_id, ("D", None))
+    return grades
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_grade_runs_give_each_customer_the_grade_of_the_plain_rule(seed: int) -> None:
+    """The runs found by bisecting the running sums equal the customer-by-customer comparison, on random months with
+    ties, exact threshold hits (amounts of 1 and 5), refunds, customers without orders, in any input order."""
+    generator = random.Random(seed)
+    amounts = ["1", "5", "0.01", "-3", "0", None, "19.99", "250"]
+    rows = month(*[(f"c{generator.randrange(10_000):05d}-{i}", generator.choice(amounts)) for i in range(60)])
+    generator.shuffle(rows)
+    grading = generator.choice([DEFAULT_CUSTOMER_GRADING, CustomerGrading(Decimal("0.5"), Decimal("0.5"))])
+    graded = grade_customers(rows, grading)
+    assert {g.customer_id: (g.grade, g.before) for g in graded.customers} == naive_grades(rows, grading)
+    assert sum(graded.counts.values()) == len(rows)
