@@ -5,7 +5,12 @@ Jobs take ids only and are enqueued after the request's work committed (services
 after-commit hook, tenants/jobs.py). Ids and keys come from workers/keys.py.
 
 - Close: the arq id is derived from tenant, scheme and period, so a second request while one is queued or running
-  joins it (its tracking id is kept under the in-flight key) instead of starting another.
+  joins it (its tracking id is kept under the in-flight key) instead of starting another. The tracking id is
+  reserved before the request's commit (`reserve_close`: the in-flight key set, the status created, atomically;
+  or the id already in flight, joined) and the job enqueued after it (`enqueue_close` with that id), so the request's
+  audit entry names the job that serves it, joined or new. Each request that reserved or joined queues the close
+  after its own commit unless it is queued or has started: a reservation whose request rolled back (or whose process
+  died before enqueueing) is queued by the next request for the period (or the cron), never left stuck.
 - Provisional refresh: at most one pending (queued, not started) per tenant, scheme and period. A request while one is
   pending gets its tracking id; once it has started (it may have read the data already), the next request queues a
   new one. Refreshes go to a queue of their own (`JobKeys.refresh_queue`), served by a worker of their own with few
@@ -15,16 +20,18 @@ after-commit hook, tenants/jobs.py). Ids and keys come from workers/keys.py.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
+from arq.jobs import Job
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from server.settings import Settings
-from tenants.jobs import JobQueue, install_job_queue
+from tenants.jobs import CloseReservation, JobQueue, install_job_queue
 from tenants.periods.jobs import create_job, job_key, new_job_id
 from tenants.tenancy.identity import TenantId
 from workers.keys import job_keys
@@ -48,31 +55,70 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-async def enqueue_close(
-    redis: Redis, settings: Settings, tenant_id: TenantId, scheme_id: int, period_key: str, *, force: bool
-) -> str:
-    """Returns the tracking id of the close job for this period: a new one, or the one already queued/running."""
+async def reserve_close(
+    redis: Redis, settings: Settings, tenant_id: TenantId, scheme_id: int, period_key: str
+) -> CloseReservation:
+    """The close that will serve a request for this period made now: the one reserved, queued or running (joined), or
+    a new one reserved (its status created, queued). Enqueues nothing: called before the request's commit."""
     keys = job_keys(settings)
-    arq_id = keys.close_job_id(tenant_id, scheme_id, period_key)
-    in_flight = keys.close_in_flight(arq_id)
-    job_id = new_job_id()
-    await create_job(redis, job_id, tenant_id, "close", scheme_id=scheme_id, period=period_key)
+    in_flight = keys.close_in_flight(keys.close_job_id(tenant_id, scheme_id, period_key))
+    while True:
+        job_id = new_job_id()
+        async with redis.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(in_flight)
+                existing = await pipe.get(in_flight)
+                if existing is not None:
+                    return CloseReservation(_text(existing), joined=True)
+                pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+                pipe.set(in_flight, job_id, ex=CLOSE_IN_FLIGHT_SECONDS)
+                await create_job(pipe, job_id, tenant_id, "close", scheme_id=scheme_id, period=period_key)
+                await pipe.execute()
+                return CloseReservation(job_id, joined=False)
+            except WatchError:
+                continue  # another request reserved it meanwhile, or its close finished: look again
+
+
+async def enqueue_close(
+    redis: Redis,
+    settings: Settings,
+    tenant_id: TenantId,
+    scheme_id: int,
+    period_key: str,
+    *,
+    force: bool,
+    job_id: str | None = None,
+) -> str:
+    """Makes sure the close `job_id` (reserved by `reserve_close` before the request's commit) is queued, unless it
+    has started already; without `job_id` (the cron, tests) reserves one first. Returns the tracking id.
+
+    Every request that reserved or joined a close calls this after its commit, so whichever commits first queues it
+    (a request that rolled back leaves a reservation the next request queues). arq refusing the id means a job holds
+    it: this close (queued by another request: done), or the previous close of the period, still finishing after it
+    cleared the in-flight key (look again briefly)."""
+    if job_id is None:
+        job_id = (await reserve_close(redis, settings, tenant_id, scheme_id, period_key)).job_id
+    arq_id = job_keys(settings).close_job_id(tenant_id, scheme_id, period_key)
     pool = await arq_pool(settings)
-    # A None from arq means a job with this id is queued or running: join it. Its in-flight record may be a moment
-    # behind (just finishing), so look again briefly before giving up.
     for _ in range(20):
+        if not await _not_started(redis, job_id):
+            return job_id  # running, retrying or finished: someone queued it
         queued = await pool.enqueue_job(
             "close_period_job", int(tenant_id), scheme_id, period_key, job_id, force, _job_id=arq_id
         )
         if queued is not None:
-            await redis.set(in_flight, job_id, ex=CLOSE_IN_FLIGHT_SECONDS)
             return job_id
-        existing = await redis.get(in_flight)
-        if existing:
-            await redis.delete(job_key(job_id))
-            return _text(existing)
+        holder = await Job(arq_id, pool, _queue_name=settings.queue_name).info()
+        if holder is not None and len(holder.args) > 3 and holder.args[3] == job_id:
+            return job_id
         await asyncio.sleep(0.05)
-    raise RuntimeError(f"could not enqueue {arq_id}: arq holds the id but no job is in flight")
+    raise RuntimeError(f"could not enqueue {arq_id}: arq holds the id for another close than {job_id}")
+
+
+async def _not_started(redis: Redis, job_id: str) -> bool:
+    """Still as reserved (queued, never run): a job that ran has moved on (running, retrying, complete, failed)."""
+    status, stage = await cast("Awaitable[list[Any]]", redis.hmget(job_key(job_id), ["status", "stage"]))
+    return status is not None and _text(status) == "queued" and stage is not None and _text(stage) == "queued"
 
 
 async def enqueue_refresh(
@@ -139,8 +185,15 @@ class ArqJobQueue:
     redis: Redis
     settings: Settings
 
-    async def enqueue_close(self, tenant_id: TenantId, scheme_id: int, period_key: str, *, force: bool) -> str:
-        return await enqueue_close(self.redis, self.settings, tenant_id, scheme_id, period_key, force=force)
+    async def reserve_close(self, tenant_id: TenantId, scheme_id: int, period_key: str) -> CloseReservation:
+        return await reserve_close(self.redis, self.settings, tenant_id, scheme_id, period_key)
+
+    async def enqueue_close(
+        self, tenant_id: TenantId, scheme_id: int, period_key: str, *, force: bool, job_id: str | None = None
+    ) -> str:
+        return await enqueue_close(
+            self.redis, self.settings, tenant_id, scheme_id, period_key, force=force, job_id=job_id
+        )
 
     async def enqueue_refresh(self, tenant_id: TenantId, scheme_id: int, period_key: str) -> str:
         return await enqueue_refresh(self.redis, self.settings, tenant_id, scheme_id, period_key)

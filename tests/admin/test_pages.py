@@ -41,6 +41,16 @@ async def audit_actions(app: Starlette, tenant_id: TenantId) -> list[str]:
     return list(rows)
 
 
+async def audit_afters(app: Starlette, tenant_id: TenantId) -> list[tuple[str, Any]]:
+    token = current_tenant.set(tenant_id)
+    try:
+        async with app.state.admin_console.session_maker() as session:
+            rows = (await session.execute(select(AuditRow.action, AuditRow.after).order_by(AuditRow.id))).all()
+    finally:
+        current_tenant.reset(token)
+    return [(action, after) for action, after in rows]
+
+
 async def signed_in(console_factory: ConsoleFactory, tenant: TenantFixture) -> Console:
     console = await console_factory()
     assert (await console.login(tenant.admin_email)).status_code == 302
@@ -290,6 +300,11 @@ async def test_a_close_request_leads_to_its_progress_page_and_the_job_is_the_ten
     assert "period.close_requested" not in await audit_actions(app, other.tenant_id)
     job_page = requested.headers["location"]
     assert "/admin/jobs/" in job_page
+    # the entry names the job whose progress the console shows
+    (entry,) = [
+        after for action, after in await audit_afters(app, tenant.tenant_id) if action == "period.close_requested"
+    ]
+    assert job_page.endswith(f"/admin/jobs/{entry['job_id']}") and entry["joined"] is False
     assert (await console.get(job_page)).status_code == 200
     status = await console.get(job_page + "/status")
     assert status.json()["status"] in ("queued", "running", "complete")
