@@ -145,26 +145,17 @@ async def replace_month(
     b_below: Decimal,
     graded: GradedMonth,
 ) -> None:
-    """The month's grades, replacing any stored before (a month graded again), and its summary row."""
+    """The month's summary row and grades, replacing any stored before (a month graded again).
+
+    The summary row comes first: its upsert counts the month's gradings, and the new rows are keyed by that number
+    (migration 0017: keys distinct from the rows deleted in this transaction keep the unique check off the heap)."""
     connection = _asyncpg(conn)
-    await connection.execute(_STAGE)
-    # COPY's text format: asyncpg's binary records encode each Decimal in Python, three times slower at 200,000 rows
-    await connection.copy_to_table("customer_grade_stage", schema_name="pg_temp", source=_grade_lines(graded))
-    await connection.execute("DELETE FROM customer_grade WHERE tenant_id = $1 AND month = $2", tenant_id, month)
-    await connection.execute(
-        # share_before = before / total (GradedMonth.share_before), computed here rather than per row in Python
-        "INSERT INTO customer_grade (tenant_id, month, position, customer_id, contribution, before_amount, "
-        "share_before, rank, grade, previous_grade) SELECT $1, $2, position, customer_id, contribution, before_amount, "
-        "before_amount / $3::numeric, rank, grade, previous_grade FROM customer_grade_stage",
-        tenant_id,
-        month,
-        graded.total if graded.total > 0 else None,
-    )
-    await connection.execute(
+    grading = await connection.fetchval(
         "INSERT INTO customer_grade_month (tenant_id, month, starts_at, ends_at, a_below, b_below, total, customers) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant_id, month) DO UPDATE SET "
         "starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at, a_below = EXCLUDED.a_below, "
-        "b_below = EXCLUDED.b_below, total = EXCLUDED.total, customers = EXCLUDED.customers, graded_at = now()",
+        "b_below = EXCLUDED.b_below, total = EXCLUDED.total, customers = EXCLUDED.customers, graded_at = now(), "
+        "gradings = customer_grade_month.gradings + 1 RETURNING gradings",
         tenant_id,
         month,
         starts,
@@ -173,6 +164,20 @@ async def replace_month(
         b_below,
         graded.total,
         len(graded.ranked) + len(graded.unranked),
+    )
+    await connection.execute(_STAGE)
+    # COPY's text format: asyncpg's binary records encode each Decimal in Python, three times slower at 200,000 rows
+    await connection.copy_to_table("customer_grade_stage", schema_name="pg_temp", source=_grade_lines(graded))
+    await connection.execute("DELETE FROM customer_grade WHERE tenant_id = $1 AND month = $2", tenant_id, month)
+    await connection.execute(
+        # share_before = before / total (GradedMonth.share_before), computed here rather than per row in Python
+        "INSERT INTO customer_grade (tenant_id, month, grading, position, customer_id, contribution, before_amount, "
+        "share_before, rank, grade, previous_grade) SELECT $1, $2, $4, position, customer_id, contribution, "
+        "before_amount, before_amount / $3::numeric, rank, grade, previous_grade FROM customer_grade_stage",
+        tenant_id,
+        month,
+        graded.total if graded.total > 0 else None,
+        grading,
     )
 
 
