@@ -1,15 +1,24 @@
 """The dashboard's customer grade mix with real grades: months graded by the grading service
 (tenants/grading/service.py grade_month) from real orders, shown per grade in Chinese for the month a period ends in,
 whatever the scheme's cycle (a month, a week starting in September and ending in October, a quarter), with a note
-when that month has no grades yet, and never another tenant's grades."""
+when that month has no grades yet (shown on the page's grade-mix card, in a real browser), and never another tenant's
+grades."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import date
+from pathlib import Path
 from typing import Any
+
+import pytest
+import uvicorn
+from playwright.async_api import async_playwright, expect
+from starlette.applications import Starlette
 
 from tenants.audit.service import SYSTEM
 from tenants.grading.service import grade_month
@@ -18,6 +27,7 @@ from tenants.schemes import service as schemes
 from tenants.schemes.templates import get_template
 from tenants.tenancy.identity import TenantId
 from tests.admin.conftest import Console, ConsoleFactory
+from tests.admin.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, free_port, sign_in
 from tests.conftest import TenantFactory
 from tests.factories import add_customer, add_staff
 from tests.grading.support import order, send, stored_grades
@@ -128,3 +138,50 @@ async def test_a_week_or_a_quarter_shows_the_grade_mix_of_the_month_it_ends_in(
     quarter, _ = await charts(console, quarterly, "2026-Q3")
     assert quarter["customerGrades"]["month"] == "2026-09"
     assert quarter["customerGrades"]["values"] == [september.counts.get(grade, 0) for grade in "ABCD"]
+
+
+@pytest.fixture
+async def served(app: Starlette) -> AsyncIterator[str]:
+    """The app served by uvicorn on this event loop, for the browser (as tests/admin/test_browser.py serves it)."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started:
+            break
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (make test installs it)")
+async def test_the_grade_mix_card_shows_its_note_in_chinese_until_the_month_is_graded(
+    make_tenant: TenantFactory, served: str
+) -> None:
+    tenant = await make_tenant()
+    tid = tenant.tenant_id
+    await shop(tid)
+    monthly = await scheme(tid, "月度方案", "month")
+    await close_period(tid, monthly, "2026-10")
+    dashboard = f"{served}/admin/dashboard?scheme={monthly}&period=2026-10"
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = await browser.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            await sign_in(page, served, tenant.admin_email)
+            await page.goto(dashboard)
+            await expect(page.locator("#chart-totals")).to_have_attribute("data-rendered", "true")
+            card = page.locator("#customer-grades-card")
+            await expect(card).to_be_visible()
+            await expect(card).to_contain_text("客户分级构成（2026-10）")
+            await expect(page.locator("#customer-grades-note")).to_have_text("2026-10 尚未进行客户分级。")
+
+            # graded: the chart instead of the note
+            await grade_month(tid, SYSTEM, "2026-10")
+            await page.goto(dashboard)
+            await expect(page.locator("#chart-customerGrades")).to_have_attribute("data-rendered", "true")
+            await expect(page.locator("#customer-grades-note")).to_have_count(0)
+        finally:
+            await browser.close()
