@@ -43,7 +43,8 @@ def bench_settings(prefix: str = "kaohe_bench", *, queue: bool = False) -> Setti
 
 
 @asynccontextmanager
-async def bench_database(settings: Settings) -> AsyncIterator[Settings]:
+async def bench_database(settings: Settings, *, keep: bool = False) -> AsyncIterator[Settings]:
+    """The run's database, created and migrated (an existing one is reused), dropped after the run unless `keep`."""
     await init_database(settings)
     await migrate_database(settings)
     await Tortoise.init(config=app_tortoise_config(settings))
@@ -51,7 +52,8 @@ async def bench_database(settings: Settings) -> AsyncIterator[Settings]:
         yield settings
     finally:
         await Tortoise.close_connections()
-        await drop_database(settings)
+        if not keep:
+            await drop_database(settings)
 
 
 def _free_port() -> int:
