@@ -185,7 +185,8 @@ async def run(scale: int, keep: bool) -> None:
             kept_big, kept_warm = await seeded_tenant(settings, "big"), await seeded_tenant(settings, "warm")
             if kept_big is not None and kept_warm is not None:
                 print(
-                    "measuring on the kept database: its month was graded by an earlier run, so both figures below are re-gradings",
+                    "measuring on the kept database: its month was graded by an earlier run, "
+                    "so both figures below are re-gradings",
                     flush=True,
                 )
                 big, warm = kept_big, kept_warm
