@@ -9,7 +9,11 @@
 - CSRF: every unsafe request (POST, PUT, PATCH, DELETE) under /admin carries the session's token, as the form field
   `csrf_token` or the header `X-CSRF-Token`; a missing or wrong token is refused (403) before any view runs. Pages
   render the token into every form (admin/templates); sqladmin's JavaScript requests send it as the header.
-  GET requests never change anything (sqladmin's GET "actions" only open a confirmation page that POSTs).
+  GET requests never change anything (sqladmin's GET "actions" only open a confirmation page that POSTs), except
+  sqladmin's own sign-out link, which only ends the caller's session.
+- Audit: entering a tenant (at sign-in or by switching) is `console.login` in that tenant; signing out is the API's
+  `user.logout` in the session's tenant (tenants.accounts.service.logout). A refused sign-in has no tenant whose log
+  could hold it: the login rate limits count it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from admin.db import current_platform, current_tenant
 from admin.i18n import DEFAULT_ZONE, current_zone, render
+from tenants.accounts import service as accounts
 from tenants.audit.service import Actor, record
 from tenants.db.uow import tenant_unit_of_work
 from tenants.i18n import _
@@ -280,10 +285,18 @@ class ConsoleAuth(AuthenticationBackend):
         return response
 
     async def logout(self, request: Request) -> Response | bool:
-        """Ends the sign-in's session family too (as the API's logout does), then forgets the cookie's content."""
+        """Ends the sign-in's session family and audits it in the session's tenant, through the API's own logout
+        (user.logout), then forgets the cookie's content. A session whose user can no longer be signed in (removed,
+        suspended) has nothing to audit there: its family is still ended."""
         claims = _session_claims(request)
-        if claims is not None and isinstance(claims.get("fam"), str):
-            await self._auth().tokens.revoke_family(claims["fam"])
+        if claims is not None:
+            try:
+                principal = await principal_for(self._auth(), claims)
+            except AuthError:
+                if isinstance(claims.get("fam"), str):
+                    await self._auth().tokens.revoke_family(claims["fam"])
+            else:
+                await accounts.logout(self._auth(), principal)
         request.session.clear()
         return False
 

@@ -13,14 +13,14 @@ from typing import Any, ClassVar
 from markupsafe import Markup
 from sqladmin import action
 from sqladmin.secret import Secret
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, false, func, select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from wtforms import SelectMultipleField, StringField  # type: ignore[import-untyped]
 
 from admin.i18n import label, render
-from admin.tables import ApiKeyRow, AuditRow, CustomerRow, EventRow, MembershipRow, StaffRow, TeamRow
+from admin.tables import ApiKeyRow, AuditRow, CustomerRow, EventRow, MembershipRow, StaffRow, TeamRow, UserRow
 from admin.views.base import MerchantView, ServiceRefused, ValuesFilter, YesNoFilter, require_tenant
 from tenants.accounts import service as accounts
 from tenants.i18n import _
@@ -411,6 +411,32 @@ def _json(model: Any, attribute: str) -> Markup:
     return Markup('<pre class="mb-0 small" style="max-width:40rem;white-space:pre-wrap">{}</pre>').format(text)
 
 
+class ActorFilter(ValuesFilter):
+    """Who made the entries: the users who appear in this tenant's log (RLS keeps the log and its join the tenant's
+    own), by email; the value is the user's id. A value that is no id matches nothing."""
+
+    async def lookups(self, request: Request, model: Any, run_query: Any) -> list[tuple[str, Any]]:
+        rows = await run_query(
+            select(UserRow.id, UserRow.email)
+            .join(AuditRow, AuditRow.actor_user_id == UserRow.id)
+            .distinct()
+            .order_by(UserRow.email)
+        )
+        return [("__all", render(_("All")))] + [(str(user_id), email) for user_id, email in rows]
+
+    async def get_filtered_query(self, query: Select[Any], value: Any, model: Any) -> Select[Any]:
+        if value in (None, "", "__all"):
+            return query
+        text = str(value)
+        if not text.isdigit() or len(text) > MAX_ID_DIGITS:
+            return query.where(false())
+        return query.where(AuditRow.actor_user_id == int(text))
+
+
+# ids are bigints: longer digit strings are no id (and must not reach the database)
+MAX_ID_DIGITS = 18
+
+
 class AuditAdmin(MerchantView, model=AuditRow):
     name = label(_("Audit entry"))
     name_plural = label(_("Audit log"))
@@ -454,6 +480,7 @@ class AuditAdmin(MerchantView, model=AuditRow):
     column_filters: ClassVar[list[Any]] = [
         ValuesFilter(AuditRow.action, title=label(_("Action"))),
         ValuesFilter(AuditRow.entity, title=label(_("Object"))),
+        ActorFilter(AuditRow.actor_user_id, title=label(_("Who")), parameter_name="actor"),
     ]
 
 

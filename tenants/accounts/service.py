@@ -7,7 +7,8 @@ Invariants
 - Every change is audited (tenants.audit) on the unit of work that makes it, with the state before and after; a
   change of a user (a password) is audited in each tenant the user belongs to. Tokens and hashes are never audited.
 - Invitation and reset tokens carry 256 random bits; only their SHA-256 is stored. They are single use (used under a
-  row lock) and expire (AccountPolicy). A newer invitation of an address replaces its pending one.
+  row lock) and expire (AccountPolicy). A newer invitation of an address replaces its pending one, which is revoked
+  and audited as such (invitation.revoke) next to the new one's invitation.create.
 - Mail is sent after the unit of work commits (tenants/tenancy/mail.py).
 - Roles: an owner may give and change any role; an admin any but owner, and never changes or removes an owner; a
   manager invites staff only (their staff record in the manager's scope); a tenant keeps at least one owner (the
@@ -334,6 +335,26 @@ async def _check_access(
         raise AccessError(problems)
 
 
+async def _revoke_replaced_invitations(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, actor: Actor, email: str, at: datetime
+) -> None:
+    """A new invitation replaces the address's pending one: revoked (its token refused from now on) and audited as
+    invitation.revoke, pending before and revoked after, in the inviting unit of work. Read FOR UPDATE: a concurrent
+    acceptance waits, then finds it revoked."""
+    # the tenancy repository's revoke_pending_invitations updates without answering the rows: the audit needs them
+    pending = await (
+        Invitation.filter(tenant_id=tenant_id, email=email, accepted_at__isnull=True, revoked_at__isnull=True)
+        .using_db(conn)
+        .select_for_update()
+        .order_by("id")
+    )
+    for invitation in pending:
+        before = _invitation_state(invitation)
+        invitation.revoked_at = at
+        await repository.save_invitation_revoked(conn, invitation)
+        await _record_invitation(conn, tenant_id, actor, "invitation.revoke", invitation, before)
+
+
 async def invite_user(
     principal: UserPrincipal,
     redis: Redis,
@@ -369,7 +390,8 @@ async def invite_user(
                 TenancyErrorCode.ALREADY_MEMBER, _("{email} is a member of this tenant already.", email=email), "email"
             )
         await _check_access(conn, tenant_id, principal, codes, staff_code)
-        await repository.revoke_pending_invitations(conn, tenant_id, email, now)
+        actor = Actor(user_id=principal.user_id)
+        await _revoke_replaced_invitations(conn, tenant_id, actor, email, now)
         invitation = await repository.insert_invitation(
             conn,
             tenant_id,
@@ -384,7 +406,6 @@ async def invite_user(
         if invitation is None:
             racing = _("{email} was invited at this very moment; try again.", email=email)
             raise TenancyError.of(TenancyErrorCode.DUPLICATE, racing, "email")
-        actor = Actor(user_id=principal.user_id)
         await record(
             conn,
             tenant_id,
