@@ -50,6 +50,15 @@ async def request_close(tenant_id: TenantId, scheme_id: int, period_key: str, *,
             CLOSE_REQUESTED,
             "period",
             int(period.id) if period is not None else None,
+            # what the close will start from: the period as it stands (none before its first close)
+            before=None
+            if period is None
+            else {
+                "state": period.state,
+                "revision": period.revision,
+                "closed_at": period.closed_at,
+                "approved_revision": period.approved_revision,
+            },
             after={
                 "scheme_id": scheme_id,
                 "period": resolved.key,

@@ -16,7 +16,8 @@ Semantics (documented in the GraphQL descriptions too):
 - References (parent, team, guide) are looked up only when they can be codes at all: no unstorable or over-long text
   is ever sent to the database.
 - More than MAX_BATCH items: the whole batch is refused (one TOO_MANY_ITEMS problem) before the database is touched.
-- A batch that stored something leaves one audit entry; a batch that stored nothing leaves none. Its `after` has the
+- A batch that stored something leaves one audit entry (naming the row's id when it stored one row, as every
+  console edit does); a batch that stored nothing leaves none. Its `after` has the
   counts and codes (created, updated, rejected, created_codes, updated_codes).
 - A batch of at most AUDIT_DETAIL_LIMIT items (the console always sends one) is audited with before/after images
   too: `before` = {code: the stored row, or null when the code was new} and `after.rows` = {code: the row as
@@ -42,7 +43,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from tenants.audit import service as audit
 from tenants.audit.service import Actor
-from tenants.db.codes import ids_by_code
+from tenants.db.codes import CodedTable, ids_by_code
 from tenants.db.paging import Page, PageRequest
 from tenants.db.uow import tenant_unit_of_work
 from tenants.staff import repository
@@ -248,7 +249,7 @@ async def _finish(
     conn: BaseDBAsyncClient,
     tenant_id: TenantId,
     actor: Actor,
-    entity: str,
+    entity: CodedTable,
     written: Sequence[Written],
     problems: Problems,
     order: Sequence[str],
@@ -272,7 +273,11 @@ async def _finish(
             codes = sorted(stored)
             images = {code: before.rows.get(code) for code in codes}
             after["rows"] = await before.read(conn, tenant_id, codes)
-        await audit.record(conn, tenant_id, actor, "upsert", entity, None, before=images, after=after)
+        # a batch of one (every console edit) names its row, so the row's history is one filter away
+        entity_id = (
+            (await ids_by_code(conn, entity, tenant_id, stored)).get(next(iter(stored))) if len(stored) == 1 else None
+        )
+        await audit.record(conn, tenant_id, actor, "upsert", entity, entity_id, before=images, after=after)
     return UpsertOutcome(
         created=len(created),
         updated=len(updated),

@@ -8,8 +8,8 @@ after null or a revoked/inactive state for a removal, the old and new values for
 two records (a scheme and its first draft; a merchant and its first owner's invitation; a new invitation and the
 pending one it replaces) owes one entry per record, each naming its own.
 
-Master data entries are batch entries of tenants/staff/service.py: action "upsert", no entity id (a batch has none),
-each row identified by its code as the key of `before` and `after.rows`.
+Master data entries are batch entries of tenants/staff/service.py: action "upsert", each row identified by its code
+as the key of `before` and `after.rows`; a batch of one (every console edit) names its row's id.
 """
 
 from __future__ import annotations
@@ -105,15 +105,15 @@ async def test_team_staff_and_customer_creates_updates_and_the_staff_delete_are_
     audited = await Audited(tenant.tenant_id).start()
 
     await form_post(console, "/admin/team-row/create", {"code": "east", "name": "华东区", "kind": "region"})
-    entry = await audited.one(me, "upsert", "team", None)
+    async with tenant_unit_of_work(tenant.tenant_id):
+        east = await Team.get(tenant_id=tenant.tenant_id, code="east")
+    entry = await audited.one(me, "upsert", "team", east.id)
     assert entry.before == {"east": None}
     assert entry.after["created_codes"] == ["east"]
     assert entry.after["rows"]["east"]["name"] == "华东区"
 
-    async with tenant_unit_of_work(tenant.tenant_id):
-        east = await Team.get(tenant_id=tenant.tenant_id, code="east")
     await form_post(console, f"/admin/team-row/edit/{east.id}", {"name": "华东大区", "kind": "region"})
-    entry = await audited.one(me, "upsert", "team", None)
+    entry = await audited.one(me, "upsert", "team", east.id)
     assert entry.before["east"]["name"] == "华东区" and entry.after["rows"]["east"]["name"] == "华东大区"
     assert entry.after["updated_codes"] == ["east"]
 
@@ -122,19 +122,19 @@ async def test_team_staff_and_customer_creates_updates_and_the_staff_delete_are_
         "/admin/staff-row/create",
         {"code": "g-1", "name": "小王", "role": "guide", "team": str(east.id), "active": "y"},
     )
-    entry = await audited.one(me, "upsert", "staff", None)
+    async with tenant_unit_of_work(tenant.tenant_id):
+        staff = await Staff.get(tenant_id=tenant.tenant_id, code="g-1")
+    entry = await audited.one(me, "upsert", "staff", staff.id)
     assert entry.before == {"g-1": None}
     row = entry.after["rows"]["g-1"]
     assert (row["name"], row["role"], row["team_code"], row["active"]) == ("小王", "guide", "east", True)
 
-    async with tenant_unit_of_work(tenant.tenant_id):
-        staff = await Staff.get(tenant_id=tenant.tenant_id, code="g-1")
     await form_post(
         console,
         f"/admin/staff-row/edit/{staff.id}",
         {"name": "王晓明", "role": "sales", "team": str(east.id), "active": "y"},
     )
-    entry = await audited.one(me, "upsert", "staff", None)
+    entry = await audited.one(me, "upsert", "staff", staff.id)
     assert (entry.before["g-1"]["name"], entry.before["g-1"]["role"]) == ("小王", "guide")
     assert (entry.after["rows"]["g-1"]["name"], entry.after["rows"]["g-1"]["role"]) == ("王晓明", "sales")
 
@@ -143,18 +143,18 @@ async def test_team_staff_and_customer_creates_updates_and_the_staff_delete_are_
         f"/admin/staff-row/delete?pks={staff.id}", headers={"x-csrf-token": console.token}
     )
     assert deleted.status_code == 200, deleted.text[:500]
-    entry = await audited.one(me, "upsert", "staff", None)
+    entry = await audited.one(me, "upsert", "staff", staff.id)
     assert entry.before["g-1"]["active"] is True and entry.after["rows"]["g-1"]["active"] is False
 
     await form_post(console, "/admin/customer-row/create", {"code": "c-1", "name": "张女士", "guide": str(staff.id)})
-    entry = await audited.one(me, "upsert", "customer", None)
+    async with tenant_unit_of_work(tenant.tenant_id):
+        customer = await Customer.get(tenant_id=tenant.tenant_id, code="c-1")
+    entry = await audited.one(me, "upsert", "customer", customer.id)
     assert entry.before == {"c-1": None}
     assert (entry.after["rows"]["c-1"]["name"], entry.after["rows"]["c-1"]["guide_code"]) == ("张女士", "g-1")
 
-    async with tenant_unit_of_work(tenant.tenant_id):
-        customer = await Customer.get(tenant_id=tenant.tenant_id, code="c-1")
     await form_post(console, f"/admin/customer-row/edit/{customer.id}", {"name": "张丽", "guide": ""})
-    entry = await audited.one(me, "upsert", "customer", None)
+    entry = await audited.one(me, "upsert", "customer", customer.id)
     assert (entry.before["c-1"]["name"], entry.before["c-1"]["guide_code"]) == ("张女士", "g-1")
     assert (entry.after["rows"]["c-1"]["name"], entry.after["rows"]["c-1"]["guide_code"]) == ("张丽", None)
 
@@ -382,7 +382,8 @@ async def test_close_reclose_approval_and_reopening_from_the_console_are_audited
     )
     entry = await audited.one(me, "period.close_requested", "period", period.id)
     assert (entry.after["period"], entry.after["force"]) == ("2026-10", True) and entry.after["job_id"]
-    assert entry.before is None  # a request: what it changes is the period's next revision, made by the job
+    # a request: before is the period the re-close starts from; the next revision is the job's
+    assert (entry.before["state"], entry.before["revision"]) == ("closed", period.revision)
 
     await form_post(
         console, f"{action}?intent=approve&period={period.id}", {"intent": "approve", "period": period.id}, action

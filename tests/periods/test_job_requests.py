@@ -230,6 +230,7 @@ async def test_a_close_request_is_audited_once_in_its_own_unit_of_work_and_a_ref
     assert [(e.action, e.entity, e.entity_id, e.actor_user_id) for e in entries] == [
         (CLOSE_REQUESTED, "period", None, tenant.admin_user_id)  # no period row before the first close
     ]
+    assert entries[0].before is None
     assert entries[0].after == {
         "scheme_id": scheme_id,
         "period": PERIOD,
@@ -246,6 +247,13 @@ async def test_a_close_request_is_audited_once_in_its_own_unit_of_work_and_a_ref
     last = (await audit_log(tid))[-1]
     assert (last.action, last.entity_id, last.actor_api_key_id) == (CLOSE_REQUESTED, period.id, 7)
     assert reclose_id != job_id  # the first close finished: a new one
+    # what the re-close starts from: the period the first close left
+    assert last.before == {
+        "state": "closed",
+        "revision": 1,
+        "closed_at": period.closed_at.isoformat() if period.closed_at else None,
+        "approved_revision": None,
+    }
     assert last.after == {
         "scheme_id": scheme_id,
         "period": PERIOD,

@@ -202,3 +202,18 @@ async def test_another_tenants_rows_with_the_same_codes_are_not_shown_nor_touche
     assert await snapshot(b.tenant_id) == b_rows
     assert [e.id for e in await audit_entries(b.tenant_id, "staff")] == [e.id for e in b_audit]
     assert {e.tenant_id for e in await audit_entries(a.tenant_id, "staff")} == {a.tenant_id}
+
+
+async def test_a_batch_of_one_names_its_row_and_a_larger_batch_none(make_tenant: TenantFactory) -> None:
+    """The console writes one row at a time: its entry carries the row's id (the row's history is one filter away);
+    a batch of several rows names none."""
+    tenant = await make_tenant()
+    tid, who = tenant.tenant_id, actor(tenant)
+    await service.upsert_staff(tid, who, [StaffItem(code="g1", name="小张", role="guide")])
+    async with tenant_unit_of_work(tid):
+        g1 = await Staff.get(tenant_id=tid, code="g1")
+    assert (await last_entry(tid, "staff")).entity_id == g1.id
+    await service.upsert_staff(
+        tid, who, [StaffItem(code="g1", name="小张", role="guide"), StaffItem(code="g2", name="小李", role="guide")]
+    )
+    assert (await last_entry(tid, "staff")).entity_id is None
