@@ -341,14 +341,7 @@ async def _revoke_replaced_invitations(
     """A new invitation replaces the address's pending one: revoked (its token refused from now on) and audited as
     invitation.revoke, pending before and revoked after, in the inviting unit of work. Read FOR UPDATE: a concurrent
     acceptance waits, then finds it revoked."""
-    # the tenancy repository's revoke_pending_invitations updates without answering the rows: the audit needs them
-    pending = await (
-        Invitation.filter(tenant_id=tenant_id, email=email, accepted_at__isnull=True, revoked_at__isnull=True)
-        .using_db(conn)
-        .select_for_update()
-        .order_by("id")
-    )
-    for invitation in pending:
+    for invitation in await repository.pending_invitations_for_update(conn, tenant_id, email):
         before = _invitation_state(invitation)
         invitation.revoked_at = at
         await repository.save_invitation_revoked(conn, invitation)

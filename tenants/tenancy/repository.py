@@ -351,12 +351,13 @@ async def insert_invitation(
         return None
 
 
-async def revoke_pending_invitations(conn: BaseDBAsyncClient, tenant_id: TenantId, email: str, at: datetime) -> int:
-    """Ends the address's pending invitation (a new one replaces it); how many were ended."""
+async def pending_invitations_for_update(conn: BaseDBAsyncClient, tenant_id: TenantId, email: str) -> list[Invitation]:
+    """The address's pending invitations (a new one replaces them), locked: a concurrent acceptance waits."""
     return await (
         Invitation.filter(tenant_id=tenant_id, email=email, accepted_at__isnull=True, revoked_at__isnull=True)
         .using_db(conn)
-        .update(revoked_at=at)
+        .select_for_update()
+        .order_by("id")
     )
 
 
