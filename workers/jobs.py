@@ -10,8 +10,9 @@ Failures of a close (see tenants/periods/close.py):
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from arq import Retry
 from redis.asyncio import Redis
@@ -35,6 +36,8 @@ REFRESH_MAX_TRIES = 3
 RETRY_DELAYS = (1, 5, 30, 120)
 CLOSE_MAX_STARTS = 5
 CLOSE_STARTS_TTL_SECONDS = 24 * 3600
+# Deletes KEYS[1] when it holds ARGV[1], in one step (a GET then a DEL could delete a reservation made between them).
+_DELETE_IF_HELD_BY = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 
 def _redis(ctx: dict[str, Any]) -> Redis:
@@ -65,7 +68,10 @@ async def close_period_job(
         await update_job(redis, job_id, status="running", stage=stage, done=done, total=total)
 
     async def finished() -> None:
-        await redis.delete(keys.close_in_flight(arq_id), starts_key)
+        # The in-flight key only while it is this close's: one holding another id was reserved after this close's
+        # reservation expired (a close queued longer than CLOSE_IN_FLIGHT_SECONDS) and belongs to that close.
+        await cast("Awaitable[int]", redis.eval(_DELETE_IF_HELD_BY, 1, keys.close_in_flight(arq_id), job_id))
+        await redis.delete(starts_key)
 
     starts = int(await redis.incr(starts_key))
     await redis.expire(starts_key, CLOSE_STARTS_TTL_SECONDS)

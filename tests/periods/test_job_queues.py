@@ -20,7 +20,7 @@ from tests.conftest import GraphQL, TenantFactory, unique
 from tests.periods.test_close import CLOSE, run_worker
 from workers.jobs import close_due_periods
 from workers.keys import job_keys
-from workers.queue import arq_pool
+from workers.queue import arq_pool, enqueue_close
 from workers.settings import FUNCTIONS, cron_jobs
 
 REFRESH = """
@@ -211,3 +211,29 @@ async def test_cron_runs_of_two_queues_have_ids_of_their_own(redis: Redis, datab
             if ids:
                 await redis.zrem(settings.queue_name, *ids)
                 await redis.delete(*(job_keys(settings).arq_job(i) for i in ids))
+
+
+async def test_a_finishing_close_leaves_a_later_reservation_of_its_period_alone(
+    make_tenant: TenantFactory, redis: Redis, database: Settings
+) -> None:
+    """A close clears the period's in-flight key when it finishes, but only while the key is its own: a reservation
+    made after its own expired (the close sat in the queue longer than the key lives) belongs to the next close."""
+    tenant = await make_tenant()
+    tid = tenant.tenant_id
+    scheme_id = await seed_worked_example(tid)
+    ours = await enqueue_close(redis, database, tid, scheme_id, PERIOD, force=True)
+    keys = job_keys(database)
+    in_flight = keys.close_in_flight(keys.close_job_id(tid, scheme_id, PERIOD))
+    later = unique("later-close")
+    await redis.set(in_flight, later, ex=600)  # our reservation expired; another request reserved the next close
+    try:
+        await run_worker(database)
+        status = await read_job(redis, tid, ours)
+        assert status is not None and status.status == "complete"
+        assert await redis.get(in_flight) == later
+    finally:
+        await redis.delete(in_flight)
+    # with its own id in the key, a finished close clears it
+    again = await enqueue_close(redis, database, tid, scheme_id, PERIOD, force=True)
+    await run_worker(database)
+    assert await redis.get(in_flight) is None and again != ours
