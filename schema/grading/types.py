@@ -207,7 +207,9 @@ class CustomerAlert:
     customer_id: strawberry.ID = strawberry.field(description="The customer's global id.")
     customer_code: str = strawberry.field(description="The customer's external code.")
     customer_name: str = strawberry.field(description="The customer's name.")
-    kind: str = strawberry.field(description="churn_risk (A or B last month, D now) or sleeping (C last month, D now).")
+    kind: str = strawberry.field(
+        description="churn_risk (A or B last month, D now) or sleeping (C or D last month, D now)."
+    )
     action: str = strawberry.field(description="What to do: visit (churn risk) or call (sleeping).")
     previous_grade: CustomerGradeLetter = strawberry.field(description="Last month's grade.")
     grade: CustomerGradeLetter = strawberry.field(description="This month's grade (D).")

@@ -196,11 +196,17 @@ class AlertTarget:
 
 
 async def alert_targets(
-    conn: BaseDBAsyncClient, tenant_id: TenantId, customer_ids: Sequence[int], previous_starts: datetime, ends: datetime
+    conn: BaseDBAsyncClient,
+    tenant_id: TenantId,
+    customer_ids: Sequence[int],
+    previous_month: str,
+    previous_starts: datetime,
+    ends: datetime,
 ) -> list[AlertTarget]:
     """Who follows each customer up: its exclusive guide (while the guide is active) and the guide's team; else the
-    team of the staff member of its latest order before `ends` since `previous_starts` (the customers alerted were
-    graded A-C last month, so they ordered then), whose managers see the alert."""
+    team of the staff member of its latest order before `ends` since `previous_starts` (a customer graded A-C last
+    month ordered then), whose managers see the alert; else (a customer D for months, no order in that window) the
+    team its alert of `previous_month` went to."""
     if not customer_ids:
         return []
     rows = await conn.execute_query_dict(
@@ -214,14 +220,15 @@ async def alert_targets(
         )
         SELECT a.customer_id,
                CASE WHEN g.active THEN g.id END AS assignee_staff_id,
-               CASE WHEN g.active THEN g.team_id ELSE s.team_id END AS team_id
+               CASE WHEN g.active THEN g.team_id ELSE coalesce(s.team_id, p.team_id) END AS team_id
         FROM alerted a
         JOIN customer cu ON cu.tenant_id = $1 AND cu.id = a.customer_id
         LEFT JOIN staff g ON g.tenant_id = $1 AND g.id = cu.guide_staff_id
         LEFT JOIN latest l ON l.customer_id = a.customer_id
         LEFT JOIN staff s ON s.tenant_id = $1 AND s.id = l.staff_id
+        LEFT JOIN customer_alert p ON p.tenant_id = $1 AND p.month = $5 AND p.customer_id = a.customer_id
         """,
-        [tenant_id, list(customer_ids), previous_starts, ends],
+        [tenant_id, list(customer_ids), previous_starts, ends, previous_month],
     )
     return [AlertTarget(row["customer_id"], row["assignee_staff_id"], row["team_id"]) for row in rows]
 

@@ -129,7 +129,7 @@ async def grade_month_on(conn: BaseDBAsyncClient, tenant_id: TenantId, month: st
         targets = {
             target.customer_id: target
             for target in await repository.alert_targets(
-                conn, tenant_id, [customer.customer_id for customer, _ in changes], previous_starts, ends
+                conn, tenant_id, [customer.customer_id for customer, _ in changes], previous, previous_starts, ends
             )
         }
         created = await repository.insert_alerts(

@@ -7,11 +7,10 @@ without positive contribution (none, zero or negative after refunds) is D. The c
 (``before < total * a_below`` in Decimals): a customer whose ``before`` is exactly 20% of the total is B.
 
 The month's rows come from one set-based aggregation (tenants/grading/repository.py); `grade_customers` ranks and
-grades them here, without I/O, and the result is written back in one statement. A grade change raises an alert: A or
-B before and D now is a churn risk (visit the customer), C before and D now is a sleeping customer (call them). D
-before and D now is no change: the customer's sleeping alert was raised when it became D, and a month without one
-raises none (else every long-lost customer would be an alert every month). A customer without a grade the month before
-(new, or that month was not graded) raises none either.
+grades them here, without I/O, and the result is written back in one statement. DESIGN.md's alerts: A or B before and
+D now is a churn risk (visit the customer); C or D before and D now is a sleeping customer (call them): a customer who
+stays D is a sleeping one to call again that month (one alert per customer and month, tenants/grading). A customer
+without a grade the month before (new, or that month was not graded) raises none.
 """
 
 from __future__ import annotations
@@ -270,19 +269,19 @@ def grade_customers(
 
 class AlertKind(StrEnum):
     CHURN_RISK = "churn_risk"  # A or B last month, D now: visit the customer
-    SLEEPING = "sleeping"  # C last month, D now: call the customer
+    SLEEPING = "sleeping"  # C or D last month, D now: call the customer
 
 
 ALERT_ACTIONS: Final[Mapping[AlertKind, str]] = {AlertKind.CHURN_RISK: "visit", AlertKind.SLEEPING: "call"}
 
 
 def alert_for(previous_grade: str | None, grade: str) -> AlertKind | None:
-    """The alert a grade change raises, if any (see the module docstring for D -> D and no previous grade)."""
+    """The alert a month's grade raises, if any: A/B -> D churn risk, C/D -> D sleeping (DESIGN.md)."""
     if grade != "D" or previous_grade is None:
         return None
     if previous_grade in ("A", "B"):
         return AlertKind.CHURN_RISK
-    if previous_grade == "C":
+    if previous_grade in ("C", "D"):
         return AlertKind.SLEEPING
     return None
 

@@ -171,6 +171,21 @@ async def test_grade_changes_raise_alerts_once_assigned_to_the_guide_or_the_team
     assert again.alerts_created == 0 and len(await alerts_of(tid)) == 3
     assert (await stored_grades(tid, "2026-10"))["steady"] == ("A", Decimal("10.00"), "C")
 
+    # November, nobody buys: the three D customers stay D and are sleeping ones to call again (DESIGN.md: C or D
+    # before, D now), routed as October's alerts were (no order since September); steady, A before, is a churn risk.
+    november = await service.grade_month(tid, SYSTEM, "2026-11")
+    assert november.alerts_created == 4
+    assert [
+        (a["customer"], a["kind"], a["previous_grade"], a["assignee"], a["team"])
+        for a in await alerts_of(tid)
+        if a["month"] == "2026-11"
+    ] == [
+        ("bound", "sleeping", "D", "g1", "store-1"),
+        ("free", "sleeping", "D", None, "store-1"),
+        ("small", "sleeping", "D", None, "store-1"),
+        ("steady", "churn_risk", "A", None, "store-1"),
+    ]
+
 
 async def test_another_tenants_events_and_customers_are_not_graded(make_tenant: TenantFactory) -> None:
     mine, theirs = await make_tenant(), await make_tenant()

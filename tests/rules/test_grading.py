@@ -120,7 +120,7 @@ def test_configured_thresholds_move_the_boundaries() -> None:
         ("A", "D", AlertKind.CHURN_RISK),
         ("B", "D", AlertKind.CHURN_RISK),
         ("C", "D", AlertKind.SLEEPING),
-        ("D", "D", None),  # no change: its sleeping alert was raised when it became D
+        ("D", "D", AlertKind.SLEEPING),  # DESIGN.md: C or D before, D now: still sleeping, call again
         (None, "D", None),  # not graded last month
         ("A", "C", None),
         ("D", "A", None),
