@@ -74,7 +74,11 @@ TREND_SQL = text(
     GROUP BY p.key, p.starts_at ORDER BY p.starts_at DESC LIMIT :periods
     """
 )
-CUSTOMER_GRADES_SQL = text("SELECT grade, count(*) AS n FROM customer_grade WHERE month = :month GROUP BY 1")
+# the month's rows are those of its current grading run (tenants/grading, migration 0018); RLS keeps both to the tenant
+CUSTOMER_GRADES_SQL = text(
+    "SELECT grade, count(*) AS n FROM customer_grade "
+    "WHERE run = (SELECT run FROM customer_grade_month WHERE month = :month) GROUP BY 1"
+)
 HAS_GRADING_SQL = text("SELECT to_regclass('customer_grade') IS NOT NULL")
 
 

@@ -5,6 +5,8 @@ orders and refunds, and last month's stored grades, merged by UNION ALL and GROU
 follows the planner's estimates, see tenants/periods/aggregation.py), one row per customer. Grades are written back
 in one statement from a staging table filled by COPY (COPY cannot write a table under row level security; INSERT ...
 SELECT from the staging table goes through the tenant policy). Every statement filters by tenant_id besides RLS.
+A month's rows are those of its current grading run (`customer_grade_month.run`, migration 0018): readers select
+them with `MONTH_RUN`, one range of the (run, position, tenant_id) key.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ from tenants.db.params import BindParams
 from tenants.locks import advisory_key
 from tenants.rules.grading import NO_CONTRIBUTION, CustomerContribution, GradedMonth
 from tenants.tenancy.identity import TenantId
+
+
+def month_run(tenant: str, month: str) -> str:
+    """SQL: the current grading run of a tenant's month (NULL when not graded), from the placeholders given."""
+    return f"(SELECT m.run FROM customer_grade_month m WHERE m.tenant_id = {tenant} AND m.month = {month})"
 
 
 def _asyncpg(conn: BaseDBAsyncClient) -> asyncpg.Connection:
@@ -61,7 +68,7 @@ async def save_service_rules(conn: BaseDBAsyncClient, tenant_id: TenantId, confi
     )
 
 
-_CONTRIBUTIONS = """
+_CONTRIBUTIONS = f"""
 SELECT customer_id, max(code) AS code, sum(amount) AS contribution, max(previous) AS previous_grade
 FROM (
     SELECT cu.id AS customer_id, cu.code, NULL::numeric AS amount, NULL::text AS previous
@@ -71,7 +78,8 @@ FROM (
     WHERE e.tenant_id = $1 AND e.customer_id IS NOT NULL AND e.type IN ('order', 'refund') AND e.status = 'counted'
       AND e.occurred_at >= $2 AND e.occurred_at < $3
     UNION ALL
-    SELECT g.customer_id, NULL, NULL, g.grade FROM customer_grade g WHERE g.tenant_id = $1 AND g.month = $4
+    SELECT g.customer_id, NULL, NULL, g.grade FROM customer_grade g
+    WHERE g.tenant_id = $1 AND g.run = {month_run("$1", "$4")}
 ) AS month_rows
 GROUP BY customer_id
 """
@@ -147,15 +155,19 @@ async def replace_month(
 ) -> None:
     """The month's summary row and grades, replacing any stored before (a month graded again).
 
-    The summary row comes first: its upsert counts the month's gradings, and the new rows are keyed by that number
-    (migration 0017: keys distinct from the rows deleted in this transaction keep the unique check off the heap)."""
+    Each grading is a new run (migration 0018): the summary row names it, the rows are keyed by it, and a month
+    graded again deletes its previous run's rows in the same transaction."""
     connection = _asyncpg(conn)
-    grading = await connection.fetchval(
-        "INSERT INTO customer_grade_month (tenant_id, month, starts_at, ends_at, a_below, b_below, total, customers) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant_id, month) DO UPDATE SET "
-        "starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at, a_below = EXCLUDED.a_below, "
-        "b_below = EXCLUDED.b_below, total = EXCLUDED.total, customers = EXCLUDED.customers, graded_at = now(), "
-        "gradings = customer_grade_month.gradings + 1 RETURNING gradings",
+    previous_run = await connection.fetchval(
+        "SELECT run FROM customer_grade_month WHERE tenant_id = $1 AND month = $2", tenant_id, month
+    )
+    run = await connection.fetchval(
+        "INSERT INTO customer_grade_month (tenant_id, month, starts_at, ends_at, a_below, b_below, total, customers, "
+        "run) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, nextval('customer_grading_run_seq')) "
+        "ON CONFLICT (tenant_id, month) DO UPDATE SET starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at, "
+        "a_below = EXCLUDED.a_below, b_below = EXCLUDED.b_below, total = EXCLUDED.total, "
+        "customers = EXCLUDED.customers, graded_at = now(), run = EXCLUDED.run, "
+        "gradings = customer_grade_month.gradings + 1 RETURNING run",
         tenant_id,
         month,
         starts,
@@ -168,16 +180,19 @@ async def replace_month(
     await connection.execute(_STAGE)
     # COPY's text format: asyncpg's binary records encode each Decimal in Python, three times slower at 200,000 rows
     await connection.copy_to_table("customer_grade_stage", schema_name="pg_temp", source=_grade_lines(graded))
-    await connection.execute("DELETE FROM customer_grade WHERE tenant_id = $1 AND month = $2", tenant_id, month)
+    if previous_run is not None:
+        await connection.execute(
+            "DELETE FROM customer_grade WHERE run = $1 AND tenant_id = $2", previous_run, tenant_id
+        )
     await connection.execute(
         # share_before = before / total (GradedMonth.share_before), computed here rather than per row in Python
-        "INSERT INTO customer_grade (tenant_id, month, grading, position, customer_id, contribution, before_amount, "
-        "share_before, rank, grade, previous_grade) SELECT $1, $2, $4, position, customer_id, contribution, "
+        "INSERT INTO customer_grade (run, position, tenant_id, month, customer_id, contribution, before_amount, "
+        "share_before, rank, grade, previous_grade) SELECT $4, position, $1, $2, customer_id, contribution, "
         "before_amount, before_amount / $3::numeric, rank, grade, previous_grade FROM customer_grade_stage",
         tenant_id,
         month,
         graded.total if graded.total > 0 else None,
-        grading,
+        run,
     )
 
 
@@ -326,7 +341,7 @@ async def list_grades(
         FROM customer_grade g
         JOIN customer cu ON cu.tenant_id = g.tenant_id AND cu.id = g.customer_id
         LEFT JOIN staff gd ON gd.tenant_id = cu.tenant_id AND gd.id = cu.guide_staff_id
-        WHERE g.tenant_id = $1 AND g.month = $2 AND {binds.sql}
+        WHERE g.tenant_id = $1 AND g.run = {month_run("$1", "$2")} AND {binds.sql}
         ORDER BY g.position
         LIMIT {limit}
         """,
@@ -381,7 +396,7 @@ async def grade_counts(
         f"""
         SELECT g.previous_grade, g.grade, count(*) AS customers, sum(g.contribution) AS contribution
         FROM customer_grade g JOIN customer cu ON cu.tenant_id = g.tenant_id AND cu.id = g.customer_id
-        WHERE g.tenant_id = $1 AND g.month = $2 AND {condition}
+        WHERE g.tenant_id = $1 AND g.run = {month_run("$1", "$2")} AND {condition}
         GROUP BY g.previous_grade, g.grade
         """,
         binds.values,
@@ -475,6 +490,7 @@ async def update_alert(conn: BaseDBAsyncClient, tenant_id: TenantId, alert_id: i
 async def grades_of_month_map(conn: BaseDBAsyncClient, tenant_id: TenantId, month: str) -> dict[int, str]:
     """customer id -> grade (tests and small tenants; the close reads the stored grades in its own SQL)."""
     rows = await conn.execute_query_dict(
-        "SELECT customer_id, grade FROM customer_grade WHERE tenant_id = $1 AND month = $2", [tenant_id, month]
+        f"SELECT customer_id, grade FROM customer_grade WHERE tenant_id = $1 AND run = {month_run('$1', '$2')}",
+        [tenant_id, month],
     )
     return {row["customer_id"]: row["grade"] for row in rows}

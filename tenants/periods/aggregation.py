@@ -267,7 +267,8 @@ def _customer_grades_cte(params: BindParams, config: SchemeConfig, window_start:
     month = params.add(grades_month(config, window_start))
     return f"""customer_grade_map AS MATERIALIZED (
             SELECT coalesce(jsonb_object_agg(g.customer_id::text, g.grade), '{{}}'::jsonb) AS grades
-            FROM customer_grade g WHERE g.tenant_id = $3 AND g.month = {month}
+            FROM customer_grade g WHERE g.tenant_id = $3 AND g.run = (
+                SELECT m.run FROM customer_grade_month m WHERE m.tenant_id = $3 AND m.month = {month})
         )"""
 
 

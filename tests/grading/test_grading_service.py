@@ -268,12 +268,11 @@ async def test_the_close_reads_the_stored_grades_of_the_month_before(make_tenant
     assert (await stored_grades(tid, "2026-09"))["c3"][0] == "A"
 
 
-async def test_grading_a_month_again_replaces_its_rows_under_the_next_grading_number(
-    make_tenant: TenantFactory,
-) -> None:
-    """Each grading of a month keys its rows by the month's grading count (migration 0017): after the third grading
-    only its rows exist, once per customer, listed by position, and the summary row counts three gradings."""
-    tenant = await make_tenant()
+async def test_grading_a_month_again_replaces_its_rows_with_a_new_runs(make_tenant: TenantFactory) -> None:
+    """Each grading of a month is a new run (migration 0018): after the third grading only that run's rows exist, once
+    per customer, listed by position; the summary row names the run and counts three gradings; another tenant's month
+    graded in between keeps its own run."""
+    tenant, other = await make_tenant(), await make_tenant()
     tid = tenant.tenant_id
     await add_staff(tid, "g1")
     await customers(tid, "c1", "c2", "c3")
@@ -281,21 +280,28 @@ async def test_grading_a_month_again_replaces_its_rows_under_the_next_grading_nu
     await service.grade_month(tid, SYSTEM, "2026-10")
     await send(tid, [order("o3", "c3", "500.00", OCTOBER)])
     await service.grade_month(tid, SYSTEM, "2026-10")
+    await add_customer(other.tenant_id, "c1")
+    await service.grade_month(other.tenant_id, SYSTEM, "2026-10")
     await service.grade_month(tid, SYSTEM, "2026-10")
 
     async with tenant_unit_of_work(tid) as conn:
         rows = await conn.execute_query_dict(
-            "SELECT cu.code, g.grading, g.position, g.grade FROM customer_grade g "
+            "SELECT cu.code, g.run, g.position, g.grade FROM customer_grade g "
             "JOIN customer cu ON cu.id = g.customer_id AND cu.tenant_id = g.tenant_id WHERE g.month = '2026-10' "
             "ORDER BY g.position"
         )
-        gradings = await conn.execute_query_dict("SELECT gradings FROM customer_grade_month WHERE month = '2026-10'")
-    assert [(r["code"], r["grading"], r["position"], r["grade"]) for r in rows] == [
-        ("c3", 3, 1, "A"),
-        ("c1", 3, 2, "C"),
-        ("c2", 3, 3, "C"),
+        months = await conn.execute_query_dict("SELECT run, gradings FROM customer_grade_month WHERE month = '2026-10'")
+    async with tenant_unit_of_work(other.tenant_id) as conn:
+        theirs = await conn.execute_query_dict("SELECT run, gradings FROM customer_grade_month WHERE month = '2026-10'")
+    run = months[0]["run"]
+    assert [(r["code"], r["run"], r["position"], r["grade"]) for r in rows] == [
+        ("c3", run, 1, "A"),
+        ("c1", run, 2, "C"),
+        ("c2", run, 3, "C"),
     ]
-    assert gradings == [{"gradings": 3}]
+    assert months == [{"run": run, "gradings": 3}]
+    assert theirs[0]["gradings"] == 1 and theirs[0]["run"] < run
+    assert (await stored_grades(other.tenant_id, "2026-10")) == {"c1": ("D", Decimal("0.00"), None)}
 
 
 async def test_a_close_grades_the_month_before_when_none_are_stored(make_tenant: TenantFactory) -> None:
