@@ -13,8 +13,10 @@ no VACUUM or ANALYZE by hand.
 - Then the same month graded again (its 200,000 grades replaced), and the worker's peak RSS (VmHWM).
 - Between seeding and timing, one CHECKPOINT (see `checkpoint`): never VACUUM or ANALYZE.
 
-Run: `uv run python -m tests.bench.grading [--scale N] [--keep]` (every size / N; seeding the full size takes
-minutes; `--keep` keeps the seeded database, named by the scale, and a later `--keep` run measures on it again).
+Run: `uv run python -m tests.bench.grading [--scale N] [--keep] [--previous]` (every size / N; seeding the full
+size takes minutes; `--keep` keeps the seeded database, named by the scale, and a later `--keep` run measures on it
+again; `--previous` also seeds September, grades it first, and times October as the monthly job meets it: last
+month's grades merged and the alerts of the customers who turned D).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ from workers.grading import enqueue_grading
 MONTH = "2026-10"
 MONTH_START = datetime(2026, 9, 30, 16, tzinfo=UTC)  # 2026-10-01 00:00 in Shanghai
 MONTH_SECONDS = 31 * 24 * 3600
+SEPTEMBER_START = datetime(2026, 8, 31, 16, tzinfo=UTC)  # 2026-09-01 00:00 in Shanghai
+SEPTEMBER_SECONDS = 30 * 24 * 3600
 
 BARE_RANKING = """
 WITH customer_totals AS (
@@ -68,36 +72,46 @@ SELECT customer_id, 'D' FROM customer_totals WHERE code IS NOT NULL AND (amount 
 """
 
 
-def order_lines(staff: int, customers: int, orders: int) -> Iterator[str]:
+def order_lines(staff: int, customers: int, orders: int, *, september: bool = False) -> Iterator[str]:
     """The month's orders spread over staff, customers and the month by arithmetic; every 50th line a refund of
-    the order before it. A tenth of the customers buy nothing (they are D)."""
+    the order before it. A tenth of the customers buy nothing (they are D): in October the last tenth, in September
+    (`september`, for `--previous`) the first, so October turns September's last tenth D (alerts) and brings the
+    first tenth back."""
     buyers = customers - customers // 10
+    first_buyer, start, seconds, prefix = (
+        (customers // 10, SEPTEMBER_START, SEPTEMBER_SECONDS, "s") if september else (0, MONTH_START, MONTH_SECONDS, "")
+    )
+
+    def customer(g: int) -> str:
+        return f"c{first_buyer + (g * 31) % buyers}"
+
     for g in range(orders):
-        at = (MONTH_START + timedelta(seconds=(g * 7919) % MONTH_SECONDS)).isoformat()
-        customer = f"c{(g * 31) % buyers}"
+        at = (start + timedelta(seconds=(g * 7919) % seconds)).isoformat()
         if g % 50 == 49:
             item: dict[str, object] = {
-                "externalId": f"r-{g}",
+                "externalId": f"{prefix}r-{g}",
                 "type": "refund",
                 "occurredAt": at,
                 "staff": f"g{(g - 1) % staff}",
-                "customer": f"c{((g - 1) * 31) % buyers}",
+                "customer": customer(g - 1),
                 "amount": "-20",
-                "attributes": {"order": f"o-{g - 1}"},
+                "attributes": {"order": f"{prefix}o-{g - 1}"},
             }
         else:
             item = {
-                "externalId": f"o-{g}",
+                "externalId": f"{prefix}o-{g}",
                 "type": "order",
                 "occurredAt": at,
                 "staff": f"g{g % staff}",
-                "customer": customer,
+                "customer": customer(g),
                 "amount": f"{20 + (g * 13) % 2000}.{g % 100:02d}",
             }
         yield json.dumps(item)
 
 
-async def seed(client: httpx.AsyncClient, slug: str, staff: int, customers: int, orders: int) -> tuple[TenantId, str]:
+async def seed(
+    client: httpx.AsyncClient, slug: str, staff: int, customers: int, orders: int, *, previous: bool = False
+) -> tuple[TenantId, str]:
     tenant = await service.create_tenant(slug, slug)
     tenant_id = tenant_id_for_system(tenant.id)
     api_key = (
@@ -112,13 +126,17 @@ async def seed(client: httpx.AsyncClient, slug: str, staff: int, customers: int,
         [{"code": f"g{i}", "name": f"guide {i}", "role": "guide", "team": f"s{i // 20}"} for i in range(staff)],
     )
     await upsert_master_data(client, api_key, "customers", [{"code": f"c{i}", "name": ""} for i in range(customers)])
+    if previous:
+        await import_events(client, api_key, order_lines(staff, customers, orders, september=True))
     await import_events(client, api_key, order_lines(staff, customers, orders))
     return tenant_id, api_key
 
 
-async def grade_with_worker(redis: Redis, settings: Settings, tenant_id: TenantId) -> tuple[float, str]:
+async def grade_with_worker(
+    redis: Redis, settings: Settings, tenant_id: TenantId, month: str = MONTH
+) -> tuple[float, str]:
     started = time.perf_counter()
-    job_id = await enqueue_grading(redis, settings, tenant_id, MONTH)
+    job_id = await enqueue_grading(redis, settings, tenant_id, month)
     while True:
         status = await read_job(redis, tenant_id, job_id)
         if status is not None and status.status == "complete":
@@ -186,10 +204,10 @@ async def checkpoint(settings: Settings) -> None:
         await conn.close()
 
 
-async def run(scale: int, keep: bool) -> None:
+async def run(scale: int, keep: bool, previous: bool = False) -> None:
     settings = bench_settings("kaohe_bench_grading", queue=True)
     if keep:
-        settings = settings.with_database(f"kaohe_bench_grading_kept_{scale}")
+        settings = settings.with_database(f"kaohe_bench_grading_kept_{scale}{'_previous' if previous else ''}")
     staff, customers, orders = 2000 // scale, 200_000 // scale, 2_000_000 // scale
     async with bench_database(settings, keep=keep):
         redis = Redis.from_url(settings.redis_url)
@@ -210,10 +228,15 @@ async def run(scale: int, keep: bool) -> None:
                             f"seeding through the API: {staff} staff, {customers} customers, {orders} orders ...",
                             flush=True,
                         )
-                        big, _ = await timed("seeding", seed(client, "big", staff, customers, orders))
+                        big, _ = await timed(
+                            "seeding", seed(client, "big", staff, customers, orders, previous=previous)
+                        )
                         print(f"   statistics: {await table_statistics(settings)}", flush=True)
                         warm, _ = await seed(client, "warm", 2, 5, 20)
             await grade_with_worker(redis, settings, warm)  # the worker's imports and pool, warmed up
+            if previous:
+                september, _ = await grade_with_worker(redis, settings, big, "2026-09")
+                print(f"   September graded first (untimed reference: {september:.3f} s)", flush=True)
             await checkpoint(settings)
 
             bare, rows = min([await bare_ranking_seconds(settings, big) for _ in range(3)])
@@ -240,4 +263,4 @@ def scale_from(argv: Sequence[str]) -> int:
 
 
 if __name__ == "__main__":
-    asyncio.run(run(scale_from(sys.argv), "--keep" in sys.argv))
+    asyncio.run(run(scale_from(sys.argv), "--keep" in sys.argv, "--previous" in sys.argv))
