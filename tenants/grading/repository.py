@@ -6,7 +6,7 @@ follows the planner's estimates, see tenants/periods/aggregation.py), one row pe
 in one statement from a staging table filled by COPY (COPY cannot write a table under row level security; INSERT ...
 SELECT from the staging table goes through the tenant policy). Every statement filters by tenant_id besides RLS.
 A month's rows are those of its current grading run (`customer_grade_month.run`, migration 0018): readers select
-them with `MONTH_RUN`, one range of the (run, position, tenant_id) key.
+them with `month_run`, one range of the (run, position, tenant_id) key.
 """
 
 from __future__ import annotations
