@@ -341,3 +341,18 @@ async def test_the_monthly_cron_grades_the_month_just_over_in_each_tenants_timez
     assert (due[shanghai.tenant_id], due[utc.tenant_id]) == ("2026-10", "2026-09")
     await service.grade_month(shanghai.tenant_id, SYSTEM, "2026-10")
     assert shanghai.tenant_id not in dict(await service.months_due(now))
+
+
+async def test_a_tenant_without_customers_grades_an_empty_month_and_again(make_tenant: TenantFactory) -> None:
+    """Nothing to rank and nothing to write (an empty COPY): the month is still graded, with no customers, and
+    grading it again replaces nothing with nothing."""
+    tenant = await make_tenant()
+    tid = tenant.tenant_id
+    first = await service.grade_month(tid, SYSTEM, "2026-10")
+    again = await service.grade_month(tid, SYSTEM, "2026-10")
+    assert (first.customers, first.total, first.counts) == (0, Decimal(0), {"A": 0, "B": 0, "C": 0, "D": 0})
+    assert (again.customers, again.alerts_created) == (0, 0)
+    assert await stored_grades(tid, "2026-10") == {}
+    async with tenant_unit_of_work(tid) as conn:
+        months = await conn.execute_query_dict("SELECT customers, gradings FROM customer_grade_month")
+    assert months == [{"customers": 0, "gradings": 2}]
