@@ -4,6 +4,7 @@ grades (grading the month first when none are stored)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -356,3 +357,21 @@ async def test_a_tenant_without_customers_grades_an_empty_month_and_again(make_t
     async with tenant_unit_of_work(tid) as conn:
         months = await conn.execute_query_dict("SELECT customers, gradings FROM customer_grade_month")
     assert months == [{"customers": 0, "gradings": 2}]
+
+
+async def test_two_gradings_of_a_month_at_once_leave_one_runs_rows(make_tenant: TenantFactory) -> None:
+    """The monthly job and an admin's request may meet: the month's lock makes the second wait, read the first's run
+    and replace it, so the month ends with one run's rows, once per customer."""
+    tenant = await make_tenant()
+    tid = tenant.tenant_id
+    await add_staff(tid, "g1")
+    await customers(tid, "c1", "c2", "c3")
+    await send(tid, [order("o1", "c1", "50.00", OCTOBER), order("o2", "c2", "40.00", OCTOBER)])
+    outcomes = await asyncio.gather(*(service.grade_month(tid, SYSTEM, "2026-10") for _ in range(4)))
+    assert {outcome.customers for outcome in outcomes} == {3}
+    async with tenant_unit_of_work(tid) as conn:
+        rows = await conn.execute_query_dict("SELECT run, customer_id FROM customer_grade WHERE month = '2026-10'")
+        months = await conn.execute_query_dict("SELECT run, gradings FROM customer_grade_month WHERE month = '2026-10'")
+    assert months[0]["gradings"] == 4
+    assert {row["run"] for row in rows} == {months[0]["run"]}
+    assert len(rows) == len({row["customer_id"] for row in rows}) == 3
