@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -215,16 +215,7 @@ async def create_tenant(
         )
         assert invitation is not None  # the tenant is new: nobody else can have invited anyone to it
         await record(conn, tenant_id, actor, "tenant.create", "tenant", tenant.id, None, _tenant_state(tenant))
-        await record(
-            conn,
-            tenant_id,
-            actor,
-            "invitation.create",
-            "invitation",
-            invitation.id,
-            None,
-            _invitation_state(invitation),
-        )
+        await _record_invitation(conn, tenant_id, actor, "invitation.create", invitation, None)
         _mail_invitation(invitation, token, tenant)
     return CreatedTenant(tenant, invitation)
 
@@ -399,16 +390,7 @@ async def invite_user(
         if invitation is None:
             racing = _("{email} was invited at this very moment; try again.", email=email)
             raise TenancyError.of(TenancyErrorCode.DUPLICATE, racing, "email")
-        await record(
-            conn,
-            tenant_id,
-            actor,
-            "invitation.create",
-            "invitation",
-            invitation.id,
-            None,
-            _invitation_state(invitation),
-        )
+        await _record_invitation(conn, tenant_id, actor, "invitation.create", invitation, None)
         _mail_invitation(invitation, token, await repository.tenant_by_id(conn, tenant_id))
     return invitation
 
@@ -530,16 +512,7 @@ async def accept_invitation(
         before = _invitation_state(invitation)
         invitation.accepted_at, invitation.accepted_user_id = now, user_id
         await repository.save_invitation_accepted(conn, invitation)
-        await record(
-            conn,
-            tenant_id,
-            actor,
-            "invitation.accept",
-            "invitation",
-            invitation.id,
-            before,
-            _invitation_state(invitation),
-        )
+        await _record_invitation(conn, tenant_id, actor, "invitation.accept", invitation, before)
         tenant = await repository.tenant_by_id(conn, tenant_id)
     if not created:
         await auth.rate_limiter.record_success(invitation.email, address)
@@ -591,8 +564,7 @@ async def set_member_role(principal: UserPrincipal, user_id: int | None, role: R
         if current != role:
             membership.role = role.value
             await repository.save_role(conn, membership)
-            after = await repository.member(conn, tenant_id, user_id)
-            assert after is not None
+            after = replace(before, role=role.value)  # the row just read, with the role just saved
             await record(
                 conn,
                 tenant_id,
