@@ -409,6 +409,10 @@ class MemberRow:
     since: datetime
 
 
+def _member_row(row: dict[str, Any]) -> MemberRow:
+    return MemberRow(row["user_id"], row["email"], row["display_name"], row["role"], row["created_at"])
+
+
 _MEMBERS = """
 SELECT m.user_id, u.email, u.display_name, m.role, m.created_at, count(*) OVER () AS total
 FROM membership m JOIN "user" u ON u.id = m.user_id
@@ -425,9 +429,7 @@ async def members_page(conn: BaseDBAsyncClient, tenant_id: TenantId, page: PageR
         total = int(rows[0]["total"])
     else:
         total = await Membership.filter(tenant_id=tenant_id).using_db(conn).count()
-    items = [
-        MemberRow(row["user_id"], row["email"], row["display_name"], row["role"], row["created_at"]) for row in rows
-    ]
+    items = [_member_row(row) for row in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
@@ -437,10 +439,7 @@ async def member(conn: BaseDBAsyncClient, tenant_id: TenantId, user_id: int) -> 
         "ON u.id = m.user_id WHERE m.tenant_id = $1 AND m.user_id = $2",
         [int(tenant_id), user_id],
     )
-    if not rows:
-        return None
-    row = rows[0]
-    return MemberRow(row["user_id"], row["email"], row["display_name"], row["role"], row["created_at"])
+    return _member_row(rows[0]) if rows else None
 
 
 async def lock_owners(conn: BaseDBAsyncClient, tenant_id: TenantId) -> list[int]:
