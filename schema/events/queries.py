@@ -83,7 +83,7 @@ class EventsQuery:
             page_request(info, limit, offset),
             with_total=_asks_for(info.selected_fields[0].selections, "total"),
         )
-        return EventPage.of(found, zone)
+        return EventPage.of(found)
 
     @strawberry.field(
         extensions=tenant_access(Role.MANAGER, Scope.EVENTS_READ),
@@ -94,8 +94,7 @@ class EventsQuery:
         info: Info,
         external_id: Annotated[str, strawberry.argument(description="The merchant's id of the event.")],
     ) -> Event | None:
-        zone = await tenant_zone(info)
         principal = info.context.principal
         assert principal is not None
         found = await event_by_external_id(info.context.tenant_id, principal, external_id)
-        return Event.of(found, zone) if found is not None else None
+        return Event.of(found) if found is not None else None

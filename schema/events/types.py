@@ -12,13 +12,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import strawberry
 from strawberry.types.arguments import InputContext
 from strawberry.types.base import get_object_definition
 
-from schema.common import JSON, in_tenant_zone
+from schema.common import JSON
 from schema.errors import ProblemInterface, problem_fields
 from tenants.events.batch import IngestResult
 from tenants.events.confirmation import ConfirmResult
@@ -164,13 +163,13 @@ class Event:
     )
 
     @classmethod
-    def of(cls, event: EventRecord, zone: ZoneInfo) -> Event:
+    def of(cls, event: EventRecord) -> Event:
         return cls(
             id=strawberry.ID(str(event.id)),
             external_id=event.external_id,
             type=event.type,
-            occurred_at=in_tenant_zone(event.occurred_at, zone),
-            received_at=in_tenant_zone(event.received_at, zone),
+            occurred_at=event.occurred_at,
+            received_at=event.received_at,
             staff_code=event.staff_code,
             customer_code=event.customer_code,
             team_code=event.team_code,
@@ -191,9 +190,9 @@ class EventPage:
     offset: int = strawberry.field(description="How many matching events come before this page.")
 
     @classmethod
-    def of(cls, listing: EventListing, zone: ZoneInfo) -> EventPage:
+    def of(cls, listing: EventListing) -> EventPage:
         return cls(
-            items=[Event.of(event, zone) for event in listing.items],
+            items=[Event.of(event) for event in listing.items],
             total=listing.total if listing.total is not None else 0,
             limit=listing.limit,
             offset=listing.offset,

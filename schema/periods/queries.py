@@ -7,7 +7,7 @@ from typing import Annotated
 
 import strawberry
 
-from schema.common import JSON, parse_id, tenant_zone
+from schema.common import JSON, parse_id
 from schema.context import Info
 from schema.periods.types import (
     ConfigErrors,
@@ -43,8 +43,7 @@ class PeriodsQuery:
         if scheme is None:
             return []
         listings = await queries.list_periods_with_zones(info.context.tenant_id, scheme)
-        zone = await tenant_zone(info)
-        return [Period.of(listing.period, zone, listing.timezone) for listing in listings]
+        return [Period.of(listing.period, listing.timezone) for listing in listings]
 
     @strawberry.field(
         extensions=tenant_access(Role.MANAGER),

@@ -11,11 +11,10 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import strawberry
 
-from schema.common import global_id, in_tenant_zone, parse_id
+from schema.common import global_id, parse_id
 from schema.context import Info
 from schema.errors import ProblemInterface, problem_fields
 from schema.schemes import SchemeConfigError
@@ -123,22 +122,22 @@ class Period:
     )
 
     @classmethod
-    def of(cls, period: PeriodRecord, tenant_zone: ZoneInfo, timezone: str) -> Period:
-        """`tenant_zone` shows the instants; `timezone` (the scheme's calendar) tells the local days."""
+    def of(cls, period: PeriodRecord, timezone: str) -> Period:
+        """`timezone` (the scheme's calendar) tells the local days; the DateTime scalar shows the instants."""
         local = zone(timezone)
         return cls(
             id=global_id("Period", period.scheme_id, period.key),
             scheme_id=strawberry.ID(str(period.scheme_id)),
             key=period.key,
-            starts_at=in_tenant_zone(period.starts_at, tenant_zone),
-            ends_at=in_tenant_zone(period.ends_at, tenant_zone),
+            starts_at=period.starts_at,
+            ends_at=period.ends_at,
             first_day=period.starts_at.astimezone(local).date(),
             last_day=(period.ends_at.astimezone(local) - timedelta(days=1)).date(),
             state=period.state,
             revision=period.revision,
             scheme_version_id=strawberry.ID(str(period.scheme_version_id)) if period.scheme_version_id else None,
-            closed_at=in_tenant_zone(period.closed_at, tenant_zone) if period.closed_at else None,
-            provisional_at=in_tenant_zone(period.provisional_at, tenant_zone) if period.provisional_at else None,
+            closed_at=period.closed_at,
+            provisional_at=period.provisional_at,
             failure=PeriodFailure.of(period.failure, period.failed_at),
         )
 

@@ -8,11 +8,10 @@ a staff member outside a manager's teams, is null (not found), never "forbidden"
 from __future__ import annotations
 
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import strawberry
 
-from schema.common import parse_id, tenant_zone
+from schema.common import parse_id
 from schema.context import Info
 from schema.permissions import tenant_access
 from schema.scorecards.types import (
@@ -24,20 +23,9 @@ from schema.scorecards.types import (
     Statement,
     TeamSummary,
 )
-from tenants.rules.calendar import zone
 from tenants.scorecards import service
-from tenants.scorecards.records import PeriodView
 from tenants.scorecards.repository import CardFilter, CardOrder
 from tenants.tenancy.auth import Principal, Role
-
-
-async def _zone_of(info: Info, period: PeriodView) -> ZoneInfo:
-    """The tenant's zone: read with the period by the reads that can (one statement less per request), else once per
-    request (schema/common.py)."""
-    if period.tenant_timezone is not None:
-        return zone(period.tenant_timezone)
-    return await tenant_zone(info)
-
 
 # The arguments several queries share (one description each, so the SDL says the same thing everywhere).
 SchemeArgument = Annotated[strawberry.ID, strawberry.argument(description="The scheme.")]
@@ -67,8 +55,7 @@ class ScorecardsQuery:
     )
     async def my_schemes(self, info: Info) -> list[MyScheme]:
         views = await service.my_schemes(info.context.tenant_id, _principal(info))
-        zone = await tenant_zone(info)
-        return [MyScheme.of(view, zone) for view in views]
+        return [MyScheme.of(view) for view in views]
 
     @strawberry.field(
         extensions=tenant_access(Role.STAFF),
@@ -85,7 +72,7 @@ class ScorecardsQuery:
         if scheme is None:
             return None
         view = await service.my_scorecard(info.context.tenant_id, _principal(info), scheme, period)
-        return Scorecard.of(view, await _zone_of(info, view.period)) if view is not None else None
+        return Scorecard.of(view) if view is not None else None
 
     @strawberry.field(
         extensions=tenant_access(Role.STAFF),
@@ -102,7 +89,7 @@ class ScorecardsQuery:
         if scheme_id is not None and scheme is None:
             return None
         view = await service.staff_statement(info.context.tenant_id, _principal(info), period, None, scheme)
-        return Statement.of(view, await tenant_zone(info)) if view is not None else None
+        return Statement.of(view) if view is not None else None
 
     @strawberry.field(
         extensions=tenant_access(Role.STAFF),
@@ -118,8 +105,7 @@ class ScorecardsQuery:
         if scheme is None:
             return []
         views = await service.my_history(info.context.tenant_id, _principal(info), scheme, last)
-        zone = await tenant_zone(info)
-        return [HistoryEntry.of(view, zone) for view in views]
+        return [HistoryEntry.of(view) for view in views]
 
     @strawberry.field(
         extensions=tenant_access(Role.STAFF),
@@ -139,7 +125,7 @@ class ScorecardsQuery:
         if scheme is None:
             return None
         view = await service.leaderboard(info.context.tenant_id, _principal(info), scheme, period, team, first, after)
-        return Leaderboard.of(view, await _zone_of(info, view.period)) if view is not None else None
+        return Leaderboard.of(view) if view is not None else None
 
     @strawberry.field(
         extensions=tenant_access(Role.MANAGER),
@@ -169,7 +155,7 @@ class ScorecardsQuery:
             filters=CardFilter(team_code=team, grade=grade, search=search), order=order_by, first=first, after=after
         )
         page = await service.scorecards(info.context.tenant_id, _principal(info), scheme, period, request)
-        return ScorecardConnection.of(page, await _zone_of(info, page.period)) if page is not None else None
+        return ScorecardConnection.of(page) if page is not None else None
 
     @strawberry.field(
         extensions=tenant_access(Role.STAFF),
@@ -187,7 +173,7 @@ class ScorecardsQuery:
         if scheme is None:
             return None
         view = await service.staff_scorecard(info.context.tenant_id, _principal(info), scheme, period, staff_code)
-        return Scorecard.of(view, await _zone_of(info, view.period)) if view is not None else None
+        return Scorecard.of(view) if view is not None else None
 
     @strawberry.field(
         extensions=tenant_access(Role.STAFF),
@@ -205,7 +191,7 @@ class ScorecardsQuery:
         if scheme_id is not None and scheme is None:
             return None
         view = await service.staff_statement(info.context.tenant_id, _principal(info), period, staff_code, scheme)
-        return Statement.of(view, await tenant_zone(info)) if view is not None else None
+        return Statement.of(view) if view is not None else None
 
     @strawberry.field(
         extensions=tenant_access(Role.MANAGER),
@@ -223,4 +209,4 @@ class ScorecardsQuery:
         if scheme is None:
             return None
         view = await service.team_summary(info.context.tenant_id, _principal(info), scheme, period, team)
-        return TeamSummary.of(view, await _zone_of(info, view.period)) if view is not None else None
+        return TeamSummary.of(view) if view is not None else None

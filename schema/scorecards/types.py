@@ -1,7 +1,7 @@
 """GraphQL types of the scorecards reads and their converters from tenants/scorecards/records.py.
 
 Numbers are Decimals (money as 2-dp strings, scores 4 dp as stored, metric values exact without trailing zeros),
-times carry the tenant's UTC offset (converted here, with the zone the resolver read once per request), dates are
+times are shown with the reader's tenant's UTC offset by the schema's DateTime scalar (schema/common.py), dates are
 dates, and every object a client caches has a global `id` (schema/common.py).
 """
 
@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import strawberry
 
-from schema.common import global_id, in_tenant_zone
+from schema.common import global_id
 from schema.context import Info
 from schema.payroll.types import Dispute, StatementApproval
 from schema.scorecards.loaders import lines_loader
@@ -38,10 +37,6 @@ ScorecardOrder = strawberry.enum(
 )
 
 
-def _zoned(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
-    return in_tenant_zone(moment, zone) if moment is not None else None
-
-
 def period_id(scheme_id: int, key: str) -> strawberry.ID:
     """A period is one (scheme, key) for ever, whether or not anything was computed in it yet."""
     return global_id("Period", scheme_id, key)
@@ -63,7 +58,7 @@ class PeriodSummary:
     provisional_at: datetime | None = strawberry.field(description="When provisional scorecards were last computed.")
 
     @classmethod
-    def of(cls, view: records.PeriodView, zone: ZoneInfo) -> PeriodSummary:
+    def of(cls, view: records.PeriodView) -> PeriodSummary:
         return cls(
             id=period_id(view.scheme_id, view.key),
             scheme_id=strawberry.ID(str(view.scheme_id)),
@@ -71,12 +66,12 @@ class PeriodSummary:
             key=view.key,
             state=view.state,
             revision=view.revision,
-            starts_at=in_tenant_zone(view.starts_at, zone),
-            ends_at=in_tenant_zone(view.ends_at, zone),
+            starts_at=view.starts_at,
+            ends_at=view.ends_at,
             first_day=view.first_day,
             last_day=view.last_day,
-            closed_at=_zoned(view.closed_at, zone),
-            provisional_at=_zoned(view.provisional_at, zone),
+            closed_at=view.closed_at,
+            provisional_at=view.provisional_at,
         )
 
 
@@ -375,7 +370,6 @@ class Scorecard:
     _view: strawberry.Private[records.CardView]
     _period_id: strawberry.Private[int]
     _staff_id: strawberry.Private[int]
-    _zone: strawberry.Private[ZoneInfo]
 
     @strawberry.field(
         description="How far to the next step (差多少); null when the version's config can no longer be read."
@@ -390,24 +384,23 @@ class Scorecard:
     )
     async def lines(self, info: Info) -> list[StatementLine]:
         found = await lines_loader(info).load((self._period_id, self._staff_id))
-        return [StatementLine.of(replace(line, current=line.revision == self.revision), self._zone) for line in found]
+        return [StatementLine.of(replace(line, current=line.revision == self.revision)) for line in found]
 
     @classmethod
-    def of(cls, view: records.CardView, zone: ZoneInfo) -> Scorecard:
+    def of(cls, view: records.CardView) -> Scorecard:
         period_view = view.period
         return cls(
             _period_id=period_view.id or 0,
             _staff_id=view.staff_id,
-            _zone=zone,
             id=global_id("Scorecard", period_view.id or 0, view.revision, view.staff_id),
-            period=PeriodSummary.of(period_view, zone),
+            period=PeriodSummary.of(period_view),
             staff_code=view.staff_code,
             staff_name=view.staff_name,
             team_code=view.team_code,
             team_name=view.team_name,
             revision=view.revision,
             provisional=view.provisional,
-            computed_at=in_tenant_zone(view.computed_at, zone),
+            computed_at=view.computed_at,
             total=round2(view.total),
             total_exact=view.total,
             grade=view.grade,
@@ -443,11 +436,11 @@ class ScorecardConnection:
     total_count: int = strawberry.field(description="Rows matching the filters in your scope.")
 
     @classmethod
-    def of(cls, page: records.CardPageView, zone: ZoneInfo) -> ScorecardConnection:
+    def of(cls, page: records.CardPageView) -> ScorecardConnection:
         return cls(
-            period=PeriodSummary.of(page.period, zone),
+            period=PeriodSummary.of(page.period),
             edges=[
-                ScorecardEdge(cursor=cursor, node=Scorecard.of(card, zone))
+                ScorecardEdge(cursor=cursor, node=Scorecard.of(card))
                 for card, cursor in zip(page.cards, page.cursors, strict=True)
             ],
             page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.cursors[-1] if page.cursors else None),
@@ -499,10 +492,10 @@ class Leaderboard:
     )
 
     @classmethod
-    def of(cls, page: records.CardPageView, zone: ZoneInfo) -> Leaderboard:
+    def of(cls, page: records.CardPageView) -> Leaderboard:
         me = page.me.staff_id if page.me is not None else None
         return cls(
-            period=PeriodSummary.of(page.period, zone),
+            period=PeriodSummary.of(page.period),
             edges=[
                 LeaderboardEdge(cursor=cursor, node=LeaderboardRow.of(card, me))
                 for card, cursor in zip(page.cards, page.cursors, strict=True)
@@ -536,7 +529,7 @@ class StatementLine:
     disputes: list[Dispute] = strawberry.field(description="Disputes raised on this line, with their state and answer.")
 
     @classmethod
-    def of(cls, view: records.LineView, zone: ZoneInfo) -> StatementLine:
+    def of(cls, view: records.LineView) -> StatementLine:
         return cls(
             corrects_period=view.corrects_period_key,
             corrects_revision=view.corrects_revision,
@@ -552,7 +545,7 @@ class StatementLine:
             kind=view.kind,
             amount=view.amount,
             derivation=view.derivation,
-            posted_at=in_tenant_zone(view.posted_at, zone),
+            posted_at=view.posted_at,
         )
 
 
@@ -595,8 +588,8 @@ class Statement:
     )
 
     @classmethod
-    def of(cls, view: records.StatementView, zone: ZoneInfo) -> Statement:
-        lines = {line.id: StatementLine.of(line, zone) for line in view.lines}
+    def of(cls, view: records.StatementView) -> Statement:
+        lines = {line.id: StatementLine.of(line) for line in view.lines}
         keys = {p.id: p.key for p in view.periods}
         return cls(
             id=global_id("Statement", view.staff_id, view.period_key, view.scheme_id or "all"),
@@ -604,7 +597,7 @@ class Statement:
             staff_name=view.staff_name,
             team_code=view.team_code,
             period_key=view.period_key,
-            periods=[PeriodSummary.of(p, zone) for p in view.periods],
+            periods=[PeriodSummary.of(p) for p in view.periods],
             lines=list(lines.values()),
             rules=[
                 StatementRule(
@@ -656,14 +649,14 @@ class MyScheme:
     last_closed_card: CardSummary | None = strawberry.field(description="The reader's card in it.")
 
     @classmethod
-    def of(cls, view: records.MySchemeView, zone: ZoneInfo) -> MyScheme:
+    def of(cls, view: records.MySchemeView) -> MyScheme:
         return cls(
             id=strawberry.ID(str(view.scheme_id)),
             name=view.name,
             description=view.description,
-            current_period=PeriodSummary.of(view.current, zone) if view.current is not None else None,
+            current_period=PeriodSummary.of(view.current) if view.current is not None else None,
             current_card=CardSummary.of(view.current_card),
-            last_closed_period=PeriodSummary.of(view.last_closed, zone) if view.last_closed is not None else None,
+            last_closed_period=PeriodSummary.of(view.last_closed) if view.last_closed is not None else None,
             last_closed_card=CardSummary.of(view.last_closed_card),
         )
 
@@ -677,9 +670,9 @@ class HistoryEntry:
     net: Decimal = strawberry.field(description="The net paid for the period.")
 
     @classmethod
-    def of(cls, view: records.HistoryView, zone: ZoneInfo) -> HistoryEntry:
+    def of(cls, view: records.HistoryView) -> HistoryEntry:
         return cls(
-            period=PeriodSummary.of(view.period, zone),
+            period=PeriodSummary.of(view.period),
             total=round2(view.total),
             grade=view.grade,
             rank=view.rank,
@@ -725,9 +718,9 @@ class TeamSummary:
     bottom: list[LeaderboardRow] = strawberry.field(description="The five lowest totals.")
 
     @classmethod
-    def of(cls, view: records.TeamSummaryView, zone: ZoneInfo) -> TeamSummary:
+    def of(cls, view: records.TeamSummaryView) -> TeamSummary:
         return cls(
-            period=PeriodSummary.of(view.period, zone),
+            period=PeriodSummary.of(view.period),
             team_code=view.team_code,
             participants=view.participants,
             average=view.average,
