@@ -139,12 +139,14 @@ class RedisScorecardFeed:
     def dispatch(self, channel_name: str, data: str) -> None:
         """One message of the pattern subscription to the listeners of its tenant (a malformed one is dropped)."""
         tenant = channel_name.removeprefix(self._prefix)
-        listeners = self._listeners.get(int(tenant)) if tenant.isdigit() else None
+        # ASCII digits only: str.isdigit() also takes digits such as "²" that int() refuses.
+        listeners = self._listeners.get(int(tenant)) if tenant.isascii() and tenant.isdigit() else None
         if not listeners:
             return
         try:
             change = ScorecardChange.from_json(json.loads(data))
-        except (ValueError, TypeError, KeyError):
+        # RecursionError: JSON nested too deep for the parser. Whatever the message, the reader task must live on.
+        except (ValueError, TypeError, KeyError, RecursionError):
             log.warning("malformed live update dropped", channel=channel_name)
             return
         if change.tenant_id != int(tenant):

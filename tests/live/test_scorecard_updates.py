@@ -14,6 +14,7 @@ import json
 import tracemalloc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -33,6 +34,7 @@ from tenants.staff.records import StaffItem, TeamItem
 from tenants.staff.service import upsert_staff, upsert_teams
 from tenants.tenancy import service
 from tenants.tenancy.auth import Role
+from tenants.tenancy.identity import TenantId
 from tests.conftest import PASSWORD, GraphQL, TenantFactory, TenantFixture, unique
 from tests.periods.test_close import CLOSE, run_worker
 from tests.periods.test_job_queues import REFRESH
@@ -331,3 +333,26 @@ async def test_a_late_change_to_an_approved_period_reaches_the_next_statements_s
         with pytest.raises(TimeoutError):
             async with asyncio.timeout(0.5):
                 await other.recv()
+
+
+async def test_a_malformed_message_is_dropped_and_the_feed_reads_on(redis: Any, database: Settings) -> None:
+    """JSON nested too deep for the parser, or a channel whose tenant is a non-ASCII digit: dropped, and the
+    feed's reader task still hands on the next change (it used to die, leaving the process deaf for good)."""
+    from workers.notify import RedisScorecardFeed, channel
+
+    feed = RedisScorecardFeed(database)
+    tenant = TenantId(987_654_321)
+    good = ScorecardChange(int(tenant), 1, PERIOD, "close", 3, frozenset({1}), frozenset({2}))
+    try:
+        async with feed.listen(tenant, lambda _change: True) as changes, asyncio.timeout(PATIENCE_SECONDS):
+            subscribed = replace(good, revision=1)
+            # Until the feed's pattern subscription is in place (publish counts the receivers; there is no event).
+            while await redis.publish(channel(database, tenant), json.dumps(subscribed.to_json())) == 0:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+            assert await anext(changes) == subscribed
+            await redis.publish(channel(database, tenant), "[" * 100_000 + "]" * 100_000)
+            await redis.publish(f"{channel(database, tenant)}\u00b2", json.dumps(good.to_json()))
+            await redis.publish(channel(database, tenant), json.dumps(good.to_json()))
+            assert await anext(changes) == good
+    finally:
+        await feed.aclose()
