@@ -83,9 +83,15 @@ def approval_of(period: Period) -> Approval:
     )
 
 
+def _can_be_key(key: str) -> bool:
+    """Whether a period row could have this key (short storable text): any other key is simply not found, never sent
+    to the database."""
+    return len(key) <= MAX_KEY_LENGTH and is_storable_text(key)
+
+
 async def approval_in(conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int, key: str) -> Approval | None:
     """The approval of a period of the scheme, in the caller's unit of work (None: no such period row yet)."""
-    if len(key) > MAX_KEY_LENGTH or not is_storable_text(key):
+    if not _can_be_key(key):
         return None
     period = await repository.find_period(conn, tenant_id, scheme_id, key)
     return approval_of(period) if period is not None else None
@@ -110,12 +116,7 @@ def _snapshot(approval: Approval) -> dict[str, object]:
 async def _locked_period(conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int, key: str) -> Period:
     if not await repository.scheme_exists(conn, tenant_id, scheme_id):
         raise ApprovalError.of(ApprovalErrorCode.SCHEME_NOT_FOUND, NO_SUCH_SCHEME, "schemeId")
-    # A key that no period can have (period keys are short text) is simply not found: never sent to the database.
-    found = (
-        await repository.period_for_update(conn, tenant_id, scheme_id, key)
-        if len(key) <= MAX_KEY_LENGTH and is_storable_text(key)
-        else None
-    )
+    found = await repository.period_for_update(conn, tenant_id, scheme_id, key) if _can_be_key(key) else None
     if found is None:
         raise ApprovalError.of(
             ApprovalErrorCode.PERIOD_NOT_FOUND,
