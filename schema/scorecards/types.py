@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 
@@ -104,8 +105,15 @@ class MetricResult:
         )
 
 
-def _text(message: Message, info: Info) -> str:
-    return message.render(info.context.locale)
+def _render_explanation(root: Any, info: Info) -> str:
+    explanation: Message = root._explanation
+    return explanation.render(info.context.locale)
+
+
+def _explanation_field() -> Any:
+    """The `explanation` of a progress type: its private `_explanation` in the reader's language (one resolver for
+    every progress type, declared last so that it stays the last field in the SDL)."""
+    return strawberry.field(resolver=_render_explanation, description="The answer in words, in the reader's language.")
 
 
 @strawberry.type(description="Points to the next grade.")
@@ -117,10 +125,7 @@ class GradeProgress:
     max_total: Decimal = strawberry.field(description="The highest total the scheme's scoring can give.")
     reachable: bool = strawberry.field(description="Whether the next grade can still be reached at all.")
     _explanation: strawberry.Private[Message]
-
-    @strawberry.field(description="The answer in words, in the reader's language.")
-    def explanation(self, info: Info) -> str:
-        return _text(self._explanation, info)
+    explanation: str = _explanation_field()
 
     @classmethod
     def of(cls, gap: rules.GradeGap) -> GradeProgress:
@@ -158,10 +163,7 @@ class MetricProgress:
     )
     numerator_to_cap: Decimal | None = strawberry.field(description="A ratio: the same to the cap.")
     _explanation: strawberry.Private[Message]
-
-    @strawberry.field(description="The answer in words, in the reader's language.")
-    def explanation(self, info: Info) -> str:
-        return _text(self._explanation, info)
+    explanation: str = _explanation_field()
 
     @classmethod
     def of(cls, gap: rules.MetricGap) -> MetricProgress:
@@ -195,10 +197,7 @@ class GateProgress:
     passed: bool = strawberry.field(description="The reward pays / the penalty is not charged.")
     points_missing: Decimal = strawberry.field(description="Points still missing (0 when passed).")
     _explanation: strawberry.Private[Message]
-
-    @strawberry.field(description="The answer in words, in the reader's language.")
-    def explanation(self, info: Info) -> str:
-        return _text(self._explanation, info)
+    explanation: str = _explanation_field()
 
     @classmethod
     def of(cls, gap: rules.GateGap) -> GateProgress:
@@ -227,10 +226,7 @@ class LadderProgress:
     missing: Decimal | None = strawberry.field(description="How much more reaches the next step.")
     gate: GateProgress | None = strawberry.field(description="The rule's gate, when it has one.")
     _explanation: strawberry.Private[Message]
-
-    @strawberry.field(description="The answer in words, in the reader's language.")
-    def explanation(self, info: Info) -> str:
-        return _text(self._explanation, info)
+    explanation: str = _explanation_field()
 
     @classmethod
     def of(cls, gap: rules.LadderGap) -> LadderProgress:
@@ -267,10 +263,7 @@ class CommissionProgress:
     amount_at_next: Decimal | None = strawberry.field(description="The commission when the base reaches the next tier.")
     gate: GateProgress | None = strawberry.field(description="The rule's gate, when it has one.")
     _explanation: strawberry.Private[Message]
-
-    @strawberry.field(description="The answer in words, in the reader's language.")
-    def explanation(self, info: Info) -> str:
-        return _text(self._explanation, info)
+    explanation: str = _explanation_field()
 
     @classmethod
     def of(cls, gap: rules.CommissionGap) -> CommissionProgress:
@@ -304,10 +297,7 @@ class ScoreBonusProgress:
     per_point: Decimal = strawberry.field(description="What one more point of total pays below the cap.")
     gate: GateProgress | None = strawberry.field(description="The rule's gate, when it has one.")
     _explanation: strawberry.Private[Message]
-
-    @strawberry.field(description="The answer in words, in the reader's language.")
-    def explanation(self, info: Info) -> str:
-        return _text(self._explanation, info)
+    explanation: str = _explanation_field()
 
     @classmethod
     def of(cls, gap: rules.ScoreBonusGap) -> ScoreBonusProgress:
@@ -421,6 +411,10 @@ class PageInfo:
     has_next_page: bool = strawberry.field(description="More rows follow this page.")
     end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
 
+    @classmethod
+    def of(cls, page: records.CardPageView) -> PageInfo:
+        return cls(has_next_page=page.has_next, end_cursor=page.cursors[-1] if page.cursors else None)
+
 
 @strawberry.type(description="A scorecard and its cursor.")
 class ScorecardEdge:
@@ -443,7 +437,7 @@ class ScorecardConnection:
                 ScorecardEdge(cursor=cursor, node=Scorecard.of(card))
                 for card, cursor in zip(page.cards, page.cursors, strict=True)
             ],
-            page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.cursors[-1] if page.cursors else None),
+            page_info=PageInfo.of(page),
             total_count=page.total_count,
         )
 
@@ -500,7 +494,7 @@ class Leaderboard:
                 LeaderboardEdge(cursor=cursor, node=LeaderboardRow.of(card, me))
                 for card, cursor in zip(page.cards, page.cursors, strict=True)
             ],
-            page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.cursors[-1] if page.cursors else None),
+            page_info=PageInfo.of(page),
             total_count=page.total_count,
             me=LeaderboardRow.of(page.me, me) if page.me is not None else None,
         )
