@@ -122,7 +122,7 @@ def _finished(writer: XlsxStatementWriter | CsvStatementWriter, path: Path) -> t
 
 
 def _discard(writer: XlsxStatementWriter | CsvStatementWriter | None, path: Path) -> None:
-    if isinstance(writer, CsvStatementWriter):
+    if writer is not None:
         writer.abort()
     with contextlib.suppress(OSError):
         path.unlink()

@@ -17,6 +17,7 @@ Workbook layout (what a payroll clerk opens):
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import re
 from collections.abc import Iterable, Sequence
@@ -393,6 +394,20 @@ class XlsxStatementWriter:
             ]
         )
         self._book.save(self._path)
+
+    def abort(self) -> None:
+        """An export that failed or was cancelled: each sheet's spooled rows are deleted now (saving deletes them;
+        otherwise openpyxl keeps them on disk until the process exits, a workbook's worth per failed export)."""
+        for sheet in self._book.worksheets:
+            assert isinstance(sheet, WriteOnlyWorksheet)
+            # The sheet's WorksheetWriter (openpyxl's, absent from its stubs), made with its first row.
+            spool = vars(sheet).get("_writer")
+            if spool is None:  # no row written yet: nothing on disk
+                continue
+            with contextlib.suppress(Exception):  # the error being raised is the one that matters
+                if not sheet.closed:
+                    sheet.close()
+                spool.cleanup()
 
 
 # --- CSV -------------------------------------------------------------------------------------------------------------

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import tempfile
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,7 +29,9 @@ from tenants.audit.service import SYSTEM
 from tenants.db.uow import tenant_unit_of_work
 from tenants.demo import PERIOD, SCHEME_NAME, seed_worked_example
 from tenants.events.service import ingest
+from tenants.exports.repository import StatementLine
 from tenants.exports.service import export_statements
+from tenants.exports.workbook import XlsxStatementWriter, labels
 from tenants.periods.approvals import approve_statements
 from tenants.periods.close import close_period
 from tenants.periods.models import LedgerLine, Period
@@ -375,3 +380,21 @@ async def test_the_service_itself_refuses_staff(
     admin = await app.state.auth.authenticate(seeded.admin_token)
     with pytest.raises(AuthError):  # an admin of A asking for B's data: the principal is not B's
         await export_statements(other.tenant_id, admin, str(seeded.scheme_id), PERIOD, "csv")
+
+
+def test_an_aborted_workbook_leaves_no_spooled_rows_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An export that fails or is cancelled mid-way (a lost client, a database error): the rows openpyxl spooled
+    for each sheet are deleted at once, not when the process exits (they used to pile up, a workbook per failure)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # openpyxl spools into the temporary directory
+    writer = XlsxStatementWriter(tmp_path / "statements.xlsx", labels("zh-CN", SCHEME_NAME, PERIOD, 1, "closed"))
+
+    def line(team_id: int | None, staff_id: int) -> StatementLine:
+        team = None if team_id is None else f"t{team_id}"
+        return StatementLine(
+            team_id, team, team, staff_id, f"s{staff_id}", "小王", 1, "bonus", "r", Decimal("1.00"), "d", None
+        )
+
+    writer.write([line(1, 1), line(1, 2), line(2, 3), line(None, 4)])  # the first two teams' sheets are closed
+    assert os.listdir(tmp_path)  # the summary and every team sheet spooled so far
+    writer.abort()
+    assert os.listdir(tmp_path) == []
