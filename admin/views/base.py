@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 from markupsafe import Markup
 from sqladmin import BaseView, ModelView
 from sqladmin.filters import AllUniqueStringValuesFilter, BooleanFilter, StaticValuesFilter
+from sqlalchemy import Select
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 
@@ -52,6 +53,28 @@ def require_tenant(request: HTTPConnection) -> tuple[ConsoleUser, TenantId]:
     if user is None or user.tenant_id is None:
         raise HTTPException(status_code=403)
     return user, user.tenant_id
+
+
+# ids are bigints (admin/tables.py): the largest one a request may name
+MAX_ID: Final = 2**63 - 1
+
+
+def parse_id(text: object) -> int | None:
+    """A row id named by a request (path, query or form text), or None when the text is no id. str.isdigit alone
+    lets through what int() refuses ("²") or what the database refuses (thirty digits, beyond a bigint): both were
+    server errors. Callers turn None into their own answer (404, an empty filter, the form's refusal)."""
+    if not isinstance(text, str) or not text.isascii() or not text.isdigit() or len(text) > len(str(MAX_ID)):
+        return None
+    value = int(text)
+    return value if value <= MAX_ID else None
+
+
+def require_id(text: object) -> int:
+    """parse_id for a page about one row: text that is no id names no row (404)."""
+    value = parse_id(text)
+    if value is None:
+        raise HTTPException(status_code=404)
+    return value
 
 
 def _money_or_number(value: Decimal) -> str:
@@ -132,6 +155,10 @@ class MerchantView(ModelView):
             raise HTTPException(status_code=404)
         return await super().check_can_view_details(request, model)
 
+    def _stmt_by_identifier(self, identifier: str) -> Select[Any]:
+        # sqladmin's details, edit and delete find the row by the path's text; text that is no id names no row
+        return super()._stmt_by_identifier(str(require_id(identifier)))
+
     async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
         raise HTTPException(status_code=405)
 
@@ -159,6 +186,10 @@ class OperatorView(ModelView):
 
     def is_accessible(self, request: Request) -> bool:
         return self.is_visible(request)
+
+    def _stmt_by_identifier(self, identifier: str) -> Select[Any]:
+        # sqladmin's details, edit and delete find the row by the path's text; text that is no id names no row
+        return super()._stmt_by_identifier(str(require_id(identifier)))
 
 
 class MerchantPage(BaseView):

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from admin.i18n import current_zone, format_money, format_number, label, render
-from admin.views.base import MerchantPage, require_tenant
+from admin.views.base import MerchantPage, parse_id, require_tenant
 from admin.views.periods import KINDS
 from admin.views.schemes import script_json
 from tenants.i18n import _
@@ -126,8 +126,9 @@ class DashboardPage(MerchantPage):
         require_tenant(request)
         async with self._admin_ref.session_maker() as session:
             schemes = (await session.execute(SCHEMES_SQL)).all()
-            scheme_param = request.query_params.get("scheme", "")
-            scheme_id = int(scheme_param) if scheme_param.isdigit() else (schemes[-1].id if schemes else None)
+            scheme_id = parse_id(request.query_params.get("scheme"))
+            if scheme_id is None:
+                scheme_id = schemes[-1].id if schemes else None
             periods = (await session.execute(PERIODS_SQL, {"scheme": scheme_id})).all() if scheme_id else []
             period_param = request.query_params.get("period", "")
             period = next((p for p in periods if p.key == period_param), None)

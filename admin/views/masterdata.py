@@ -21,7 +21,15 @@ from wtforms import SelectMultipleField, StringField  # type: ignore[import-unty
 
 from admin.i18n import label, render
 from admin.tables import ApiKeyRow, AuditRow, CustomerRow, EventRow, MembershipRow, StaffRow, TeamRow, UserRow
-from admin.views.base import MerchantView, ServiceRefused, ValuesFilter, YesNoFilter, require_tenant
+from admin.views.base import (
+    MerchantView,
+    ServiceRefused,
+    ValuesFilter,
+    YesNoFilter,
+    parse_id,
+    require_id,
+    require_tenant,
+)
 from tenants.accounts import service as accounts
 from tenants.i18n import _
 from tenants.staff import service as staff_service
@@ -40,7 +48,7 @@ def _raise_problems(outcome: UpsertOutcome) -> None:
 
 async def _row(view: MerchantView, model: Any, pk: Any) -> Any:
     async with view.session_maker() as session:
-        row = await session.get(model, int(pk))
+        row = await session.get(model, pk if isinstance(pk, int) else require_id(pk))
     if row is None:
         raise HTTPException(status_code=404)
     return row
@@ -58,9 +66,10 @@ async def _code(view: MerchantView, model: Any, value: Any) -> str | None:
         return None
     if hasattr(value, "code"):
         return str(value.code)
-    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-        return str((await _row(view, model, value)).code)
-    raise HTTPException(status_code=400)
+    row_id = value if isinstance(value, int) else parse_id(value)
+    if row_id is None:
+        raise HTTPException(status_code=400)
+    return str((await _row(view, model, row_id)).code)
 
 
 def _clean(value: Any) -> str:
@@ -427,14 +436,10 @@ class ActorFilter(ValuesFilter):
     async def get_filtered_query(self, query: Select[Any], value: Any, model: Any) -> Select[Any]:
         if value in (None, "", "__all"):
             return query
-        text = str(value)
-        if not text.isdigit() or len(text) > MAX_ID_DIGITS:
+        user_id = parse_id(str(value))
+        if user_id is None:
             return query.where(false())
-        return query.where(AuditRow.actor_user_id == int(text))
-
-
-# ids are bigints: longer digit strings are no id (and must not reach the database)
-MAX_ID_DIGITS = 18
+        return query.where(AuditRow.actor_user_id == user_id)
 
 
 class AuditAdmin(MerchantView, model=AuditRow):

@@ -9,7 +9,7 @@ from starlette.responses import RedirectResponse, Response
 
 from admin.i18n import render
 from admin.security import ConsoleAuth, console_memberships, console_user
-from admin.views.base import MerchantPage, require_tenant
+from admin.views.base import MerchantPage, parse_id, require_tenant
 from tenants.accounts import service as accounts
 from tenants.i18n import _
 from tenants.tenancy.auth import memberships_of
@@ -55,7 +55,7 @@ class ConfirmRevokePage(MerchantPage):
     async def confirm_revoke(self, request: Request) -> Response:
         _user, tenant_id = require_tenant(request)
         pks = request.query_params.get("pks", "") if request.method == "GET" else str((await request.form()).get("pks"))
-        ids = [int(pk) for pk in pks.split(",") if pk.strip().isdigit()]
+        ids = [pk for pk in (parse_id(text.strip()) for text in pks.split(",")) if pk is not None]
         if not ids:
             raise HTTPException(status_code=404)
         back = str(request.url_for("admin:list", identity="api-key-row"))

@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from admin.i18n import render
 from admin.tables import MembershipRow, StaffRow
-from admin.views.base import MerchantPage, require_tenant
+from admin.views.base import MerchantPage, require_id, require_tenant
 from tenants.access import service as access
 from tenants.accounts import service as accounts
 from tenants.errors import DomainError
@@ -38,11 +38,8 @@ def _roles() -> list[tuple[str, str]]:
     return [(role.value, render(name)) for role, name in ROLE_NAMES.items()]
 
 
-def _first_pk(request: Request, source: Any) -> int:
-    raw = str(source.get("pks") or source.get("id") or "").split(",")[0]
-    if not raw.isdigit():
-        raise HTTPException(status_code=404)
-    return int(raw)
+def _first_pk(source: Any) -> int:
+    return require_id(str(source.get("pks") or source.get("id") or "").split(",")[0])
 
 
 class PeoplePages(MerchantPage):
@@ -126,7 +123,7 @@ class PeoplePages(MerchantPage):
     async def member_role(self, request: Request) -> Response:
         user, _tenant_id = require_tenant(request)
         source = request.query_params if request.method == "GET" else await request.form()
-        membership = await self._membership(_first_pk(request, source))
+        membership = await self._membership(_first_pk(source))
         error = None
         if request.method == "POST":
             try:
@@ -159,7 +156,7 @@ class PeoplePages(MerchantPage):
     async def member_remove(self, request: Request) -> Response:
         user, _tenant_id = require_tenant(request)
         source = request.query_params if request.method == "GET" else await request.form()
-        membership = await self._membership(_first_pk(request, source))
+        membership = await self._membership(_first_pk(source))
         error = None
         if request.method == "POST":
             try:
@@ -184,7 +181,7 @@ class PeoplePages(MerchantPage):
     async def staff_login(self, request: Request) -> Response:
         user, tenant_id = require_tenant(request)
         source = request.query_params if request.method == "GET" else await request.form()
-        staff_id = _first_pk(request, source)
+        staff_id = _first_pk(source)
         async with self._admin_ref.session_maker() as session:
             staff: StaffRow | None = await session.get(StaffRow, staff_id)
             members = list((await session.execute(select(MembershipRow).order_by(MembershipRow.id))).scalars())
@@ -197,7 +194,7 @@ class PeoplePages(MerchantPage):
                 if chosen == "":
                     await access.unlink_staff_user(tenant_id, user.actor, staff.code)
                 else:
-                    await access.link_staff_user(tenant_id, user.actor, staff.code, int(chosen))
+                    await access.link_staff_user(tenant_id, user.actor, staff.code, require_id(chosen))
             except DomainError as refused:
                 error = _refusal(refused)
             else:

@@ -21,7 +21,16 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from admin.i18n import format_instant, format_money, format_number, label, render
 from admin.tables import LedgerLineRow, PeriodRow, SchemeRow, ScorecardRow, StaffRow, TeamRow
-from admin.views.base import ChoicesFilter, MerchantPage, MerchantView, ValuesFilter, YesNoFilter, require_tenant
+from admin.views.base import (
+    ChoicesFilter,
+    MerchantPage,
+    MerchantView,
+    ValuesFilter,
+    YesNoFilter,
+    parse_id,
+    require_id,
+    require_tenant,
+)
 from server.exports import download_response
 from tenants.errors import DomainError
 from tenants.i18n import Message, _
@@ -79,9 +88,10 @@ class TeamFilter:
         return [("__all", render(_("All")))] + [(str(row[0]), row[1]) for row in rows]
 
     async def get_filtered_query(self, query: Select[Any], value: Any, model: Any) -> Select[Any]:
-        if not isinstance(value, str) or not value.isdigit():
+        team_id = parse_id(value)
+        if team_id is None:
             return query
-        staff_of_team = select(StaffRow.id).where(StaffRow.team_id == int(value))
+        staff_of_team = select(StaffRow.id).where(StaffRow.team_id == team_id)
         return query.where(self.staff_column.in_(staff_of_team))
 
 
@@ -104,9 +114,10 @@ class PeriodFilter:
         return [("__all", render(_("All")))] + [(str(row[0]), f"{row[2]} {row[1]}") for row in rows]
 
     async def get_filtered_query(self, query: Select[Any], value: Any, model: Any) -> Select[Any]:
-        if not isinstance(value, str) or not value.isdigit():
+        period_id = parse_id(value)
+        if period_id is None:
             return query
-        return query.where(self.period_column == int(value))
+        return query.where(self.period_column == period_id)
 
 
 class PeriodAdmin(MerchantView, model=PeriodRow):
@@ -147,7 +158,7 @@ class PeriodAdmin(MerchantView, model=PeriodRow):
 
     def _act(self, request: Request, intent: str) -> Response:
         pk = request.query_params.get("pks", "").split(",")[0]
-        if not pk.isdigit():
+        if parse_id(pk) is None:
             return RedirectResponse(str(request.url_for("admin:list", identity=self.identity)), 302)
         url = request.url_for("admin:view-period_action").include_query_params(period=pk, intent=intent)
         return RedirectResponse(str(url), 302)
@@ -172,7 +183,7 @@ class PeriodAdmin(MerchantView, model=PeriodRow):
     async def ledger(self, request: Request) -> Response:
         pk = request.query_params.get("pks", "").split(",")[0]
         url = request.url_for("admin:list", identity="ledger-line-row")
-        return RedirectResponse(str(url.include_query_params(period=pk) if pk.isdigit() else url), 302)
+        return RedirectResponse(str(url.include_query_params(period=pk) if parse_id(pk) is not None else url), 302)
 
 
 def _staff(model: Any, attribute: str) -> str:
@@ -303,10 +314,10 @@ class LedgerLineAdmin(MerchantView, model=LedgerLineRow):
 
     async def list_context(self, request: Request) -> dict[str, Any]:
         context = await super().list_context(request)
-        period = request.query_params.get("period", "")
-        if period.isdigit():
+        period_id = parse_id(request.query_params.get("period"))
+        if period_id is not None:
             async with self.session_maker() as session:
-                context["export_period"] = await session.get(PeriodRow, int(period))
+                context["export_period"] = await session.get(PeriodRow, period_id)
         return context
 
 
@@ -338,10 +349,9 @@ class PeriodPages(MerchantPage):
         user, tenant_id = require_tenant(request)
         source = request.query_params if request.method == "GET" else await request.form()
         intent = str(source.get("intent") or "")
-        period_id = str(source.get("period") or "")
-        if intent not in INTENTS or not period_id.isdigit():
+        if intent not in INTENTS:
             raise HTTPException(status_code=404)
-        period = await self._period(int(period_id))
+        period = await self._period(require_id(str(source.get("period") or "")))
         error = None
         if request.method == "POST":
             try:
@@ -390,10 +400,11 @@ class PeriodPages(MerchantPage):
             form = await request.form()
             scheme = str(form.get("scheme") or "")
             key = str(form.get("period") or "").strip()
-            if scheme.isdigit():
+            scheme_id = parse_id(scheme)
+            if scheme_id is not None:
                 try:
                     job_id = await periods_service.request_close(
-                        tenant_id, int(scheme), key, force=False, actor=user.actor
+                        tenant_id, scheme_id, key, force=False, actor=user.actor
                     )
                 except DomainError as refused:
                     error = "；".join(render(problem.message) for problem in refused.problems)

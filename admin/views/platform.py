@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from admin.i18n import label, render
 from admin.security import console_user
 from admin.tables import TenantRow
-from admin.views.base import OperatorView
+from admin.views.base import OperatorView, parse_id
 from tenants.errors import DomainError
 from tenants.i18n import _
 
@@ -105,15 +105,16 @@ class TenantAdmin(OperatorView, model=TenantRow):
         source = request.query_params if request.method == "GET" else await request.form()
         intent = str(source.get("intent") or "")
         tenant = str(source.get("tenant") or "")
-        if intent not in ("suspend", "resume") or not tenant.isdigit():
+        tenant_id = parse_id(tenant)
+        if intent not in ("suspend", "resume") or tenant_id is None:
             raise HTTPException(status_code=404)
         error = None
         if request.method == "POST":
             try:
                 if intent == "suspend":
-                    await accounts.suspend_tenant(user.actor, int(tenant))
+                    await accounts.suspend_tenant(user.actor, tenant_id)
                 else:
-                    await accounts.resume_tenant(user.actor, int(tenant))
+                    await accounts.resume_tenant(user.actor, tenant_id)
             except DomainError as refused:
                 error = "；".join(render(problem.message) for problem in refused.problems)
             else:

@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse, Response
 
 from admin.i18n import format_money, format_number, label, render
 from admin.tables import SchemeRow, SchemeVersionRow
-from admin.views.base import MerchantPage, MerchantView, ValuesFilter, require_tenant
+from admin.views.base import MerchantPage, MerchantView, ValuesFilter, parse_id, require_id, require_tenant
 from tenants.errors import DomainError, Problem
 from tenants.i18n import _
 from tenants.periods.simulate import simulate
@@ -118,7 +118,7 @@ class SchemeAdmin(MerchantView, model=SchemeRow):
     @action(name="design", label=label(_("Open the designer")), add_in_list=True, add_in_detail=True)
     async def design(self, request: Request) -> Response:
         pk = request.query_params.get("pks", "").split(",")[0]
-        if not pk.isdigit():
+        if parse_id(pk) is None:
             return RedirectResponse(str(request.url_for("admin:list", identity=self.identity)), 302)
         return RedirectResponse(str(request.url_for("admin:view-scheme_designer", scheme_id=pk)), 302)
 
@@ -170,7 +170,7 @@ class SchemeVersionAdmin(MerchantView, model=SchemeVersionRow):
 
     @action(name="compare", label=label(_("Compare two versions")), add_in_list=True, add_in_detail=False)
     async def compare(self, request: Request) -> Response:
-        pks = [pk for pk in request.query_params.get("pks", "").split(",") if pk.isdigit()]
+        pks = [pk for pk in request.query_params.get("pks", "").split(",") if parse_id(pk) is not None]
         url = request.url_for("admin:view-scheme_diff").include_query_params(versions=",".join(pks[:2]))
         return RedirectResponse(str(url), 302)
 
@@ -257,7 +257,7 @@ class SchemeDesignerPage(MerchantPage):
     @expose("/schemes/design/{scheme_id:int}", methods=["GET", "POST"], identity="scheme_designer")
     async def scheme_designer(self, request: Request) -> Response:
         user, tenant_id = require_tenant(request)
-        scheme_id = int(request.path_params["scheme_id"])
+        scheme_id = require_id(str(request.path_params["scheme_id"]))
         scheme, versions = await _load(self._admin_ref.session_maker, scheme_id)
         config: Any = _starting_config(versions)
         config_text = json.dumps(config, ensure_ascii=False, indent=2)
@@ -362,7 +362,7 @@ class SchemeDesignerPage(MerchantPage):
     @expose("/schemes/diff", methods=["GET"], identity="scheme_diff")
     async def scheme_diff(self, request: Request) -> Response:
         require_tenant(request)
-        ids = [int(pk) for pk in request.query_params.get("versions", "").split(",") if pk.isdigit()][:2]
+        ids = [pk for pk in map(parse_id, request.query_params.get("versions", "").split(",")) if pk is not None][:2]
         async with self._admin_ref.session_maker() as session:
             rows = [await session.get(SchemeVersionRow, version_id) for version_id in ids]
         found = [row for row in rows if row is not None]
