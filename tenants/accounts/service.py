@@ -463,8 +463,8 @@ async def accept_invitation(
             raise TenancyError.of(
                 TenancyErrorCode.TOKEN_EXPIRED, _("This invitation has expired; ask for a new one."), "token"
             )
-        _visible, suspended_at = await repository.tenant_suspension(conn, tenant_id)
-        if suspended_at is not None:
+        tenant = await repository.tenant_by_id(conn, tenant_id)  # answered too: read once
+        if tenant.suspended_at is not None:
             raise TenancyError.of(
                 TenancyErrorCode.TENANT_SUSPENDED, _("This tenant is suspended; contact the platform operator.")
             )
@@ -513,7 +513,6 @@ async def accept_invitation(
         invitation.accepted_at, invitation.accepted_user_id = now, user_id
         await repository.save_invitation_accepted(conn, invitation)
         await _record_invitation(conn, tenant_id, actor, "invitation.accept", invitation, before)
-        tenant = await repository.tenant_by_id(conn, tenant_id)
     if not created:
         await auth.rate_limiter.record_success(invitation.email, address)
     return AcceptedInvitation(tenant, user_id, created, auth.tokens.issue(user_id, tenant_id))
