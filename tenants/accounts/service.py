@@ -63,7 +63,7 @@ from tenants.tenancy.identity import (
 )
 from tenants.tenancy.limits import Limit, count_attempt, limit_key
 from tenants.tenancy.mail import MailKind, OutgoingMail, send_mail
-from tenants.tenancy.models import ApiKey, Invitation, Tenant
+from tenants.tenancy.models import ApiKey, Invitation, Membership, Tenant
 from tenants.tenancy.passwords import check_password
 from tenants.tenancy.repository import MemberRow
 from tenants.tenancy.service import ApiKeyChange, CreatedApiKey, check_name, check_new_tenant, normalized_email
@@ -263,6 +263,14 @@ def _role_not_allowed(field: str = "role") -> TenancyError:
     return error
 
 
+def _acting_admin(principal: UserPrincipal, field: str) -> tuple[TenantId, Role]:
+    """The caller's tenant and role when it is an admin or owner of a tenant; else ROLE_NOT_ALLOWED on `field`."""
+    tenant_id, acting = principal.tenant_id, principal.role
+    if tenant_id is None or acting is None or ROLE_RANK[acting] < ROLE_RANK[Role.ADMIN]:
+        raise _role_not_allowed(field)
+    return tenant_id, acting
+
+
 def _check_invitable(inviter: Role, role: Role, team_codes: Sequence[str]) -> None:
     if inviter == Role.MANAGER:
         if role != Role.STAFF:
@@ -405,9 +413,7 @@ async def list_invitations(tenant_id: TenantId, *, pending: bool, page: PageRequ
 
 async def revoke_invitation(principal: UserPrincipal, invitation_id: int | None) -> Invitation:
     """Its token is refused from now on (TOKEN_INVALID). Only a pending invitation can be revoked."""
-    tenant_id, acting = principal.tenant_id, principal.role
-    if tenant_id is None or acting is None or ROLE_RANK[acting] < ROLE_RANK[Role.ADMIN]:
-        raise _role_not_allowed("id")
+    tenant_id, _acting = _acting_admin(principal, "id")
     async with tenant_unit_of_work(tenant_id) as conn:
         invitation = (
             await repository.invitation_for_update(conn, tenant_id, invitation_id)
@@ -543,23 +549,31 @@ def _member_state(row: MemberRow) -> dict[str, Any]:
     return {"userId": row.user_id, "email": row.email, "role": row.role}
 
 
+async def _locked_member(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, user_id: int | None
+) -> tuple[list[int], Membership, MemberRow]:
+    """The tenant's owners (their rows locked first: role changes and removals of a tenant are serialised on them),
+    the member's membership (locked) and the member as it is; NOT_FOUND on userId when the tenant has no such member."""
+    owners = await repository.lock_owners(conn, tenant_id)
+    membership = await repository.membership_for_update(conn, tenant_id, user_id) if user_id is not None else None
+    member = (
+        await repository.member(conn, tenant_id, user_id) if membership is not None and user_id is not None else None
+    )
+    if membership is None or member is None:
+        raise TenancyError.of(TenancyErrorCode.NOT_FOUND, NO_SUCH_MEMBER, "userId")
+    return owners, membership, member
+
+
 async def set_member_role(principal: UserPrincipal, user_id: int | None, role: Role) -> MemberRow:
     """The member's role from the next request on (auth reads it per request). Same role: nothing changes."""
-    tenant_id, acting = principal.tenant_id, principal.role
-    if tenant_id is None or acting is None or ROLE_RANK[acting] < ROLE_RANK[Role.ADMIN]:
-        raise _role_not_allowed()
+    tenant_id, acting = _acting_admin(principal, "role")
     async with tenant_unit_of_work(tenant_id) as conn:
-        owners = await repository.lock_owners(conn, tenant_id)
-        membership = await repository.membership_for_update(conn, tenant_id, user_id) if user_id is not None else None
-        if membership is None or user_id is None:
-            raise TenancyError.of(TenancyErrorCode.NOT_FOUND, NO_SUCH_MEMBER, "userId")
+        owners, membership, before = await _locked_member(conn, tenant_id, user_id)
         current = Role(membership.role)
         if acting != Role.OWNER and Role.OWNER in (current, role):
             raise _role_not_allowed()
-        if current == Role.OWNER and role != Role.OWNER and owners == [user_id]:
+        if current == Role.OWNER and role != Role.OWNER and owners == [before.user_id]:
             raise TenancyError.of(TenancyErrorCode.LAST_OWNER, _("A tenant keeps at least one owner."), "role")
-        before = await repository.member(conn, tenant_id, user_id)
-        assert before is not None
         if current != role:
             membership.role = role.value
             await repository.save_role(conn, membership)
@@ -570,7 +584,7 @@ async def set_member_role(principal: UserPrincipal, user_id: int | None, role: R
                 Actor(user_id=principal.user_id),
                 "membership.set_role",
                 "membership",
-                user_id,
+                before.user_id,
                 _member_state(before),
                 _member_state(after),
             )
@@ -581,29 +595,22 @@ async def set_member_role(principal: UserPrincipal, user_id: int | None, role: R
 async def remove_member(principal: UserPrincipal, user_id: int | None) -> MemberRow:
     """The membership goes (its managed teams with it; a linked staff record is unlinked); the member's tokens for
     this tenant stop working at once. Answers the member as it was."""
-    tenant_id, acting = principal.tenant_id, principal.role
-    if tenant_id is None or acting is None or ROLE_RANK[acting] < ROLE_RANK[Role.ADMIN]:
-        raise _role_not_allowed("userId")
+    tenant_id, acting = _acting_admin(principal, "userId")
     async with tenant_unit_of_work(tenant_id) as conn:
-        owners = await repository.lock_owners(conn, tenant_id)
-        membership = await repository.membership_for_update(conn, tenant_id, user_id) if user_id is not None else None
-        if membership is None or user_id is None:
-            raise TenancyError.of(TenancyErrorCode.NOT_FOUND, NO_SUCH_MEMBER, "userId")
+        owners, membership, before = await _locked_member(conn, tenant_id, user_id)
         current = Role(membership.role)
         if acting != Role.OWNER and current == Role.OWNER:
             raise _role_not_allowed("userId")
-        if current == Role.OWNER and owners == [user_id]:
+        if current == Role.OWNER and owners == [before.user_id]:
             raise TenancyError.of(TenancyErrorCode.LAST_OWNER, _("A tenant keeps at least one owner."), "userId")
-        before = await repository.member(conn, tenant_id, user_id)
-        assert before is not None
-        await repository.delete_membership(conn, tenant_id, user_id)
+        await repository.delete_membership(conn, tenant_id, before.user_id)
         await record(
             conn,
             tenant_id,
             Actor(user_id=principal.user_id),
             "membership.remove",
             "membership",
-            user_id,
+            before.user_id,
             _member_state(before),
             None,
         )
