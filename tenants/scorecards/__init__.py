@@ -4,6 +4,6 @@ scorecards, one scorecard or statement, a team summary), always inside the calle
 
 service.py: the entry points (one unit of work each, a fixed number of statements); repository.py: every statement;
 records.py: what they answer; labels.py: the label of every metric (never its key); errors.py: the codes.
-Reusable by other domains (exports): `service.staff_statement` (one staff member's statement of a period) and
-`service.period_statement_lines` (every line of a period in scope).
+Reusable by other domains: `service.staff_statement` (one staff member's statement of a period). A whole period's
+lines in scope are the exports domain's (tenants/exports/repository.py), read in batches from a cursor.
 """

@@ -464,39 +464,6 @@ async def statement_lines(
     ]
 
 
-async def period_lines(
-    conn: BaseDBAsyncClient, tenant_id: TenantId, period_id: int, scope: AccessScope
-) -> list[tuple[str, LineRow]]:
-    """Every line of a period for the staff in scope, with each line's staff code, by staff code then age (one
-    statement: the exports of a whole period's statements read this)."""
-    binds = BindParams(int(tenant_id), period_id)
-    rows = await conn.execute_query_dict(
-        "SELECT s.code AS staff_code, l.id, l.period_id, l.revision, l.rule_key, l.kind, l.amount, l.derivation, "
-        "l.scheme_version_id, l.posted_at FROM ledger_line l "
-        "JOIN staff s ON s.tenant_id = l.tenant_id AND s.id = l.staff_id "
-        f"WHERE l.tenant_id = $1 AND l.period_id = $2 AND {scope.staff_condition(binds, 's')} "
-        "ORDER BY s.code, l.revision, l.id",
-        binds.values,
-    )
-    return [
-        (
-            row["staff_code"],
-            LineRow(
-                row["id"],
-                row["period_id"],
-                row["revision"],
-                row["rule_key"],
-                row["kind"],
-                row["amount"],
-                row["derivation"],
-                row["scheme_version_id"],
-                row["posted_at"],
-            ),
-        )
-        for row in rows
-    ]
-
-
 # --- schemes and history of one staff member -----------------------------------------------------------------------
 
 

@@ -605,40 +605,6 @@ async def staff_statement(
     return _statement(staff, key, scheme_id, mine, lines, tenant_id, disputes)
 
 
-async def period_statement_lines(
-    tenant_id: TenantId, principal: Principal, scheme_id: int, key: str
-) -> list[tuple[str, LineView]] | None:
-    """Every ledger line of one period for the staff in the caller's scope, with each staff code (exports)."""
-    async with tenant_unit_of_work(tenant_id) as conn:
-        scope = await _scope(conn, tenant_id, principal)
-        found = await _period(conn, tenant_id, scheme_id, key)
-        if found is None:
-            return None
-        period, config = found
-        rows = await repository.period_lines(conn, tenant_id, period.id, scope)
-    labels = _rule_labels(config)
-    return [
-        (
-            code,
-            LineView(
-                id=line.id,
-                period_id=period.id,
-                period_key=period.key,
-                scheme_id=period.scheme_id,
-                revision=line.revision,
-                current=line.revision == period.revision,
-                rule_key=line.rule_key,
-                rule_label=labels.get(line.rule_key, (line.rule_key, line.kind))[0],
-                kind=line.kind,
-                amount=line.amount,
-                derivation=line.derivation,
-                posted_at=line.posted_at,
-            ),
-        )
-        for code, line in rows
-    ]
-
-
 async def lines_of_cards(
     tenant_id: TenantId, principal: Principal, keys: Sequence[tuple[int, int]]
 ) -> dict[tuple[int, int], list[LineView]]:
@@ -869,7 +835,6 @@ __all__ = [
     "my_history",
     "my_schemes",
     "my_scorecard",
-    "period_statement_lines",
     "scorecards",
     "staff_scorecard",
     "staff_statement",
