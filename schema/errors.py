@@ -9,12 +9,13 @@ the principal, read with its membership: no query here), else the request's Acce
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import strawberry
 
 from schema.context import Info
-from tenants.errors import Problem
+from tenants.errors import DomainError, Problem
 from tenants.i18n import Locale, Message
 
 
@@ -43,3 +44,12 @@ class ProblemInterface:
 def problem_fields(problem: Problem[Any]) -> dict[str, Any]:
     """The keyword arguments every typed error takes from a Problem (its own type adds `code` and `index`)."""
     return {"field": problem.field, "_message": problem.message}
+
+
+ErrorT = TypeVar("ErrorT", bound=ProblemInterface)
+
+
+def coded_problems(error_type: Callable[..., ErrorT], error: DomainError[Any]) -> list[ErrorT]:
+    """A domain error's problems as the domain's GraphQL error type, for types made of the code and the Problem's
+    own fields only (types with more, such as an index or a rule check's code, have their own `of`)."""
+    return [error_type(code=problem.code, **problem_fields(problem)) for problem in error.problems]

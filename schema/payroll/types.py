@@ -4,21 +4,19 @@ domain's code enum."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import strawberry
 
 from schema.common import parse_global_int_id, parse_id
-from schema.errors import ProblemInterface, problem_fields
+from schema.errors import ProblemInterface, coded_problems
 from schema.pagination import Page
 from schema.tenancy.types import AuthTokens
 from tenants.disputes.errors import DisputeError, DisputeErrorCode
 from tenants.disputes.repository import DisputeView
-from tenants.errors import DomainError
 from tenants.periods.approvals import Approval, ApprovalState
 from tenants.periods.errors import ApprovalError, ApprovalErrorCode
 from tenants.wechat.errors import WechatError, WechatErrorCode
@@ -61,14 +59,6 @@ def _id(value: int) -> strawberry.ID:
     return strawberry.ID(str(value))
 
 
-ErrorT = TypeVar("ErrorT", bound=ProblemInterface)
-
-
-def _typed(error_type: Callable[..., ErrorT], error: DomainError[Any]) -> list[ErrorT]:
-    """A domain error's problems as the domain's GraphQL error type (its code enum, its message)."""
-    return [error_type(code=problem.code, **problem_fields(problem)) for problem in error.problems]
-
-
 # --- WeChat ----------------------------------------------------------------------------------------------------------
 
 
@@ -83,7 +73,7 @@ class WechatErrors:
 
     @classmethod
     def of(cls, error: WechatError) -> WechatErrors:
-        return cls(errors=_typed(WechatErrorType, error))
+        return cls(errors=coded_problems(WechatErrorType, error))
 
 
 @strawberry.type(description="This login's binding to a WeChat mini-program account.")
@@ -175,7 +165,7 @@ class DisputeErrors:
 
     @classmethod
     def of(cls, error: DisputeError) -> DisputeErrors:
-        return cls(errors=_typed(DisputeErrorType, error))
+        return cls(errors=coded_problems(DisputeErrorType, error))
 
 
 @strawberry.type(description="The dispute is raised; a manager in scope answers it.")
@@ -236,7 +226,7 @@ class ApprovalErrors:
 
     @classmethod
     def of(cls, error: ApprovalError) -> ApprovalErrors:
-        return cls(errors=_typed(ApprovalErrorType, error))
+        return cls(errors=coded_problems(ApprovalErrorType, error))
 
 
 @strawberry.type(description="The period's statements are approved: locked for payroll.")

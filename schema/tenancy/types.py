@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 
 from schema.access.types import AccessErrors
-from schema.errors import ProblemInterface, problem_fields
+from schema.errors import ProblemInterface, coded_problems
 from tenants.tenancy.auth import Membership, Role, Scope, TokenPair, UserPrincipal
 from tenants.tenancy.errors import AuthError, AuthErrorCode, TenancyError, TenancyErrorCode
 from tenants.tenancy.models import ApiKey as ApiKeyModel
@@ -37,7 +37,7 @@ class AuthErrors:
 
     @classmethod
     def of(cls, error: AuthError) -> AuthErrors:
-        return cls(errors=[AuthErrorType(code=problem.code, **problem_fields(problem)) for problem in error.problems])
+        return cls(errors=coded_problems(AuthErrorType, error))
 
 
 @strawberry.type(name="TenancyError", description="Refused tenancy or account input.")
@@ -51,9 +51,7 @@ class TenancyErrors:
 
     @classmethod
     def of(cls, error: TenancyError) -> TenancyErrors:
-        return cls(
-            errors=[TenancyErrorType(code=problem.code, **problem_fields(problem)) for problem in error.problems]
-        )
+        return cls(errors=coded_problems(TenancyErrorType, error))
 
 
 @strawberry.type(description="A signed-in session: send the access token as `Authorization: Bearer ...`.")
