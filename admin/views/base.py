@@ -116,17 +116,31 @@ class YesNoFilter(BooleanFilter):
         return [("all", render(_("All"))), ("true", render(_("Yes"))), ("false", render(_("No")))]
 
 
-class MerchantView(ModelView):
-    """A read-only tenant view unless a subclass writes through a service."""
+class ConsoleView(ModelView):
+    """What every model view of the console shares: read-only unless a subclass writes through a service, values
+    formatted for the reader, labels rendered in the reader's language, rows found by id text only when it is an id."""
 
     can_create = False
     can_edit = False
     can_delete = False
     can_export = False
-    page_size = 25
-    page_size_options: ClassVar[list[int]] = [25, 50, 100]
     column_type_formatters = TYPE_FORMATTERS
     column_type_formatters_detail = TYPE_FORMATTERS
+
+    def search_placeholder(self) -> str:
+        # labels are lazy (admin/i18n.py): rendered here, in the request's language
+        return "、".join(str(self._column_labels.get(field, field)) for field in self._search_fields)
+
+    def _stmt_by_identifier(self, identifier: str) -> Select[Any]:
+        # sqladmin's details, edit and delete find the row by the path's text; text that is no id names no row
+        return super()._stmt_by_identifier(str(require_id(identifier)))
+
+
+class MerchantView(ConsoleView):
+    """A tenant's rows (RLS-scoped session, admin/db.py)."""
+
+    page_size = 25
+    page_size_options: ClassVar[list[int]] = [25, 50, 100]
     category_icon = "fa-solid fa-store"
 
     def is_visible(self, request: Request) -> bool:
@@ -134,10 +148,6 @@ class MerchantView(ModelView):
 
     def is_accessible(self, request: Request) -> bool:
         return merchant_user(request) is not None
-
-    def search_placeholder(self) -> str:
-        # labels are lazy (admin/i18n.py): rendered here, in the request's language
-        return "、".join(str(self._column_labels.get(field, field)) for field in self._search_fields)
 
     # Another tenant's row reads as missing (RLS): not found, before edit, details or delete run.
     async def check_can_edit(self, request: Request, model: Any) -> bool:
@@ -155,10 +165,6 @@ class MerchantView(ModelView):
             raise HTTPException(status_code=404)
         return await super().check_can_view_details(request, model)
 
-    def _stmt_by_identifier(self, identifier: str) -> Select[Any]:
-        # sqladmin's details, edit and delete find the row by the path's text; text that is no id names no row
-        return super()._stmt_by_identifier(str(require_id(identifier)))
-
     async def insert_model(self, request: Request, data: dict[str, Any]) -> Any:
         raise HTTPException(status_code=405)
 
@@ -169,15 +175,9 @@ class MerchantView(ModelView):
         raise HTTPException(status_code=405)
 
 
-class OperatorView(ModelView):
+class OperatorView(ConsoleView):
     """Platform operator pages: the tenant table (not tenant data)."""
 
-    can_create = False
-    can_edit = False
-    can_delete = False
-    can_export = False
-    column_type_formatters = TYPE_FORMATTERS
-    column_type_formatters_detail = TYPE_FORMATTERS
     category_icon = "fa-solid fa-server"
 
     def is_visible(self, request: Request) -> bool:
@@ -186,10 +186,6 @@ class OperatorView(ModelView):
 
     def is_accessible(self, request: Request) -> bool:
         return self.is_visible(request)
-
-    def _stmt_by_identifier(self, identifier: str) -> Select[Any]:
-        # sqladmin's details, edit and delete find the row by the path's text; text that is no id names no row
-        return super()._stmt_by_identifier(str(require_id(identifier)))
 
 
 class MerchantPage(BaseView):

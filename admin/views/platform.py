@@ -54,9 +54,6 @@ class TenantAdmin(OperatorView, model=TenantRow):
     column_searchable_list: ClassVar[list[Any]] = [TenantRow.slug, TenantRow.name]
     column_default_sort: ClassVar[list[Any]] = [(TenantRow.id, True)]
 
-    def search_placeholder(self) -> str:
-        return "、".join(str(self._column_labels.get(field, field)) for field in self._search_fields)
-
     def _act(self, request: Request, intent: str) -> Response:
         pk = request.query_params.get("pks", "").split(",")[0]
         url = request.url_for("admin:view-tenant_action").include_query_params(tenant=pk, intent=intent)
