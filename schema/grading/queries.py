@@ -12,7 +12,6 @@ import strawberry
 from schema.context import Info
 from schema.grading.types import (
     AlertState,
-    CustomerAlert,
     CustomerAlertPage,
     CustomerGradeLetter,
     CustomerGradePage,
@@ -95,11 +94,7 @@ class GradingQuery:
             )
         except GradingError as error:
             return GradingErrors.of(error)
-        return CustomerAlertPage(
-            items=[CustomerAlert.of(row) for row in page.rows],
-            end_cursor=page.end_cursor,
-            has_next_page=page.has_next_page,
-        )
+        return CustomerAlertPage.of(page)
 
     @strawberry.field(
         extensions=tenant_access(Role.ADMIN),

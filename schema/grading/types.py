@@ -19,7 +19,7 @@ from schema.periods.types import Job
 from tenants.errors import Problem
 from tenants.grading.errors import GradingError, GradingErrorCode
 from tenants.grading.repository import AlertRow, GradeRow
-from tenants.grading.service import GradePage, GradeShare, GradeSummary, GradeTransition
+from tenants.grading.service import AlertPage, GradePage, GradeShare, GradeSummary, GradeTransition
 from tenants.rules.followups import ServiceRules as ServiceRulesRecord
 from tenants.rules.grading import GradingRuleCode
 
@@ -248,6 +248,14 @@ class CustomerAlertPage:
     items: list[CustomerAlert] = strawberry.field(description="At most `first` alerts.")
     end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page; null when empty.")
     has_next_page: bool = strawberry.field(description="Whether more alerts follow.")
+
+    @classmethod
+    def of(cls, page: AlertPage) -> CustomerAlertPage:
+        return cls(
+            items=[CustomerAlert.of(row) for row in page.rows],
+            end_cursor=page.end_cursor,
+            has_next_page=page.has_next_page,
+        )
 
 
 @strawberry.type(description="The tenant's service rules: grading thresholds and follow-up rules.")
