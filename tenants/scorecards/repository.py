@@ -3,8 +3,8 @@
 Invariants:
 - Each function is ONE statement whatever the number of rows, metrics or rules (issue 8 item 10): ranks within the
   team, participant counts, nets and the page's cursor are computed inside it (window functions, correlated sums on
-  ledger_line_staff_idx), never by a query per row (team_summary sets and resets a planner setting around its one
-  statement: TEAM_SUMMARY_PLANNER_SETTINGS).
+  ledger_line_staff_idx), never by a query per row. The readers of whole periods (pages, one card, the team summary)
+  run in a unit of work planned without nested loops (`tenant_unit_of_work(..., hash_joins_only=True)`, service.py).
 - Ranks are those of the whole revision (every participant), computed before any filter: filtering a page by team,
   grade or name never renumbers anybody.
 - Every read of people's data is narrowed by the caller's `AccessScope` (`staff_condition`), and the tenant is bound in
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -606,7 +606,8 @@ class SummaryRow:
     bottom: list[CardRow]
 
 
-# Right after a close nothing has analysed `scorecard` or `ledger_line` (autovacuum off or late, and no close runs
+# Why the team summary runs without nested loops (the unit of work's `hash_joins_only`, which service.py asks for):
+# right after a close nothing has analysed `scorecard` or `ledger_line` (autovacuum off or late, and no close runs
 # ANALYZE): the planner estimates one row for the cards, the lines and every CTE, and for a join of two of them (cards
 # with staff, cards with teams, lines with the cards in view, the five best with their cards) a nested loop costs
 # the same as a hash join, so it picks one that rescans a whole set per row of the other, and keeps the join
@@ -614,16 +615,14 @@ class SummaryRow:
 # 33 s at 20,000). Rewriting the joins does not hold: a LATERAL join is flattened back into a plain join, and the
 # cards-with-staff join of `_RANKED` still picks an unparameterised rescan. Without nested loops every join is a hash
 # or merge join reading each input once, which is linear whatever the estimates (the statement has no correlated
-# subquery over a big set to fall back on nested lookups). Set for the statement and reset right after it, in its
-# own transaction.
-TEAM_SUMMARY_PLANNER_SETTINGS: Final = ("enable_nestloop",)
+# subquery over a big set to fall back on nested lookups).
 
 
 def build_team_summary_query(
     tenant_id: TenantId, period: PeriodRow, scope: AccessScope, team_code: str | None, bucket_width: Decimal
 ) -> tuple[str, list[Any]]:
-    """The statement of `team_summary` and its bind values (apart, so that its plan can be examined); run it after
-    TEAM_SUMMARY_PLANNER_SETTINGS, in the same transaction.
+    """The statement of `team_summary` and its bind values (apart, so that its plan can be examined); run it in a
+    unit of work with `hash_joins_only` (tenants/db/uow.py), as `team_summary` is.
 
     Every set is read once (tests/scorecards/test_plan_stability.py): the period's lines are summed per staff member
     and kind in one pass (`paid`, materialised: read by the nets and by the amounts per kind), the team filter is an
@@ -698,14 +697,10 @@ async def team_summary(
     bucket_width: Decimal,
 ) -> SummaryRow:
     """Counts, distribution, grades, payouts and the top and bottom five of the cards in scope, in one statement
-    (`build_team_summary_query`), planned without nested loops (TEAM_SUMMARY_PLANNER_SETTINGS) for this statement
-    only."""
+    (`build_team_summary_query`), on a connection whose unit of work plans without nested loops (hash_joins_only:
+    its transaction has them off already, so no SET / RESET round trips here)."""
     sql, values = build_team_summary_query(tenant_id, period, scope, team_code, bucket_width)
-    for setting in TEAM_SUMMARY_PLANNER_SETTINGS:
-        await conn.execute_query(f"SET LOCAL {setting} = off")
     rows = await conn.execute_query_dict(sql, values)
-    for setting in TEAM_SUMMARY_PLANNER_SETTINGS:
-        await conn.execute_query(f"RESET {setting}")
     row = rows[0]
 
     def cards(raw: Any) -> list[CardRow]:

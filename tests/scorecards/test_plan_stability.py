@@ -5,8 +5,9 @@ believes every set of the statement has one row. The old statement joined the pe
 (and the cards to the per-staff sums) by a nested loop that rescanned the materialised set once per row of the other
 (15,992,000 rows removed by a join filter at 2,000 staff, 33 s at 20,000). Here the cards and lines of a few hundred
 staff are written without ANALYZE and the statement is run under EXPLAIN ANALYZE with the planner settings the
-repository runs it with (TEAM_SUMMARY_PLANNER_SETTINGS): no set (a table scanned in full, a CTE, a materialised or
-sub-query result) may be read more than once, the lines are only read by index, and no join filter throws rows away.
+service runs it with (its unit of work's HASH_JOINS_ONLY_SETTINGS): no set (a table scanned in full, a CTE, a
+materialised or sub-query result) may be read more than once, the lines are only read by index, and no join filter
+throws rows away.
 Against the statement before this test it fails: the period's lines against the cards in view, 1,212 rescans.
 """
 
@@ -98,7 +99,7 @@ async def test_the_team_summary_reads_every_set_once(make_tenant: TenantFactory,
     )
     for name, scope, team_code in [("admin", admin, None), ("admin, team R", admin, "R"), ("manager", manager, None)]:
         sql, params = repository.build_team_summary_query(example.tenant_id, period, scope, team_code, Decimal(10))
-        plan = await explain(app_conn, example.tenant_id, sql, params, repository.TEAM_SUMMARY_PLANNER_SETTINGS)
+        plan = await explain(app_conn, example.tenant_id, sql, params, HASH_JOINS_ONLY_SETTINGS)
         every = [node for node, in_recursion in nodes(plan) if not in_recursion]
         rescanned = [
             (node["Node Type"], node.get("Alias"), node["Actual Loops"])
