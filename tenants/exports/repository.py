@@ -26,7 +26,6 @@ BATCH_ROWS = 5_000
 
 @dataclass(frozen=True)
 class ExportedPeriod:
-    scheme_name: str
     period_id: int
     key: str
     state: str
@@ -53,28 +52,26 @@ class StatementLine(NamedTuple):
     corrects_period: str | None
 
 
-async def scheme_exists(conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int) -> str | None:
-    """The scheme's name, None when the tenant has no such scheme."""
+async def scheme_and_period(
+    conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int, key: str
+) -> tuple[str, ExportedPeriod | None] | None:
+    """The scheme's name and its period with the key, in one statement: None when the tenant has no such scheme,
+    (name, None) when the scheme has no such period."""
     rows = await conn.execute_query_dict(
-        "SELECT name FROM scheme WHERE tenant_id = $1 AND id = $2", [tenant_id, scheme_id]
-    )
-    return str(rows[0]["name"]) if rows else None
-
-
-async def find_period(
-    conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int, scheme_name: str, key: str
-) -> ExportedPeriod | None:
-    rows = await conn.execute_query_dict(
-        "SELECT id, key, state, revision, closed_at, approved_revision FROM period "
-        "WHERE tenant_id = $1 AND scheme_id = $2 AND key = $3",
+        "SELECT sc.name, p.id, p.key, p.state, p.revision, p.closed_at, p.approved_revision FROM scheme sc "
+        "LEFT JOIN period p ON p.tenant_id = sc.tenant_id AND p.scheme_id = sc.id AND p.key = $3 "
+        "WHERE sc.tenant_id = $1 AND sc.id = $2",
         [tenant_id, scheme_id, key],
     )
     if not rows:
         return None
     row = rows[0]
-    return ExportedPeriod(
-        scheme_name, row["id"], row["key"], row["state"], row["revision"], row["closed_at"], row["approved_revision"]
+    if row["id"] is None:
+        return str(row["name"]), None
+    period = ExportedPeriod(
+        row["id"], row["key"], row["state"], row["revision"], row["closed_at"], row["approved_revision"]
     )
+    return str(row["name"]), period
 
 
 def lines_query(tenant_id: TenantId, period_id: int, scope: AccessScope) -> tuple[str, list[object]]:

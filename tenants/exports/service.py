@@ -85,10 +85,10 @@ async def export_statements(
         async with tenant_unit_of_work(tenant_id) as conn:
             # One snapshot for the period row and every line (no statement has run yet: SET LOCAL takes none).
             await conn.execute_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            scheme_name = await repository.scheme_exists(conn, tenant_id, scheme_id)
-            if scheme_name is None:
+            scheme_and_period = await repository.scheme_and_period(conn, tenant_id, scheme_id, period_key)
+            if scheme_and_period is None:
                 raise ExportError.of(ExportErrorCode.SCHEME_NOT_FOUND, _("No scheme has this id."), "scheme")
-            found = await repository.find_period(conn, tenant_id, scheme_id, scheme_name, period_key)
+            scheme_name, found = scheme_and_period
             if found is None:
                 raise ExportError.of(
                     ExportErrorCode.PERIOD_NOT_FOUND,
@@ -97,9 +97,7 @@ async def export_statements(
                 )
             scope = await read_access_scope(conn, tenant_id, principal)
             approved = found.approved_revision is not None and found.approved_revision == found.revision
-            words = labels(
-                locale, found.scheme_name, found.key, found.revision, "approved" if approved else found.state
-            )
+            words = labels(locale, scheme_name, found.key, found.revision, "approved" if approved else found.state)
             if file_format == "xlsx":
                 writer = XlsxStatementWriter(path, words)
             else:
