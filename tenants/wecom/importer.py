@@ -187,8 +187,9 @@ class WecomImport:
         if (
             isinstance(stat_time, bool)
             or not isinstance(stat_time, int | Decimal)
-            or stat_time != int(stat_time)
+            # The range first: int() of a number like 1e999999 takes minutes.
             or not STAT_TIME_MIN <= stat_time < STAT_TIME_MAX
+            or stat_time != int(stat_time)
         ):
             self.result.add(
                 WecomProblem(

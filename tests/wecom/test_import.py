@@ -5,6 +5,7 @@ reported per item; auth, roles and other tenants; a large body streamed in small
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
@@ -257,3 +258,25 @@ async def test_a_large_body_streamed_in_small_chunks(make_tenant: TenantFactory,
         21000,
         0,
     )
+
+
+async def test_a_huge_stat_time_is_refused_at_once(make_tenant: TenantFactory, client: httpx.AsyncClient) -> None:
+    """A stat_time like 1e400000 is refused by its range at once (converting it to an int first took seconds, and
+    1e99999999 minutes, holding the worker)."""
+    tenant = await make_tenant()
+    tid = tenant.tenant_id
+    await add_staff(tid, "guide-001")
+    token = await api_key(tid)
+    body = (
+        b'{"mapping": {"zhangsan": "guide-001"}, "behavior_data": ['
+        b'{"userid": "zhangsan", "stat_time": 1e400000, "chat_cnt": 1}]}'
+    )
+    started = time.monotonic()
+    response = await post(client, token, body)
+    assert time.monotonic() - started < 5
+    assert response.status_code == 200
+    answer = response.json()
+    assert [(p["code"], p["field"]) for p in answer["problems"]] == [
+        ("INVALID_STAT_TIME", "behavior_data[0].stat_time"),
+    ]
+    assert await wecom_events(tid) == []
