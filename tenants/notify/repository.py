@@ -8,6 +8,7 @@ connection (service.py opens it).
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import NamedTuple
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -26,11 +27,17 @@ async def scheme_exists(conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id:
     return bool(rows)
 
 
-async def period_id(conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int, key: str) -> int | None:
-    rows = await conn.execute_query_dict(
-        "SELECT id FROM period WHERE tenant_id = $1 AND scheme_id = $2 AND key = $3", [tenant_id, scheme_id, key]
+class PeriodRef(NamedTuple):
+    id: int
+    revision: int
+
+
+async def find_period(conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int, key: str) -> PeriodRef | None:
+    rows = await conn.execute_query(
+        "SELECT id, revision FROM period WHERE tenant_id = $1 AND scheme_id = $2 AND key = $3",
+        [tenant_id, scheme_id, key],
     )
-    return int(rows[0]["id"]) if rows else None
+    return PeriodRef(int(rows[1][0][0]), int(rows[1][0][1])) if rows[1] else None
 
 
 async def scorecard_digests(conn: BaseDBAsyncClient, tenant_id: TenantId, period: int, revision: int) -> dict[int, int]:
@@ -81,8 +88,3 @@ async def staff_paid_corrections(
         [tenant_id, paid_in, corrected, revision],
     )
     return {row[0] for row in rows[1]}
-
-
-async def period_revision(conn: BaseDBAsyncClient, tenant_id: TenantId, period: int) -> int:
-    rows = await conn.execute_query("SELECT revision FROM period WHERE tenant_id = $1 AND id = $2", [tenant_id, period])
-    return int(rows[1][0][0]) if rows[1] else 0

@@ -29,8 +29,8 @@ Snapshot = dict[int, int]
 async def provisional_snapshot(tenant_id: TenantId, scheme_id: int, period_key: str) -> Snapshot:
     """Digests of the period's provisional scorecards now (empty before its first refresh)."""
     async with tenant_unit_of_work(tenant_id) as conn:
-        period = await repository.period_id(conn, tenant_id, scheme_id, period_key)
-        return {} if period is None else await repository.scorecard_digests(conn, tenant_id, period, 0)
+        period = await repository.find_period(conn, tenant_id, scheme_id, period_key)
+        return {} if period is None else await repository.scorecard_digests(conn, tenant_id, period.id, 0)
 
 
 async def _publish(
@@ -62,8 +62,8 @@ async def announce_refresh(
     """After a refresh committed: publish the staff whose provisional scorecard differs from `before` (None when
     nobody's did). `before` None (the snapshot could not be read): every provisional scorecard counts as changed."""
     async with tenant_unit_of_work(tenant_id) as conn:
-        period = await repository.period_id(conn, tenant_id, scheme_id, period_key)
-        after = {} if period is None else await repository.scorecard_digests(conn, tenant_id, period, 0)
+        period = await repository.find_period(conn, tenant_id, scheme_id, period_key)
+        after = {} if period is None else await repository.scorecard_digests(conn, tenant_id, period.id, 0)
         if before is None:
             changed = set(after)
         else:
@@ -101,15 +101,14 @@ async def announce_correction(
     """After a re-close of an approved period posted its delta into the statement of `paid_in_key` (the next open
     period): the staff who got those lines hear of it on that period too."""
     async with tenant_unit_of_work(tenant_id) as conn:
-        paid_in = await repository.period_id(conn, tenant_id, scheme_id, paid_in_key)
+        paid_in = await repository.find_period(conn, tenant_id, scheme_id, paid_in_key)
         if paid_in is None:
             return None
-        changed = await repository.staff_paid_corrections(conn, tenant_id, paid_in, corrected, revision)
+        changed = await repository.staff_paid_corrections(conn, tenant_id, paid_in.id, corrected, revision)
         if not changed:
             return None
         teams = await repository.teams_of_staff(conn, tenant_id, changed)
-        paid_in_revision = await repository.period_revision(conn, tenant_id, paid_in)
-    return await _publish(publisher, tenant_id, scheme_id, paid_in_key, "close", paid_in_revision, changed, teams)
+    return await _publish(publisher, tenant_id, scheme_id, paid_in_key, "close", paid_in.revision, changed, teams)
 
 
 async def subscription_scope(
