@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Final
 from markupsafe import Markup
 from sqladmin import BaseView, ModelView
 from sqladmin.filters import AllUniqueStringValuesFilter, BooleanFilter, StaticValuesFilter
-from sqlalchemy import Select
+from sqlalchemy import Select, false
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 
@@ -77,6 +77,12 @@ def require_id(text: object) -> int:
     return value
 
 
+def holds_nul(text: object) -> bool:
+    """PostgreSQL text cannot hold a NUL byte: no stored value equals or contains text with one, and sending it to
+    the database is an error (a server error). A search or filter value with one matches no row."""
+    return isinstance(text, str) and "\x00" in text
+
+
 def _money_or_number(value: Decimal) -> str:
     return format_number(value)
 
@@ -105,10 +111,20 @@ class ValuesFilter(AllUniqueStringValuesFilter):
     async def lookups(self, request: Request, model: Any, run_query: Any) -> list[tuple[str, Any]]:
         return _all_first(await super().lookups(request, model, run_query))
 
+    async def get_filtered_query(self, query: Select[Any], value: Any, model: Any) -> Select[Any]:
+        if holds_nul(value):
+            return query.where(false())
+        return await super().get_filtered_query(query, value, model)
+
 
 class ChoicesFilter(StaticValuesFilter):
     async def lookups(self, request: Request, model: Any, run_query: Any) -> list[tuple[str, Any]]:
         return _all_first(await super().lookups(request, model, run_query))
+
+    async def get_filtered_query(self, query: Select[Any], value: Any, model: Any) -> Select[Any]:
+        if holds_nul(value):
+            return query.where(false())
+        return await super().get_filtered_query(query, value, model)
 
 
 class YesNoFilter(BooleanFilter):
@@ -134,6 +150,13 @@ class ConsoleView(ModelView):
     def _stmt_by_identifier(self, identifier: str) -> Select[Any]:
         # sqladmin's details, edit and delete find the row by the path's text; text that is no id names no row
         return super()._stmt_by_identifier(str(require_id(identifier)))
+
+    def search_query(self, stmt: Select[Any], term: str) -> Select[Any]:
+        return stmt.where(false()) if holds_nul(term) else self.search_rows(stmt, term)
+
+    def search_rows(self, stmt: Select[Any], term: str) -> Select[Any]:
+        """The rows a search term finds (sqladmin's substring search unless a view knows better)."""
+        return super().search_query(stmt, term)
 
 
 class MerchantView(ConsoleView):

@@ -529,7 +529,7 @@ class EventAdmin(MerchantView, model=EventRow):
     column_default_sort: ClassVar[list[Any]] = [(EventRow.id, True)]
     column_filters: ClassVar[list[Any]] = []
 
-    def search_query(self, stmt: Select[Any], term: str) -> Select[Any]:
+    def search_rows(self, stmt: Select[Any], term: str) -> Select[Any]:
         """An external id is looked up exactly (the tenant's unique index), never by a substring scan of millions."""
         return stmt.where(EventRow.external_id == term.strip())
 

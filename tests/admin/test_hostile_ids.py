@@ -1,6 +1,7 @@
-"""Text that is no id, where the console expects one: a digit int() refuses ("²"), more digits than a bigint holds,
-a NUL byte, a lone surrogate. Each names no row (404), filters nothing or is refused; none is a server error (the
-ASGI client raises it), and none changes anything."""
+"""Hostile request text. Where the console expects an id: a digit int() refuses ("²"), more digits than a bigint
+holds, a NUL byte, a lone surrogate; each names no row (404), filters nothing or is refused. A list's search or
+filter value with a NUL byte (PostgreSQL text cannot hold one) finds no row. None is a server error (the ASGI client
+raises it), and none changes anything."""
 
 from __future__ import annotations
 
@@ -92,7 +93,29 @@ async def test_the_operators_pages_name_no_merchant(console_factory: ConsoleFact
     console = await console_factory()
     assert (await console.login(email)).status_code == 302
     assert (await console.get(f"/admin/tenant-row/details/{_quoted(no_id)}")).status_code == 404
+    assert (await console.get(f"/admin/tenant-row/list?search={_quoted(no_id)}")).status_code == 200
     opened = await console.get(f"/admin/tenant-row/act?intent=suspend&tenant={_quoted(no_id)}")
     assert opened.status_code == 404
     refused = await _post(console, "/admin/tenant-row/act", {"intent": "suspend", "tenant": no_id})
     assert refused.status_code == 404
+
+
+async def test_a_search_or_filter_with_a_nul_byte_finds_no_row(
+    make_tenant: TenantFactory, console_factory: ConsoleFactory
+) -> None:
+    tenant = await make_tenant()
+    await add_staff(tenant.tenant_id, "g-nul")
+    console = await signed_in(console_factory, tenant)
+    assert ">g-nul<" in (await console.get("/admin/staff-row/list?search=g-nul")).text
+    for page in [
+        "/admin/staff-row/list?search=g-nul%00",
+        "/admin/staff-row/list?role=guide%00",
+        "/admin/event-row/list?search=e%00",
+        "/admin/audit-row/list?action=a%00",
+        "/admin/period-row/list?state=open%00",
+        "/admin/ledger-line-row/list?kind=bonus%00",
+        "/admin/scorecard-row/list?search=g%00",
+    ]:
+        response = await console.get(page)
+        assert response.status_code == 200, page
+        assert ">g-nul<" not in response.text, page
