@@ -44,6 +44,7 @@ __all__ = [
     "parse_global_id",
     "parse_global_int_id",
     "parse_id",
+    "parse_row_id",
     "tenant_zone",
 ]
 
@@ -101,6 +102,16 @@ def parse_global_int_id(raw: strawberry.ID | str, expected_type: str, parts: int
         return None
     values = tuple(int(part) for part in key)
     return values if all(value < 2**63 for value in values) else None
+
+
+def parse_row_id(raw: strawberry.ID | str, type_name: str) -> int | None:
+    """A row id as a plain integer (as the API shows most ids) or as the global id "<type_name>:<n>"; None for
+    anything else (callers answer not found)."""
+    text = str(raw)
+    if text.isascii() and text.isdigit():
+        return parse_id(text)
+    key = parse_global_int_id(text, type_name)
+    return key[0] if key is not None and key[0] > 0 else None
 
 
 # The zone of the reader's tenant for the request being served (None: no tenant; times are shown as stored, in UTC).

@@ -17,9 +17,8 @@ from schema.access.types import (
     StaffUserLinked,
     StaffUserUnlinked,
     UnlinkStaffUserResult,
-    parse_user_id,
 )
-from schema.common import actor_of
+from schema.common import actor_of, parse_row_id
 from schema.context import Info
 from schema.permissions import tenant_access
 from tenants.access import service
@@ -45,7 +44,7 @@ class AccessMutation:
     ) -> LinkStaffUserResult:
         try:
             staff = await service.link_staff_user(
-                info.context.tenant_id, actor_of(info), staff_code, parse_user_id(user_id)
+                info.context.tenant_id, actor_of(info), staff_code, parse_row_id(user_id, "User")
             )
         except AccessError as error:
             return AccessErrors.of(error)
@@ -80,7 +79,7 @@ class AccessMutation:
     ) -> SetMemberTeamsResult:
         try:
             member = await service.set_member_teams(
-                info.context.tenant_id, actor_of(info), parse_user_id(user_id), team_codes
+                info.context.tenant_id, actor_of(info), parse_row_id(user_id, "User"), team_codes
             )
         except AccessError as error:
             return AccessErrors.of(error)

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import strawberry
 
-from schema.access.types import MemberTeamsType, MyAccessType, parse_user_id
+from schema.access.types import MemberTeamsType, MyAccessType
+from schema.common import parse_row_id
 from schema.context import Info
 from schema.permissions import tenant_access
 from tenants.access import service
@@ -36,6 +37,6 @@ class AccessQuery:
         self, info: Info, user_id: Annotated[strawberry.ID, strawberry.argument(description="The member's user id.")]
     ) -> MemberTeamsType | None:
         try:
-            return MemberTeamsType.of(await service.member_teams(info.context.tenant_id, parse_user_id(user_id)))
+            return MemberTeamsType.of(await service.member_teams(info.context.tenant_id, parse_row_id(user_id, "User")))
         except AccessError:
             return None

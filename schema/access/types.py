@@ -10,7 +10,6 @@ from typing import Annotated
 
 import strawberry
 
-from schema.common import parse_global_int_id, parse_id
 from schema.errors import ProblemInterface, problem_fields
 from tenants.access.errors import AccessError, AccessErrorCode
 from tenants.access.repository import StaffLink, TeamRef
@@ -142,12 +141,3 @@ class MyAccessType:
 LinkStaffUserResult = Annotated[StaffUserLinked | AccessErrors, strawberry.union("LinkStaffUserResult")]
 UnlinkStaffUserResult = Annotated[StaffUserUnlinked | AccessErrors, strawberry.union("UnlinkStaffUserResult")]
 SetMemberTeamsResult = Annotated[MemberTeamsSet | AccessErrors, strawberry.union("SetMemberTeamsResult")]
-
-
-def parse_user_id(raw: strawberry.ID) -> int | None:
-    """A user id as `me.user.id` shows it (a plain integer) or as a global id "User:<n>"; None for anything else."""
-    plain = parse_id(raw) if str(raw).isascii() and str(raw).isdigit() else None
-    if plain is not None:
-        return plain
-    key = parse_global_int_id(raw, "User")
-    return key[0] if key is not None and key[0] > 0 else None

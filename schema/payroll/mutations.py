@@ -11,7 +11,7 @@ from typing import Annotated
 
 import strawberry
 
-from schema.common import actor_of
+from schema.common import actor_of, parse_row_id
 from schema.context import Info
 from schema.payroll.types import (
     ApprovalErrors,
@@ -33,7 +33,6 @@ from schema.payroll.types import (
     WechatErrors,
     WechatLoginResult,
     WechatUnbound,
-    id_of,
 )
 from schema.permissions import tenant_access
 from schema.tenancy.types import AuthTokens
@@ -114,7 +113,7 @@ class PayrollMutation:
         principal = info.context.principal
         assert principal is not None
         try:
-            line_id = id_of(ledger_line_id, "LedgerLine")
+            line_id = parse_row_id(ledger_line_id, "LedgerLine")
             if line_id is None:
                 raise DisputeError.of(DisputeErrorCode.LINE_NOT_FOUND, disputes.LINE_NOT_FOUND, "ledgerLineId")
             view = await disputes.raise_dispute(info.context.tenant_id, principal, line_id, message)
@@ -145,7 +144,7 @@ class PayrollMutation:
         principal = info.context.principal
         assert principal is not None
         try:
-            dispute_id = id_of(id, "Dispute")
+            dispute_id = parse_row_id(id, "Dispute")
             if dispute_id is None:
                 raise DisputeError.of(DisputeErrorCode.DISPUTE_NOT_FOUND, disputes.DISPUTE_NOT_FOUND, "id")
             view = await disputes.resolve_dispute(info.context.tenant_id, principal, dispute_id, resolution, adjustment)
@@ -194,7 +193,7 @@ class PayrollMutation:
 
 def _scheme(raw: strawberry.ID) -> int:
     """The scheme id, or SCHEME_NOT_FOUND for anything that cannot be one (as for another tenant's)."""
-    scheme = id_of(raw, "Scheme")
+    scheme = parse_row_id(raw, "Scheme")
     if scheme is None:
         raise ApprovalError.of(ApprovalErrorCode.SCHEME_NOT_FOUND, approvals.NO_SUCH_SCHEME, "schemeId")
     return scheme

@@ -6,9 +6,10 @@ from typing import Annotated
 
 import strawberry
 
+from schema.common import parse_row_id
 from schema.context import Info
 from schema.pagination import Page, page_request
-from schema.payroll.types import Dispute, DisputePage, DisputeState, StatementApproval, id_of
+from schema.payroll.types import Dispute, DisputePage, DisputeState, StatementApproval
 from schema.permissions import tenant_access
 from tenants.disputes import service as disputes
 from tenants.periods import approvals
@@ -36,7 +37,7 @@ class PayrollQuery:
         principal = info.context.principal
         assert principal is not None
         page = page_request(info, limit, offset)
-        team_id = id_of(team, "Team") if team is not None else None
+        team_id = parse_row_id(team, "Team") if team is not None else None
         if team is not None and team_id is None:
             return Page(items=[], total=0, limit=page.limit, offset=page.offset)
         found = await disputes.list_disputes(
@@ -57,7 +58,7 @@ class PayrollQuery:
     ) -> Dispute | None:
         principal = info.context.principal
         assert principal is not None
-        dispute_id = id_of(id, "Dispute")
+        dispute_id = parse_row_id(id, "Dispute")
         if dispute_id is None:
             return None
         found = await disputes.dispute(info.context.tenant_id, principal, dispute_id)
@@ -74,7 +75,7 @@ class PayrollQuery:
         scheme_id: Annotated[strawberry.ID, strawberry.argument(description="The scheme.")],
         period: Annotated[str, strawberry.argument(description="The period's key, e.g. 2026-10.")],
     ) -> StatementApproval | None:
-        scheme = id_of(scheme_id, "Scheme")
+        scheme = parse_row_id(scheme_id, "Scheme")
         if scheme is None:
             return None
         approval = await approvals.read_approval(info.context.tenant_id, scheme, period)

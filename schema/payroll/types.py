@@ -11,7 +11,6 @@ from typing import Annotated
 
 import strawberry
 
-from schema.common import parse_global_int_id, parse_id
 from schema.errors import ProblemInterface, coded_problems
 from schema.pagination import Page
 from schema.tenancy.types import AuthTokens
@@ -44,15 +43,6 @@ strawberry.enum(
 class DisputeState(Enum):
     OPEN = "open"
     RESOLVED = "resolved"
-
-
-def id_of(raw: strawberry.ID, type_name: str) -> int | None:
-    """A row id as a plain integer or as the global id "<type_name>:<n>"; None for anything else (not found)."""
-    text = str(raw)
-    if text.isascii() and text.isdigit():
-        return parse_id(text)
-    key = parse_global_int_id(raw, type_name)
-    return key[0] if key is not None and key[0] > 0 else None
 
 
 def _id(value: int) -> strawberry.ID:
