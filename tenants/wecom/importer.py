@@ -15,9 +15,10 @@ dated at `stat_time` (the day's start), for the mapped staff member, with the ex
   on that item and figure (FIGURE_CHANGED), nothing changed;
 - an unknown userid (not in the mapping), a staff code the tenant does not have, a malformed item: reported on that
   item alone; the other items are stored.
-Memory stays bounded whatever the body's size: the body is parsed as it arrives (ijson), items are stored in chunks
-of CHUNK_EVENTS events through the events service (tenants/events/service.py `ingest`), an item holds at most
-MAX_ITEM_EVENTS parser events, and the answer keeps complete counts but at most REPORT_LIMIT problems.
+Memory stays bounded whatever the body's size or depth: the body is parsed as it arrives (ijson's events, with the
+prefixes of the top levels only: see _parse), items are stored in chunks of CHUNK_EVENTS events through the events
+service (tenants/events/service.py `ingest`), an item holds at most MAX_ITEM_EVENTS parser events, and the answer keeps
+complete counts but at most REPORT_LIMIT problems.
 """
 
 from __future__ import annotations
@@ -133,6 +134,36 @@ class _Reader:
                 self.since_event += len(chunk)
                 return chunk
         return b""
+
+
+_KEPT_PARTS: Final = 3  # import_behavior looks at prefixes of at most two parts ("behavior_data.item")
+
+
+async def _parse(reader: _Reader) -> AsyncIterator[tuple[str | None, str, Any]]:
+    """ijson.parse's (prefix, event, value), with the prefix only where it has at most two parts (None deeper).
+
+    ijson.parse builds every event's full prefix: a body of 20,000 nested arrays (40 KB) made prefixes of 100 KB for
+    each of its events, a GB at once. Here only the path's first parts are kept, and the depth as a number."""
+    path: list[str] = []  # the first _KEPT_PARTS parts of the path (ijson.common.parse_basecoro's)
+    depth = 0  # the path's whole length
+    async for event, value in ijson.basic_parse_async(reader, use_float=False):
+        if event == "map_key":
+            parts = depth - 1
+            if depth <= _KEPT_PARTS:
+                path[-1] = value
+        elif event in ("start_map", "start_array"):
+            parts = depth
+            if depth < _KEPT_PARTS:
+                path.append("" if event == "start_map" else "item")  # a map's part is its current key
+            depth += 1
+        elif event in ("end_map", "end_array"):
+            depth -= 1
+            parts = depth
+            if depth < _KEPT_PARTS:
+                path.pop()
+        else:
+            parts = depth
+        yield (".".join(path[:parts]) if parts < _KEPT_PARTS else None), event, value
 
 
 @dataclass
@@ -345,7 +376,7 @@ async def import_behavior(tenant_id: TenantId, body: AsyncIterable[bytes]) -> We
     depth = 0
     try:
         reader = _Reader(body)
-        async for prefix, event, value in ijson.parse_async(reader, use_float=False):
+        async for prefix, event, value in _parse(reader):
             reader.since_event = 0
             if prefix == "behavior_data" and event == "start_array":
                 data_started = True

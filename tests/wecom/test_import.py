@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+import tracemalloc
 from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
@@ -280,3 +281,25 @@ async def test_a_huge_stat_time_is_refused_at_once(make_tenant: TenantFactory, c
         ("INVALID_STAT_TIME", "behavior_data[0].stat_time"),
     ]
     assert await wecom_events(tid) == []
+
+
+async def test_deep_nesting_keeps_memory_bounded(make_tenant: TenantFactory, client: httpx.AsyncClient) -> None:
+    """10,000 nested arrays (20 KB) beside the data: the parser's prefixes are not built for them (ijson.parse built
+    one of up to 50 KB per event, hundreds of MB at once); the member-day after them is stored."""
+    tenant = await make_tenant()
+    tid = tenant.tenant_id
+    await add_staff(tid, "guide-001")
+    token = await api_key(tid)
+    deep = b"[" * 10_000 + b"]" * 10_000
+    body = b'{"mapping": {"zhangsan": "guide-001"}, "junk": ' + deep + b', "behavior_data": ['
+    body += json.dumps(day("zhangsan", OCT_1)).encode() + b"]}"
+    tracemalloc.start()
+    try:
+        response = await post(client, token, body)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 30 * 1024 * 1024
+    answer = response.json()
+    assert (answer["stored"], answer["problemCount"]) == (1, 0)
+    assert len(await wecom_events(tid)) == 7
