@@ -26,7 +26,7 @@ from typing import Any, Final
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from tenants.access.scope import AccessScope, read_access_scope
+from tenants.access.scope import read_access_scope
 from tenants.db.uow import tenant_unit_of_work
 from tenants.disputes.repository import DisputeView, disputes_of_lines
 from tenants.i18n import _
@@ -298,10 +298,6 @@ def _page_size(first: int | None) -> int:
 # --------------------------------------------------------------------------------------------------------------------
 
 
-async def _scope(conn: BaseDBAsyncClient, tenant_id: TenantId, principal: Principal) -> AccessScope:
-    return await read_access_scope(conn, tenant_id, principal)
-
-
 async def _period(
     conn: BaseDBAsyncClient, tenant_id: TenantId, scheme_id: int, key: str
 ) -> tuple[PeriodRow, SchemeConfig | None] | None:
@@ -314,7 +310,7 @@ async def _period(
 async def my_scorecard(tenant_id: TenantId, principal: Principal, scheme_id: int, key: str) -> CardView | None:
     """The caller's own card of the period's latest revision (provisional while open); None without one."""
     async with tenant_unit_of_work(tenant_id, hash_joins_only=True) as conn:
-        scope = await _scope(conn, tenant_id, principal)
+        scope = await read_access_scope(conn, tenant_id, principal)
         if scope.staff_id is None:
             return None
         found = await _period(conn, tenant_id, scheme_id, key)
@@ -330,7 +326,7 @@ async def staff_scorecard(
 ) -> CardView | None:
     """A staff member's card by code, when in the caller's scope (staff: only their own code)."""
     async with tenant_unit_of_work(tenant_id, hash_joins_only=True) as conn:
-        scope = await _scope(conn, tenant_id, principal)
+        scope = await read_access_scope(conn, tenant_id, principal)
         staff = await repository.staff_in_scope(conn, tenant_id, scope, code=staff_code)
         if staff is None:
             return None
@@ -362,7 +358,7 @@ async def scorecards(
     limit = _page_size(request.first)
     after = decode_cursor(request.after, request.order) if request.after is not None else None
     async with tenant_unit_of_work(tenant_id, hash_joins_only=True) as conn:
-        scope = await _scope(conn, tenant_id, principal)
+        scope = await read_access_scope(conn, tenant_id, principal)
         found = await _period(conn, tenant_id, scheme_id, key)
         if found is None:
             return None
@@ -406,7 +402,7 @@ async def leaderboard(
     limit = _page_size(first)
     cursor = decode_cursor(after, CardOrder.RANK) if after is not None else None
     async with tenant_unit_of_work(tenant_id, hash_joins_only=True) as conn:
-        scope = await _scope(conn, tenant_id, principal)
+        scope = await read_access_scope(conn, tenant_id, principal)
         if scope.own_data_only and scope.staff_id is None:
             return None
         found = await _period(conn, tenant_id, scheme_id, key)
@@ -589,7 +585,7 @@ async def staff_statement(
     line of every revision, each rule's current explanation beside its posted amount, totals by kind. `staff_code`
     None: the caller's own. None when the staff member is not in scope or has nothing in such a period."""
     async with tenant_unit_of_work(tenant_id) as conn:
-        scope = await _scope(conn, tenant_id, principal)
+        scope = await read_access_scope(conn, tenant_id, principal)
         staff = await repository.staff_in_scope(conn, tenant_id, scope, code=staff_code)
         if staff is None:
             return None
@@ -612,7 +608,7 @@ async def lines_of_cards(
     first), for the pairs in the caller's scope; one unit of work and one statement for any number of pairs (the
     per-request loader of Scorecard.lines batches a whole page into one call)."""
     async with tenant_unit_of_work(tenant_id) as conn:
-        scope = await _scope(conn, tenant_id, principal)
+        scope = await read_access_scope(conn, tenant_id, principal)
         rows = await repository.lines_of_cards(conn, tenant_id, scope, keys)
     # Each version's config comes once, on one of its lines (not necessarily the first in this order).
     raw_configs = {row.line.scheme_version_id: row.config for row in rows if row.config is not None}
@@ -675,7 +671,7 @@ async def my_schemes(tenant_id: TenantId, principal: Principal, now: datetime | 
     summary in each."""
     moment = now or datetime.now(UTC)
     async with tenant_unit_of_work(tenant_id) as conn:
-        scope = await _scope(conn, tenant_id, principal)
+        scope = await read_access_scope(conn, tenant_id, principal)
         if scope.staff_id is None:
             return []
         found = await repository.schemes_of_staff(conn, tenant_id, scope.staff_id)
@@ -757,7 +753,7 @@ async def my_history(tenant_id: TenantId, principal: Principal, scheme_id: int, 
             ScorecardErrorCode.BAD_PAGE_SIZE, _("last must be between 1 and {max}.", max=MAX_HISTORY), "last"
         )
     async with tenant_unit_of_work(tenant_id) as conn:
-        scope = await _scope(conn, tenant_id, principal)
+        scope = await read_access_scope(conn, tenant_id, principal)
         if scope.staff_id is None:
             return []
         rows = await repository.my_periods(
@@ -789,7 +785,7 @@ async def team_summary(
     """Participants, average and distribution of totals (10-point buckets), grade counts, payouts by kind and by team,
     top and bottom five, of the staff in scope (and in the team's subtree when given)."""
     async with tenant_unit_of_work(tenant_id, hash_joins_only=True) as conn:
-        scope = await _scope(conn, tenant_id, principal)
+        scope = await read_access_scope(conn, tenant_id, principal)
         found = await _period(conn, tenant_id, scheme_id, key)
         if found is None:
             return None
