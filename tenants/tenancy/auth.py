@@ -223,6 +223,13 @@ class LoginRateLimiter:
         await self._redis.delete(self._keys(email, address)[0])
 
 
+def could_be_token(text: str) -> bool:
+    """Whether `text` can be a token we issued: JWTs and API keys are printable ASCII (base64url, hex). Anything else
+    (a NUL, a lone surrogate, which a websocket's JSON payload carries as is) is refused before it is encoded, hashed
+    or sent to the database, where it would be an uncoded failure."""
+    return text.isascii() and text.isprintable()
+
+
 def _family_key(family: str) -> str:
     return f"kaohe:refresh-family-revoked:{family}"
 
@@ -265,6 +272,8 @@ class TokenService:
             raise AuthError.of(AuthErrorCode.TOKEN_REVOKED, TOKEN_REVOKED_MESSAGE)
 
     def decode(self, token: str, expected_type: str) -> dict[str, Any]:
+        if not could_be_token(token):
+            raise AuthError.of(AuthErrorCode.TOKEN_INVALID, _("The token is not valid."))
         try:
             claims: dict[str, Any] = jwt.decode(
                 token, self._secret, algorithms=[JWT_ALGORITHM], options={"require": ["exp", "sub", "typ"]}
@@ -414,6 +423,8 @@ def _hash_secret(secret: str) -> str:
 
 
 async def authenticate_api_key(plaintext: str) -> ApiKeyPrincipal:
+    if not could_be_token(plaintext):
+        raise AuthError.of(AuthErrorCode.API_KEY_INVALID, _API_KEY_INVALID_MESSAGE)
     try:
         prefix, secret = plaintext.removeprefix(API_KEY_MARKER).split("_", 1)
     except ValueError as exc:

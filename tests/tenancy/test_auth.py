@@ -269,3 +269,33 @@ async def test_only_platform_operators_create_tenants(make_tenant: TenantFactory
     assert duplicate["errors"] == [{"field": "slug", "code": "DUPLICATE", "message": f"商户“{slug}”已存在。"}]
     bad = (await gql(CREATE_TENANT, {"slug": "Bad Slug!", "name": "x"}, operator_token))["data"]["createTenant"]
     assert bad["errors"][0]["code"] == "INVALID"
+
+
+@pytest.mark.parametrize(
+    ("bearer", "code"),
+    [
+        ("kh_ab\x00cd_secret", "API_KEY_INVALID"),  # a NUL in the prefix (Postgres text cannot hold one)
+        ("kh_\ud800_secret", "API_KEY_INVALID"),  # a lone surrogate (UTF-8 cannot encode it)
+        ("\ud800", "TOKEN_INVALID"),
+        ("eyJ\ud800.e30.sig", "TOKEN_INVALID"),
+        ("eyJ\x00.e30.sig", "TOKEN_INVALID"),
+    ],
+)
+async def test_a_bearer_no_token_can_be_is_refused_with_its_code(app: Starlette, bearer: str, code: str) -> None:
+    # A websocket's connection_init payload is JSON: "\u0000" and "\ud800" reach authentication as they are.
+    with pytest.raises(AuthError) as refused:
+        await app.state.auth.authenticate(bearer)
+    assert refused.value.code == code
+
+
+async def test_a_known_key_prefix_with_an_unencodable_secret_is_invalid(
+    make_tenant: TenantFactory, app: Starlette
+) -> None:
+    tenant = await make_tenant()
+    created = await service.create_api_key(tenant.tenant_id, "probe", [Scope.EVENTS_WRITE], None)
+    with pytest.raises(AuthError) as refused:
+        await app.state.auth.authenticate(f"kh_{created.api_key.prefix}_\ud800")
+    assert refused.value.code == "API_KEY_INVALID"
+    async with tenant_unit_of_work(tenant.tenant_id) as conn:
+        key = await ApiKey.filter(id=created.api_key.id).using_db(conn).get()
+    assert key.last_used_at is None  # refused before anything was touched
