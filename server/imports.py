@@ -22,6 +22,7 @@ from tenants.events.service import refresh_event_statistics
 from tenants.i18n import Locale
 from tenants.tenancy.auth import UNAUTHENTICATED_MESSAGE, Principal, Role, Scope, check_tenant_access
 from tenants.tenancy.errors import AuthError, AuthErrorCode
+from tenants.tenancy.identity import TenantId
 from tenants.tenancy.locale import reader_locale
 from tenants.wecom.importer import import_behavior
 
@@ -42,7 +43,9 @@ def _error(error: AuthError, locale: Locale) -> JSONResponse:
     )
 
 
-async def import_events(request: Request) -> JSONResponse:
+async def _writer(request: Request) -> tuple[TenantId, Locale] | JSONResponse:
+    """The caller's tenant and language when it may write events (an admin, or an API key with events:write); else
+    the error's answer."""
     header = request.headers.get("authorization", "")
     scheme, _space, credentials = header.partition(" ")
     principal: Principal | None = None
@@ -54,7 +57,14 @@ async def import_events(request: Request) -> JSONResponse:
     except AuthError as error:
         # The key's tenant's language when the key is known, else the request's Accept-Language.
         return _error(error, reader_locale(principal, request.headers.get("accept-language")))
-    locale = reader_locale(principal, request.headers.get("accept-language"))
+    return tenant_id, reader_locale(principal, request.headers.get("accept-language"))
+
+
+async def import_events(request: Request) -> JSONResponse:
+    writer = await _writer(request)
+    if isinstance(writer, JSONResponse):
+        return writer
+    tenant_id, locale = writer
     settings = request.app.state.settings
     result, items = await import_lines(
         tenant_id,
@@ -86,18 +96,11 @@ def _answer(result: IngestResult, items: int, locale: Locale) -> dict[str, Any]:
 
 async def import_wecom_behavior(request: Request) -> JSONResponse:
     """POST /import/wecom/behavior: WeCom get_user_behavior_data JSON as value events (tenants/wecom/importer.py),
-    streamed with bounded memory; authenticated like /import/events (an admin, or an API key with events:write)."""
-    header = request.headers.get("authorization", "")
-    scheme, _space, credentials = header.partition(" ")
-    principal: Principal | None = None
-    try:
-        if scheme.lower() != "bearer" or not credentials.strip():
-            raise AuthError.of(AuthErrorCode.UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE)
-        principal = await request.app.state.auth.authenticate(credentials.strip())
-        tenant_id = check_tenant_access(principal, Role.ADMIN, Scope.EVENTS_WRITE)
-    except AuthError as error:
-        return _error(error, reader_locale(principal, request.headers.get("accept-language")))
-    locale = reader_locale(principal, request.headers.get("accept-language"))
+    streamed with bounded memory; authenticated like /import/events."""
+    writer = await _writer(request)
+    if isinstance(writer, JSONResponse):
+        return writer
+    tenant_id, locale = writer
     result = await import_behavior(tenant_id, request.stream())
     return JSONResponse(
         {
