@@ -25,9 +25,11 @@ from tenants.tenancy.errors import AuthError, AuthErrorCode
 from tenants.tenancy.locale import reader_locale
 
 CHUNK_BYTES: Final = 1 << 16
+# Who the caller is could not be established: 401, as at the import (server/imports.py); anything else 403.
 _AUTH_STATUS: Final = {
     AuthErrorCode.UNAUTHENTICATED: 401,
     AuthErrorCode.TOKEN_EXPIRED: 401,
+    AuthErrorCode.TOKEN_REVOKED: 401,
     AuthErrorCode.TOKEN_INVALID: 401,
     AuthErrorCode.API_KEY_INVALID: 401,
     AuthErrorCode.API_KEY_REVOKED: 401,

@@ -42,7 +42,7 @@ from tenants.tenancy import service
 from tenants.tenancy.auth import Role, Scope
 from tenants.tenancy.errors import AuthError, AuthErrorCode
 from tenants.tenancy.identity import TenantId
-from tests.conftest import PASSWORD, TenantFactory, TenantFixture, unique
+from tests.conftest import PASSWORD, GraphQL, TenantFactory, TenantFixture, unique
 from tests.tenancy.test_messages import set_locale
 
 Login = Callable[..., Awaitable[str]]
@@ -398,3 +398,13 @@ def test_an_aborted_workbook_leaves_no_spooled_rows_on_disk(tmp_path: Path, monk
     assert os.listdir(tmp_path)  # the summary and every team sheet spooled so far
     writer.abort()
     assert os.listdir(tmp_path) == []
+
+
+async def test_a_logged_out_sessions_token_is_401_like_an_expired_one(
+    client: httpx.AsyncClient, make_tenant: TenantFactory, login: Login, gql: GraphQL
+) -> None:
+    seeded = await seed(make_tenant, login)
+    assert (await gql("mutation { logout { done } }", token=seeded.admin_token))["data"]["logout"] == {"done": True}
+    for path in (XLSX, CSV):
+        response = await download(client, path, seeded.admin_token, seeded.scheme_id)
+        assert (response.status_code, response.json()["errors"][0]["code"]) == (401, "TOKEN_REVOKED")
