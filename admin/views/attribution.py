@@ -54,7 +54,7 @@ class AttributionPage(MerchantPage):
             try:
                 rules = json.loads(text)
                 day = date.fromisoformat(effective)
-            except ValueError:
+            except (ValueError, RecursionError):  # JSON nested past the parser's depth is no valid JSON either
                 problems = [{"field": "", "code": "INVALID", "message": render(_("Give valid JSON and a date."))}]
             else:
                 try:

@@ -272,7 +272,7 @@ class SchemeDesignerPage(MerchantPage):
                 config_text = str(form.get("config") or "")[:MAX_CONFIG_CHARS]
                 try:
                     submitted = json.loads(config_text)
-                except ValueError:
+                except (ValueError, RecursionError):  # nested past the parser's depth: no valid JSON either
                     problems = [
                         {
                             "field": "",

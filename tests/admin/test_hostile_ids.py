@@ -13,10 +13,11 @@ from starlette.applications import Starlette
 
 from tenants.db.uow import tenant_unit_of_work
 from tenants.demo import seed_worked_example
+from tenants.schemes.models import SchemeVersion
 from tenants.staff.models import Staff
 from tenants.tenancy import service as tenancy_service
 from tests.admin.conftest import Console, ConsoleFactory
-from tests.admin.test_pages import audit_actions, signed_in
+from tests.admin.test_pages import audit_actions, designer, signed_in
 from tests.conftest import PASSWORD, TenantFactory, unique
 from tests.factories import add_staff
 
@@ -119,3 +120,31 @@ async def test_a_search_or_filter_with_a_nul_byte_finds_no_row(
         response = await console.get(page)
         assert response.status_code == 200, page
         assert ">g-nul<" not in response.text, page
+
+
+async def test_attribution_rules_nested_past_the_parsers_depth_are_refused_and_nothing_is_stored(
+    make_tenant: TenantFactory, console_factory: ConsoleFactory, app: Starlette
+) -> None:
+    tenant = await make_tenant()
+    console = await signed_in(console_factory, tenant)
+    await console.get("/admin/attribution")
+    before = await audit_actions(app, tenant.tenant_id)
+    deep = "[" * 100_000 + "]" * 100_000
+    refused = await console.post("/admin/attribution", {"rules": deep, "effective_from": "2026-11-01"})
+    assert refused.status_code == 400
+    assert "尚无版本" in refused.text  # nothing stored
+    assert await audit_actions(app, tenant.tenant_id) == before
+
+
+async def test_a_scheme_config_nested_past_the_parsers_depth_is_refused_and_nothing_is_stored(
+    make_tenant: TenantFactory, console_factory: ConsoleFactory
+) -> None:
+    tenant = await make_tenant()
+    console = await signed_in(console_factory, tenant)
+    created = await console.post("/admin/schemes/new", {"template": "store_guide_new_customers", "name": "导购"})
+    scheme_id = int(created.headers["location"].rstrip("/").split("/")[-1])
+    deep = "[" * 100_000 + "]" * 100_000
+    refused = await designer(console, scheme_id, {"intent": "save", "config": deep})
+    assert refused.status_code == 400 and "INVALID_JSON" in refused.text
+    async with tenant_unit_of_work(tenant.tenant_id):
+        assert [v.number for v in await SchemeVersion.filter(tenant_id=tenant.tenant_id, scheme_id=scheme_id)] == [1]
