@@ -13,7 +13,6 @@ Against the statement before this test it fails: the period's lines against the 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -27,6 +26,7 @@ from tenants.staff.models import Staff
 from tenants.tenancy.auth import Role
 from tenants.tenancy.identity import TenantId
 from tests.conftest import TenantFactory
+from tests.periods.test_plan_stability import explain
 from tests.scorecards.support import Example, closed_example
 
 EXTRA_STAFF = 300
@@ -75,16 +75,22 @@ def nodes(plan: dict[str, Any], in_recursion: bool = False) -> Iterator[tuple[di
         yield from nodes(child, inside)
 
 
-async def explain(
-    app_conn: asyncpg.Connection, tenant_id: TenantId, sql: str, params: list[Any], planner_off: tuple[str, ...]
-) -> dict[str, Any]:
-    async with app_conn.transaction():
-        await app_conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant_id))
-        for setting in planner_off:
-            await app_conn.execute(f"SET LOCAL {setting} = off")
-        document = await app_conn.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, *params)
-    plan: dict[str, Any] = json.loads(document)[0]["Plan"]
-    return plan
+async def nodes_read_once(
+    app_conn: asyncpg.Connection, tenant_id: TenantId, sql: str, params: list[Any], label: object
+) -> list[dict[str, Any]]:
+    """The statement's plan nodes outside the team subtree's recursion, run under EXPLAIN ANALYZE with the settings of
+    a hash_joins_only unit of work, once it is checked that no set was read twice and no join filter threw rows away."""
+    plan = await explain(app_conn, tenant_id, sql, params, HASH_JOINS_ONLY_SETTINGS)
+    every = [node for node, in_recursion in nodes(plan) if not in_recursion]
+    rescanned = [
+        (node["Node Type"], node.get("Alias"), node["Actual Loops"])
+        for node in every
+        if node["Node Type"] in SET_SCANS and node["Actual Loops"] > 1
+    ]
+    assert not rescanned, (label, rescanned)
+    discarded = sum(node.get("Rows Removed by Join Filter", 0) * node["Actual Loops"] for node in every)
+    assert discarded == 0, (label, discarded)
+    return every
 
 
 async def test_the_team_summary_reads_every_set_once(make_tenant: TenantFactory, app_conn: asyncpg.Connection) -> None:
@@ -99,18 +105,9 @@ async def test_the_team_summary_reads_every_set_once(make_tenant: TenantFactory,
     )
     for name, scope, team_code in [("admin", admin, None), ("admin, team R", admin, "R"), ("manager", manager, None)]:
         sql, params = repository.build_team_summary_query(example.tenant_id, period, scope, team_code, Decimal(10))
-        plan = await explain(app_conn, example.tenant_id, sql, params, HASH_JOINS_ONLY_SETTINGS)
-        every = [node for node, in_recursion in nodes(plan) if not in_recursion]
-        rescanned = [
-            (node["Node Type"], node.get("Alias"), node["Actual Loops"])
-            for node in every
-            if node["Node Type"] in SET_SCANS and node["Actual Loops"] > 1
-        ]
-        assert not rescanned, (name, rescanned)
+        every = await nodes_read_once(app_conn, example.tenant_id, sql, params, name)
         line_reads = [node["Node Type"] for node in every if node.get("Relation Name") == "ledger_line"]
         assert line_reads and set(line_reads) <= INDEX_READS, (name, line_reads)
-        discarded = sum(node.get("Rows Removed by Join Filter", 0) * node["Actual Loops"] for node in every)
-        assert discarded == 0, (name, discarded)
         # The statement did see the seeded cards (a plan over empty sets proves nothing).
         cards = [node["Actual Rows"] for node in every if node.get("Relation Name") == "scorecard"]
         assert max(cards) >= EXTRA_STAFF, (name, cards)
@@ -157,15 +154,6 @@ async def test_card_reads_read_every_set_once(make_tenant: TenantFactory, app_co
     assert await repository.one_card(reader, example.tenant_id, period, staff_id=example.staff["guide-001"])
     assert len(capture.sent) == 2
     for sql, params in capture.sent:
-        plan = await explain(app_conn, example.tenant_id, sql, params, HASH_JOINS_ONLY_SETTINGS)
-        every = [node for node, in_recursion in nodes(plan) if not in_recursion]
-        rescanned = [
-            (node["Node Type"], node.get("Alias"), node["Actual Loops"])
-            for node in every
-            if node["Node Type"] in SET_SCANS and node["Actual Loops"] > 1
-        ]
-        assert not rescanned, (sql[:60], rescanned)
-        discarded = sum(node.get("Rows Removed by Join Filter", 0) * node["Actual Loops"] for node in every)
-        assert discarded == 0, (sql[:60], discarded)
+        every = await nodes_read_once(app_conn, example.tenant_id, sql, params, sql[:60])
         cards = [node["Actual Rows"] for node in every if node.get("Relation Name") == "scorecard"]
         assert max(cards) >= EXTRA_STAFF, cards
