@@ -43,7 +43,8 @@ from tenants.rules.followups import (
     parse_service_rules,
     stored_service_rules,
 )
-from tenants.rules.grading import ALERT_ACTIONS, GRADES, alert_for, grade_customers
+from tenants.rules.grading import ALERT_ACTIONS, GRADES, alert_for, grade_customers, grade_shares
+from tenants.rules.grading import GradeShare as GradeShare  # the schema reads it from here
 from tenants.tenancy.auth import Principal
 from tenants.tenancy.identity import TenantId, tenant_id_for_system
 from tenants.text import is_storable_text
@@ -293,14 +294,6 @@ async def customer_grades(
 
 
 @dataclass(frozen=True)
-class GradeShare:
-    grade: str
-    customers: int
-    contribution: Decimal
-    share: Decimal | None  # of the positive contributions in scope; None when there are none
-
-
-@dataclass(frozen=True)
 class GradeTransition:
     previous_grade: str | None
     grade: str
@@ -326,21 +319,7 @@ async def grade_summary(tenant_id: TenantId, principal: Principal, month: str) -
             )
         scope = await read_access_scope(conn, tenant_id, principal)
         counts = await repository.grade_counts(conn, tenant_id, scope, month)
-    by_grade: dict[str, tuple[int, Decimal]] = {}
-    for _previous, grade, customers, contribution in counts:
-        count, amount = by_grade.get(grade, (0, Decimal(0)))
-        by_grade[grade] = (count + customers, amount + contribution)
-    positive = sum((amount for grade, (_, amount) in by_grade.items() if grade != "D"), Decimal(0))
-    grades = [
-        GradeShare(
-            grade,
-            by_grade.get(grade, (0, Decimal(0)))[0],
-            by_grade.get(grade, (0, Decimal("0.00")))[1],
-            # normalize(): exponents from the division (0.00 / 1000.00 is 0E+2) are no business of the reader's
-            (by_grade.get(grade, (0, Decimal(0)))[1] / positive).normalize() if positive > 0 else None,
-        )
-        for grade in GRADES
-    ]
+    grades = grade_shares((grade, customers, contribution) for _previous, grade, customers, contribution in counts)
     order = {grade: index for index, grade in enumerate(GRADES)}
     transitions = sorted(
         (GradeTransition(previous, grade, customers) for previous, grade, customers, _ in counts),

@@ -32,10 +32,12 @@ __all__ = [
     "AlertKind",
     "CustomerContribution",
     "CustomerGrading",
+    "GradeShare",
     "GradedCustomer",
     "GradingRuleCode",
     "alert_for",
     "grade_customers",
+    "grade_shares",
     "parse_customer_grading",
 ]
 
@@ -286,9 +288,29 @@ def alert_for(previous_grade: str | None, grade: str) -> AlertKind | None:
     return None
 
 
-def transition_matrix(pairs: Iterable[tuple[str | None, str]]) -> dict[tuple[str | None, str], int]:
-    """Counts of (previous grade, grade); None as previous: not graded the month before."""
-    counts: dict[tuple[str | None, str], int] = {}
-    for pair in pairs:
-        counts[pair] = counts.get(pair, 0) + 1
-    return counts
+@dataclass(frozen=True)
+class GradeShare:
+    grade: str
+    customers: int
+    contribution: Decimal
+    share: Decimal | None  # of the positive contributions counted; None when there are none
+
+
+def grade_shares(counts: Iterable[tuple[str, int, Decimal]]) -> list[GradeShare]:
+    """Per grade, A to D: the customers and contribution of the (grade, customers, contribution) counts, and the
+    grade's share of the A to C contributions (D customers contribute nothing positive)."""
+    by_grade: dict[str, tuple[int, Decimal]] = {}
+    for grade, customers, contribution in counts:
+        count, amount = by_grade.get(grade, (0, Decimal(0)))
+        by_grade[grade] = (count + customers, amount + contribution)
+    positive = sum((amount for grade, (_, amount) in by_grade.items() if grade != "D"), Decimal(0))
+    return [
+        GradeShare(
+            grade,
+            by_grade.get(grade, (0, Decimal(0)))[0],
+            by_grade.get(grade, (0, Decimal("0.00")))[1],
+            # normalize(): exponents from the division (0.00 / 1000.00 is 0E+2) are no business of the reader's
+            (by_grade.get(grade, (0, Decimal(0)))[1] / positive).normalize() if positive > 0 else None,
+        )
+        for grade in GRADES
+    ]

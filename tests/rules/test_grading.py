@@ -24,6 +24,7 @@ from tenants.rules.grading import (
     GradingRuleCode,
     alert_for,
     grade_customers,
+    grade_shares,
     parse_customer_grading,
 )
 
@@ -227,3 +228,16 @@ def test_the_grade_runs_give_each_customer_the_grade_of_the_plain_rule(seed: int
     graded = grade_customers(rows, grading)
     assert {g.customer_id: (g.grade, g.before) for g in graded.customers} == naive_grades(rows, grading)
     assert sum(graded.counts.values()) == len(rows)
+
+
+def test_grade_shares_are_of_the_a_to_c_contributions() -> None:
+    shares = grade_shares(
+        [("A", 1, Decimal("600.00")), ("B", 2, Decimal("300.00")), ("A", 1, Decimal("100.00")), ("D", 3, Decimal(-50))]
+    )
+    assert [(s.grade, s.customers, s.contribution, s.share) for s in shares] == [
+        ("A", 2, Decimal("700.00"), Decimal("0.7")),
+        ("B", 2, Decimal("300.00"), Decimal("0.3")),
+        ("C", 0, Decimal("0.00"), Decimal(0)),
+        ("D", 3, Decimal(-50), Decimal("-0.05")),
+    ]
+    assert [s.share for s in grade_shares([("D", 4, Decimal(0))])] == [None, None, None, None]
