@@ -25,7 +25,7 @@ from starlette.requests import HTTPConnection, Request
 
 from admin.i18n import format_day, format_instant, format_number, render
 from admin.security import ConsoleUser, console_user
-from tenants.errors import Problem
+from tenants.errors import DomainError, Problem
 from tenants.i18n import _
 from tenants.tenancy.identity import TenantId
 
@@ -41,6 +41,11 @@ class ServiceRefused(Exception):
                 for problem in self.problems
             )
         )
+
+
+def refusal_text(refused: DomainError[Any]) -> str:
+    """A service's refusal as one line for a page's error box, in the reader's language."""
+    return "；".join(render(problem.message) for problem in refused.problems)
 
 
 def merchant_user(request: HTTPConnection) -> ConsoleUser | None:

@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from admin.i18n import render
 from admin.tables import MembershipRow, StaffRow
-from admin.views.base import MerchantPage, require_id, require_tenant
+from admin.views.base import MerchantPage, refusal_text, require_id, require_tenant
 from tenants.access import service as access
 from tenants.accounts import service as accounts
 from tenants.errors import DomainError
@@ -28,10 +28,6 @@ ROLE_NAMES: dict[Role, Message] = {
     Role.MANAGER: _("Manager"),
     Role.STAFF: _("Staff"),
 }
-
-
-def _refusal(error: DomainError[Any]) -> str:
-    return "；".join(render(problem.message) for problem in error.problems)
 
 
 def _roles() -> list[tuple[str, str]]:
@@ -97,7 +93,7 @@ class PeoplePages(MerchantPage):
             except ValueError:
                 error = render(_("Choose a role."))
             except DomainError as refused:
-                error = _refusal(refused)
+                error = refusal_text(refused)
             else:
                 return RedirectResponse(str(request.url_for("admin:list", identity="membership-row")), 302)
         return await self._page(
@@ -131,7 +127,7 @@ class PeoplePages(MerchantPage):
             except ValueError:
                 error = render(_("Choose a role."))
             except DomainError as refused:
-                error = _refusal(refused)
+                error = refusal_text(refused)
             else:
                 return RedirectResponse(str(request.url_for("admin:list", identity="membership-row")), 302)
         return await self._page(
@@ -162,7 +158,7 @@ class PeoplePages(MerchantPage):
             try:
                 await accounts.remove_member(user.principal, membership.user_id)
             except DomainError as refused:
-                error = _refusal(refused)
+                error = refusal_text(refused)
             else:
                 return RedirectResponse(str(request.url_for("admin:list", identity="membership-row")), 302)
         return await self._page(
@@ -196,7 +192,7 @@ class PeoplePages(MerchantPage):
                 else:
                     await access.link_staff_user(tenant_id, user.actor, staff.code, require_id(chosen))
             except DomainError as refused:
-                error = _refusal(refused)
+                error = refusal_text(refused)
             else:
                 return RedirectResponse(str(request.url_for("admin:list", identity="staff-row")), 302)
         options = [("", render(_("No login")))] + [(str(m.user_id), m.user.email) for m in members]

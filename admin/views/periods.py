@@ -28,6 +28,7 @@ from admin.views.base import (
     ValuesFilter,
     YesNoFilter,
     parse_id,
+    refusal_text,
     require_id,
     require_tenant,
 )
@@ -369,7 +370,7 @@ class PeriodPages(MerchantPage):
                     reason = str(source.get("reason") or "")
                     await approvals.reopen_statements(tenant_id, user.actor, period.scheme_id, period.key, reason)
             except DomainError as refused:
-                error = "；".join(render(problem.message) for problem in refused.problems)
+                error = refusal_text(refused)
             else:
                 return RedirectResponse(str(request.url_for("admin:list", identity="period-row")), 302)
         return await self.templates.TemplateResponse(
@@ -407,7 +408,7 @@ class PeriodPages(MerchantPage):
                         tenant_id, scheme_id, key, force=False, actor=user.actor
                     )
                 except DomainError as refused:
-                    error = "；".join(render(problem.message) for problem in refused.problems)
+                    error = refusal_text(refused)
                 else:
                     return RedirectResponse(str(request.url_for("admin:view-job_progress", job_id=job_id)), 302)
         return await self.templates.TemplateResponse(

@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from admin.i18n import label, render
 from admin.security import console_user
 from admin.tables import TenantRow
-from admin.views.base import OperatorView, parse_id
+from admin.views.base import OperatorView, parse_id, refusal_text
 from tenants.errors import DomainError
 from tenants.i18n import _
 
@@ -83,7 +83,7 @@ class TenantAdmin(OperatorView, model=TenantRow):
                     user.actor, values["slug"], values["name"], values["timezone"], values["email"]
                 )
             except DomainError as refused:
-                error = "；".join(render(problem.message) for problem in refused.problems)
+                error = refusal_text(refused)
             else:
                 return RedirectResponse(str(request.url_for("admin:list", identity=self.identity)), 302)
         return await self.templates.TemplateResponse(
@@ -113,7 +113,7 @@ class TenantAdmin(OperatorView, model=TenantRow):
                 else:
                     await accounts.resume_tenant(user.actor, tenant_id)
             except DomainError as refused:
-                error = "；".join(render(problem.message) for problem in refused.problems)
+                error = refusal_text(refused)
             else:
                 return RedirectResponse(str(request.url_for("admin:list", identity=self.identity)), 302)
         question = (
