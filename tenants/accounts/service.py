@@ -51,6 +51,7 @@ from tenants.tenancy.auth import (
     Scope,
     TokenPair,
     UserPrincipal,
+    could_be_token,
     hash_password,
     verify_password,
 )
@@ -100,9 +101,9 @@ def _token_hash(token: str) -> str:
 
 
 def _checked_token(token: str) -> str:
-    """The token's hash; TOKEN_INVALID for what cannot be one of ours (empty, over-long)."""
+    """The token's hash; TOKEN_INVALID for what cannot be one of ours (empty, over-long, not printable ASCII)."""
     token = token.strip()
-    if not token or len(token) > MAX_TOKEN_LENGTH:
+    if not token or len(token) > MAX_TOKEN_LENGTH or not could_be_token(token):
         raise TenancyError.of(TenancyErrorCode.TOKEN_INVALID, TOKEN_INVALID_MESSAGE, "token")
     return _token_hash(token)
 

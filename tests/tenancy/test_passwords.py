@@ -13,7 +13,9 @@ import httpx
 import pytest
 import structlog
 from redis.asyncio import Redis
+from starlette.applications import Starlette
 
+from tenants.accounts import service as accounts
 from tenants.db.uow import global_unit_of_work
 from tenants.i18n import Message
 from tenants.tenancy.auth import verify_password
@@ -272,3 +274,14 @@ async def test_the_logging_mail_sender_writes_the_message_to_the_log() -> None:
             "body": "x rst_abc",
         }
     ]
+
+
+@pytest.mark.parametrize("token", ["rst_\ud800", "inv_\ud800", "rst_a\x00b"])
+async def test_tokens_no_link_can_hold_are_invalid_in_the_domain_too(app: Starlette, token: str) -> None:
+    # GraphQL's text guard refuses them first; the use cases refuse them too, for any other caller.
+    with pytest.raises(TenancyError) as refused:
+        await accounts.reset_password(app.state.auth, token, NEW_PASSWORD)
+    assert (refused.value.code, refused.value.field) == ("TOKEN_INVALID", "token")
+    with pytest.raises(TenancyError) as refused:
+        await accounts.accept_invitation(app.state.auth, token, NEW_PASSWORD, "", TEST_CLIENT_ADDRESS)
+    assert (refused.value.code, refused.value.field) == ("TOKEN_INVALID", "token")
