@@ -3,7 +3,7 @@ type, staff, time) and one event by its externalId (issue 8 item 8). Times come 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import MINYEAR, UTC, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -30,11 +30,23 @@ def _asks_for(selections: list[Selection], name: str) -> bool:
     return False
 
 
-def _local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
-    """A bound without an offset is a wall-clock time in the tenant's timezone."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=zone)
+# The first and last instants a datetime can hold (and the database can be given): no stored event lies beyond them.
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def _bound(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
+    """A time bound as a UTC instant; without an offset it is a wall-clock time in the tenant's timezone. A bound
+    whose instant lies outside datetime's years (a naive 0001-01-01 east of UTC, 9999-12-31 at -12:00) is the first or
+    last instant there is, not an overflow on its way to the database."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return _EARLIEST if moment.year == MINYEAR else _LATEST
 
 
 @strawberry.type
@@ -77,8 +89,8 @@ class EventsQuery:
                 staff_code=staff,
                 status=status,
                 external_id=external_id,
-                occurred_from=_local(occurred_from, zone),
-                occurred_to=_local(occurred_to, zone),
+                occurred_from=_bound(occurred_from, zone),
+                occurred_to=_bound(occurred_to, zone),
             ),
             page_request(info, limit, offset),
             with_total=_asks_for(info.selected_fields[0].selections, "total"),
