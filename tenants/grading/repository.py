@@ -45,6 +45,12 @@ async def tenant_timezone(conn: BaseDBAsyncClient, tenant_id: TenantId) -> str:
     return str(rows[0]["timezone"]) if rows else "Asia/Shanghai"
 
 
+async def tenant_timezones(conn: BaseDBAsyncClient) -> list[tuple[int, str]]:
+    """Every tenant's id and timezone (a platform unit of work: the monthly cron)."""
+    rows = await conn.execute_query_dict("SELECT id, timezone FROM tenant ORDER BY id")
+    return [(int(row["id"]), str(row["timezone"])) for row in rows]
+
+
 async def lock_month(conn: BaseDBAsyncClient, tenant_id: TenantId, month: str) -> None:
     """One grading of a tenant's month at a time (the monthly job, an admin's request and a close may meet)."""
     await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [advisory_key("grading", tenant_id, month)])

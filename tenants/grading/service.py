@@ -226,17 +226,17 @@ async def request_grading(tenant_id: TenantId, actor: Actor, month: str, *, now:
 async def months_due(now: datetime) -> list[tuple[TenantId, str]]:
     """For the monthly cron: every tenant whose last month (in its timezone) has ended and is not graded yet."""
     async with platform_unit_of_work() as conn:
-        tenants = await conn.execute_query_dict("SELECT id, timezone FROM tenant ORDER BY id")
+        tenants = await repository.tenant_timezones(conn)
     due: list[tuple[TenantId, str]] = []
-    for row in tenants:
-        tenant_id = tenant_id_for_system(row["id"])
+    for raw_id, timezone in tenants:
+        tenant_id = tenant_id_for_system(raw_id)
         try:
-            current = period_containing("month", now, row["timezone"])
+            current = period_containing("month", now, timezone)
             month = previous_period_key("month", current)
             async with tenant_unit_of_work(tenant_id) as conn:
                 graded = await repository.month_is_graded(conn, tenant_id, month)
         except (CalendarError, ValueError) as error:  # one tenant's unusable timezone costs only that tenant
-            log.error("grading cron skipped a tenant", tenant_id=row["id"], exc_info=error)
+            log.error("grading cron skipped a tenant", tenant_id=raw_id, exc_info=error)
             continue
         if not graded:
             due.append((tenant_id, month))
