@@ -248,11 +248,11 @@ async def months_due(now: datetime) -> list[tuple[TenantId, str]]:
 MAX_PAGE: Final = 200
 
 
-def parse_grade_cursor(after: str | None) -> int | None:
-    """A cursor of customerGrades: the position of the last row seen (text of digits)."""
+def parse_cursor(after: str | None, max_digits: int) -> int | None:
+    """A listing's cursor: the position (customerGrades) or id (myAlerts) of the last row seen, as text of digits."""
     if after is None:
         return None
-    if not (after.isascii() and after.isdigit() and len(after) <= 9):
+    if not (after.isascii() and after.isdigit() and len(after) <= max_digits):
         raise GradingError.of(GradingErrorCode.INVALID_PAGE, _("This cursor was not made by this listing."), "after")
     return int(after)
 
@@ -281,7 +281,7 @@ async def customer_grades(
     after: str | None = None,
 ) -> GradePage:
     checked_month(month)
-    cursor = parse_grade_cursor(after)
+    cursor = parse_cursor(after, 9)
     _checked_grade(grade)
     size = max(1, min(first, MAX_PAGE))
     async with tenant_unit_of_work(tenant_id) as conn:
@@ -345,13 +345,7 @@ async def my_alerts(
     tenant_id: TenantId, principal: Principal, *, state: str | None = None, first: int = 50, after: str | None = None
 ) -> AlertPage:
     _checked_state(state)
-    after_id: int | None = None
-    if after is not None:
-        if not (after.isascii() and after.isdigit() and len(after) <= 18):
-            raise GradingError.of(
-                GradingErrorCode.INVALID_PAGE, _("This cursor was not made by this listing."), "after"
-            )
-        after_id = int(after)
+    after_id = parse_cursor(after, 18)
     size = max(1, min(first, MAX_PAGE))
     async with tenant_unit_of_work(tenant_id) as conn:
         scope = await read_access_scope(conn, tenant_id, principal)
