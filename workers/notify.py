@@ -38,6 +38,7 @@ from tenants.tenancy.identity import TenantId
 
 log = structlog.get_logger("kaohe.live")
 RECONNECT_DELAYS: Final = (0.1, 0.5, 1.0, 2.0, 5.0)
+_MAX_ID_DIGITS: Final = 19  # a bigint
 
 
 def channel_prefix(settings: Settings) -> str:
@@ -139,8 +140,10 @@ class RedisScorecardFeed:
     def dispatch(self, channel_name: str, data: str) -> None:
         """One message of the pattern subscription to the listeners of its tenant (a malformed one is dropped)."""
         tenant = channel_name.removeprefix(self._prefix)
-        # ASCII digits only: str.isdigit() also takes digits such as "²" that int() refuses.
-        listeners = self._listeners.get(int(tenant)) if tenant.isascii() and tenant.isdigit() else None
+        # A tenant id: ASCII digits (str.isdigit() also takes "²", which int() refuses), and few enough of them that
+        # int() takes them (it refuses more than 4,300 digits) and the id can be a bigint.
+        is_id = tenant.isascii() and tenant.isdigit() and len(tenant) <= _MAX_ID_DIGITS
+        listeners = self._listeners.get(int(tenant)) if is_id else None
         if not listeners:
             return
         try:

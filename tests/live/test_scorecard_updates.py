@@ -336,8 +336,8 @@ async def test_a_late_change_to_an_approved_period_reaches_the_next_statements_s
 
 
 async def test_a_malformed_message_is_dropped_and_the_feed_reads_on(redis: Any, database: Settings) -> None:
-    """JSON nested too deep for the parser, or a channel whose tenant is a non-ASCII digit: dropped, and the
-    feed's reader task still hands on the next change (it used to die, leaving the process deaf for good)."""
+    """JSON nested too deep for the parser, a channel whose tenant is a non-ASCII digit or 5,000 digits: dropped, and
+    the feed's reader task still hands on the next change (it used to die, leaving the process deaf for good)."""
     from workers.notify import RedisScorecardFeed, channel
 
     feed = RedisScorecardFeed(database)
@@ -352,6 +352,7 @@ async def test_a_malformed_message_is_dropped_and_the_feed_reads_on(redis: Any, 
             assert await anext(changes) == subscribed
             await redis.publish(channel(database, tenant), "[" * 100_000 + "]" * 100_000)
             await redis.publish(f"{channel(database, tenant)}\u00b2", json.dumps(good.to_json()))
+            await redis.publish(f"{channel(database, tenant)}{'9' * 5_000}", json.dumps(good.to_json()))
             await redis.publish(channel(database, tenant), json.dumps(good.to_json()))
             assert await anext(changes) == good
     finally:
