@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, TypeVar
 
 from markupsafe import Markup
 from sqladmin import BaseView, ModelView
@@ -41,6 +41,19 @@ class ServiceRefused(Exception):
                 for problem in self.problems
             )
         )
+
+
+Row = TypeVar("Row")
+
+
+async def row_or_404(session_maker: Any, model: type[Row], row_id: int) -> Row:
+    """A row of the signed-in tenant by id, through the console's RLS-scoped session: another tenant's id reads as
+    missing, not found (404)."""
+    async with session_maker() as session:
+        row: Row | None = await session.get(model, row_id)
+    if row is None:
+        raise HTTPException(status_code=404)
+    return row
 
 
 def refusal_text(refused: DomainError[Any]) -> str:

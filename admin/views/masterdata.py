@@ -29,6 +29,7 @@ from admin.views.base import (
     parse_id,
     require_id,
     require_tenant,
+    row_or_404,
 )
 from tenants.accounts import service as accounts
 from tenants.i18n import _
@@ -47,11 +48,7 @@ def _raise_problems(outcome: UpsertOutcome) -> None:
 
 
 async def _row(view: MerchantView, model: Any, pk: Any) -> Any:
-    async with view.session_maker() as session:
-        row = await session.get(model, pk if isinstance(pk, int) else require_id(pk))
-    if row is None:
-        raise HTTPException(status_code=404)
-    return row
+    return await row_or_404(view.session_maker, model, pk if isinstance(pk, int) else require_id(pk))
 
 
 async def _row_by_code(view: MerchantView, model: Any, code: str) -> Any:

@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from admin.i18n import render
 from admin.tables import MembershipRow, StaffRow
-from admin.views.base import MerchantPage, refusal_text, require_id, require_tenant
+from admin.views.base import MerchantPage, refusal_text, require_id, require_tenant, row_or_404
 from tenants.access import service as access
 from tenants.accounts import service as accounts
 from tenants.errors import DomainError
@@ -70,13 +70,6 @@ class PeoplePages(MerchantPage):
             status_code=400 if error else 200,
         )
 
-    async def _membership(self, membership_id: int) -> MembershipRow:
-        async with self._admin_ref.session_maker() as session:
-            row: MembershipRow | None = await session.get(MembershipRow, membership_id)
-        if row is None:
-            raise HTTPException(status_code=404)
-        return row
-
     @expose("/members/invite", methods=["GET", "POST"], identity="member_invite")
     async def member_invite(self, request: Request) -> Response:
         user, _tenant_id = require_tenant(request)
@@ -119,7 +112,7 @@ class PeoplePages(MerchantPage):
     async def member_role(self, request: Request) -> Response:
         user, _tenant_id = require_tenant(request)
         source = request.query_params if request.method == "GET" else await request.form()
-        membership = await self._membership(_first_pk(source))
+        membership = await row_or_404(self._admin_ref.session_maker, MembershipRow, _first_pk(source))
         error = None
         if request.method == "POST":
             try:
@@ -152,7 +145,7 @@ class PeoplePages(MerchantPage):
     async def member_remove(self, request: Request) -> Response:
         user, _tenant_id = require_tenant(request)
         source = request.query_params if request.method == "GET" else await request.form()
-        membership = await self._membership(_first_pk(source))
+        membership = await row_or_404(self._admin_ref.session_maker, MembershipRow, _first_pk(source))
         error = None
         if request.method == "POST":
             try:

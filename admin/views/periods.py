@@ -31,6 +31,7 @@ from admin.views.base import (
     refusal_text,
     require_id,
     require_tenant,
+    row_or_404,
 )
 from server.exports import download_response
 from tenants.errors import DomainError
@@ -338,13 +339,6 @@ class PeriodPages(MerchantPage):
     def is_visible(self, request: Request) -> bool:
         return False
 
-    async def _period(self, period_id: int) -> PeriodRow:
-        async with self._admin_ref.session_maker() as session:
-            period: PeriodRow | None = await session.get(PeriodRow, period_id)
-        if period is None:
-            raise HTTPException(status_code=404)
-        return period
-
     @expose("/periods/action", methods=["GET", "POST"], identity="period_action")
     async def period_action(self, request: Request) -> Response:
         user, tenant_id = require_tenant(request)
@@ -352,7 +346,7 @@ class PeriodPages(MerchantPage):
         intent = str(source.get("intent") or "")
         if intent not in INTENTS:
             raise HTTPException(status_code=404)
-        period = await self._period(require_id(str(source.get("period") or "")))
+        period = await row_or_404(self._admin_ref.session_maker, PeriodRow, require_id(str(source.get("period") or "")))
         error = None
         if request.method == "POST":
             try:
