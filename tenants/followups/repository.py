@@ -2,7 +2,8 @@
 
 One statement per rule: the rule's `after` events (orders) whose deadline passed, without a `needs` event by the same
 staff member (for the same customer when the order names one) between the order and its deadline (both ends
-included), and without the missed follow-up emitted already. The probe per order is an index lookup on
+included), and without the missed follow-up emitted already (its external id derived in the statement exactly as
+tenants/rules/followups.missed_external_id does, hashed order ids included). The probe per order is an index lookup on
 event (tenant_id, staff_id, customer_id, occurred_at).
 """
 
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from tenants.rules.followups import MISSED_PREFIX
+from tenants.rules.followups import MAX_EXTERNAL_ID, MISSED_PREFIX
 from tenants.tenancy.identity import TenantId
 
 
@@ -53,12 +54,15 @@ async def overdue_orders(
                 AND f.occurred_at >= o.occurred_at AND f.occurred_at <= o.occurred_at + $6::interval
           )
           AND NOT EXISTS (
-              SELECT 1 FROM event m WHERE m.tenant_id = o.tenant_id AND m.external_id = $7 || $3 || ':' || o.external_id
+              -- missed_external_id (tenants/rules/followups.py), as an expression of the order's row
+              SELECT 1 FROM event m WHERE m.tenant_id = o.tenant_id AND m.external_id = CASE
+                  WHEN length($7 || $3 || ':' || o.external_id) <= $9 THEN $7 || $3 || ':' || o.external_id
+                  ELSE $7 || $3 || ':#' || encode(sha256(convert_to(o.external_id, 'UTF8')), 'hex') END
           )
         ORDER BY o.occurred_at, o.id
         LIMIT $8
         """,
-        [tenant_id, after_type, needs_type, since, overdue_before, within, MISSED_PREFIX, limit],
+        [tenant_id, after_type, needs_type, since, overdue_before, within, MISSED_PREFIX, limit, MAX_EXTERNAL_ID],
     )
     return [
         OverdueOrder(row["external_id"], row["occurred_at"], row["staff_code"], row["customer_code"]) for row in rows

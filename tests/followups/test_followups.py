@@ -3,6 +3,7 @@ deadline, counted by a per_event penalty, referenced by a complaint; another ten
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -97,6 +98,20 @@ async def test_running_twice_emits_nothing_new(make_tenant: TenantFactory) -> No
     second = await detect_missed(tid, AFTER_DEADLINE + timedelta(days=1))
     assert (first.emitted, second.emitted, second.duplicates) == (3, 0, 0)
     assert len(await missed_events(tid)) == 3
+
+
+async def test_an_order_whose_id_is_too_long_to_embed_is_handled_once(make_tenant: TenantFactory) -> None:
+    """A missed follow-up of a 128-character order id is named by the id's SHA-256: the next run knows it is handled
+    (it used to select it again and again, a duplicate each run, so 5,000 of them hid every later order)."""
+    tid = await onboard(make_tenant)
+    long_ids = ["o" * 128, "订" * 110]  # lengths in characters, hashes of the UTF-8 bytes, as in Python
+    await send(tid, [order(long_id, f"c{n}", "10.00", ORDERED.isoformat()) for n, long_id in enumerate(long_ids, 1)])
+    first = await detect_missed(tid, AFTER_DEADLINE)
+    second = await detect_missed(tid, AFTER_DEADLINE + timedelta(days=1))
+    assert (first.emitted, second.emitted, second.duplicates) == (2, 0, 0)
+    assert sorted(m[0] for m in await missed_events(tid)) == sorted(
+        "fum:follow_up_done:#" + hashlib.sha256(long_id.encode()).hexdigest() for long_id in long_ids
+    )
 
 
 async def test_no_rules_no_missed_follow_ups_and_tenants_stay_apart(make_tenant: TenantFactory) -> None:
