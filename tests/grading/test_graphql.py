@@ -178,6 +178,10 @@ async def test_grade_summary_counts_shares_and_transitions(
         ("C", "A", 1),
         ("C", "D", 1),
     ]
+    # Another tenant's admin: that tenant has not graded September; nothing of this tenant's shows.
+    foreign_admin = await login((await make_tenant()).admin_email)
+    foreign = (await gql(SUMMARY, {"month": "2026-09"}, foreign_admin))["data"]["gradeSummary"]
+    assert foreign == {"__typename": "GradingErrors", "errors": [{"code": "NOT_GRADED", "field": "month"}]}
 
 
 async def test_alerts_for_the_guide_the_manager_and_the_admin(
@@ -275,3 +279,9 @@ async def test_service_rules_for_admins_validated_whole(make_tenant: TenantFacto
     assert (await service.get_service_rules(tenant.tenant_id)).grading.a_below == Decimal("0.2")  # nothing saved
     saved = await gql(RULES, {"rules": {"grading": {"a_below": 0.3}}}, admin)
     assert saved["data"]["saveServiceRules"]["rules"] == {"aBelow": "0.3", "bBelow": "0.6"}
+    # Another tenant's rules are its own, both ways.
+    other = await make_tenant()
+    theirs = await gql(RULES, {"rules": {"grading": {"a_below": 0.1}}}, await login(other.admin_email))
+    assert theirs["data"]["saveServiceRules"]["rules"] == {"aBelow": "0.1", "bBelow": "0.6"}
+    assert (await service.get_service_rules(tenant.tenant_id)).grading.a_below == Decimal("0.3")
+    assert (await service.get_service_rules(other.tenant_id)).grading.a_below == Decimal("0.1")
