@@ -363,6 +363,14 @@ def _item_problem(code: EventErrorCode, message: Message, index: int, key: str, 
     return WecomProblem(index, WecomErrorCode.REFUSED, message, path, userid, day)
 
 
+_INVALID_MAPPING: Final = WecomProblem(
+    None,
+    WecomErrorCode.INVALID_MAPPING,
+    _("mapping is an object of WeCom userid to staff code (text), at most {limit} entries.", limit=MAX_MAPPING),
+    "mapping",
+)
+
+
 async def import_behavior(tenant_id: TenantId, body: AsyncIterable[bytes]) -> WecomImportResult:
     """Parse the body as it arrives and store its member-days in chunks; the (bounded) answer."""
     run = WecomImport(tenant_id)
@@ -444,33 +452,13 @@ async def import_behavior(tenant_id: TenantId, body: AsyncIterable[bytes]) -> We
                 in_mapping = False
             elif in_mapping and mapping_key is not None:
                 if event != "string" or not value or len(run.mapping or {}) >= MAX_MAPPING:
-                    run.result.add(
-                        WecomProblem(
-                            None,
-                            WecomErrorCode.INVALID_MAPPING,
-                            _(
-                                "mapping is an object of WeCom userid to staff code (text), at most {limit} entries.",
-                                limit=MAX_MAPPING,
-                            ),
-                            "mapping",
-                        )
-                    )
+                    run.result.add(_INVALID_MAPPING)
                     return run.result
                 assert run.mapping is not None
                 run.mapping[mapping_key] = value
                 mapping_key = None
             elif prefix == "mapping" and event not in ("start_map",):
-                run.result.add(
-                    WecomProblem(
-                        None,
-                        WecomErrorCode.INVALID_MAPPING,
-                        _(
-                            "mapping is an object of WeCom userid to staff code (text), at most {limit} entries.",
-                            limit=MAX_MAPPING,
-                        ),
-                        "mapping",
-                    )
-                )
+                run.result.add(_INVALID_MAPPING)
                 return run.result
     except _ValueTooLarge:
         run.result.add(
