@@ -1,8 +1,10 @@
 """The dashboard of a scheme and period: distribution of totals, grade counts, payout by team and kind, the trend of
 the average total over the scheme's last 12 periods, and the customer grade mix when grading has run.
 
-Read-only SQL on the console's tenant-scoped session (RLS); the results of a period are its latest revision's
-scorecards (the provisional ones while it is open) and all its posted lines (adjustments included: the net paid).
+Read-only SQL on the console's tenant-scoped session (RLS), each statement naming the tenant too: correct on its own,
+not only under the policy (the month's grading run is one row per tenant). The results of a period are its latest
+revision's scorecards (the provisional ones while it is open) and all its posted lines (adjustments included: the net
+paid).
 Customer grades are monthly (tenants/grading): the mix shown is the one of the month the period ends in, on the
 scheme's calendar (its timezone), for every cycle: a month's own key, the month of a week's Sunday or of a quarter's
 last day. Its chart data names that month; no grades for it (not graded yet) gives no labels and a note saying so.
@@ -32,19 +34,19 @@ from tenants.rules.grading import GRADES
 BUCKET_POINTS = 10
 TREND_PERIODS = 12
 
-SCHEMES_SQL = text("SELECT id, name FROM scheme ORDER BY id")
+SCHEMES_SQL = text("SELECT id, name FROM scheme WHERE tenant_id = :tenant ORDER BY id")
 PERIODS_SQL = text(
     """
     SELECT p.id, p.key, p.state, p.revision, p.ends_at, v.config->>'timezone' AS timezone
     FROM period p LEFT JOIN scheme_version v ON v.id = p.scheme_version_id AND v.tenant_id = p.tenant_id
-    WHERE p.scheme_id = :scheme ORDER BY p.starts_at DESC LIMIT 60
+    WHERE p.tenant_id = :tenant AND p.scheme_id = :scheme ORDER BY p.starts_at DESC LIMIT 60
     """
 )
 TOTALS_SQL = text(
     """
     SELECT floor(s.total / :bucket) * :bucket AS bucket, count(*) AS n
     FROM scorecard s JOIN period p ON p.id = s.period_id AND p.tenant_id = s.tenant_id
-    WHERE s.period_id = :period AND s.revision = p.revision
+    WHERE s.tenant_id = :tenant AND s.period_id = :period AND s.revision = p.revision
     GROUP BY 1 ORDER BY 1
     """
 )
@@ -52,7 +54,7 @@ GRADES_SQL = text(
     """
     SELECT coalesce(s.grade, '—') AS grade, count(*) AS n
     FROM scorecard s JOIN period p ON p.id = s.period_id AND p.tenant_id = s.tenant_id
-    WHERE s.period_id = :period AND s.revision = p.revision
+    WHERE s.tenant_id = :tenant AND s.period_id = :period AND s.revision = p.revision
     GROUP BY 1 ORDER BY 1
     """
 )
@@ -62,7 +64,7 @@ PAYOUT_SQL = text(
     FROM ledger_line l
     JOIN staff st ON st.id = l.staff_id AND st.tenant_id = l.tenant_id
     LEFT JOIN team t ON t.id = st.team_id AND t.tenant_id = st.tenant_id
-    WHERE l.period_id = :period
+    WHERE l.tenant_id = :tenant AND l.period_id = :period
     GROUP BY 1, 2 ORDER BY 1, 2
     """
 )
@@ -70,14 +72,14 @@ TREND_SQL = text(
     """
     SELECT p.key, avg(s.total) AS average
     FROM period p JOIN scorecard s ON s.period_id = p.id AND s.tenant_id = p.tenant_id AND s.revision = p.revision
-    WHERE p.scheme_id = :scheme
+    WHERE p.tenant_id = :tenant AND p.scheme_id = :scheme
     GROUP BY p.key, p.starts_at ORDER BY p.starts_at DESC LIMIT :periods
     """
 )
-# the month's rows are those of its current grading run (tenants/grading, migration 0018); RLS keeps both to the tenant
+# the month's rows are those of its current grading run (tenants/grading, migration 0018)
 CUSTOMER_GRADES_SQL = text(
-    "SELECT grade, count(*) AS n FROM customer_grade "
-    "WHERE run = (SELECT run FROM customer_grade_month WHERE month = :month) GROUP BY 1"
+    "SELECT grade, count(*) AS n FROM customer_grade WHERE tenant_id = :tenant "
+    "AND run = (SELECT run FROM customer_grade_month WHERE tenant_id = :tenant AND month = :month) GROUP BY 1"
 )
 HAS_GRADING_SQL = text("SELECT to_regclass('customer_grade') IS NOT NULL")
 
@@ -123,13 +125,14 @@ class DashboardPage(MerchantPage):
 
     @expose("/dashboard", methods=["GET"], identity="dashboard")
     async def dashboard(self, request: Request) -> Response:
-        require_tenant(request)
+        _user, tenant_id = require_tenant(request)
+        mine = {"tenant": tenant_id}
         async with self._admin_ref.session_maker() as session:
-            schemes = (await session.execute(SCHEMES_SQL)).all()
+            schemes = (await session.execute(SCHEMES_SQL, mine)).all()
             scheme_id = parse_id(request.query_params.get("scheme"))
             if scheme_id is None:
                 scheme_id = schemes[-1].id if schemes else None
-            periods = (await session.execute(PERIODS_SQL, {"scheme": scheme_id})).all() if scheme_id else []
+            periods = (await session.execute(PERIODS_SQL, {**mine, "scheme": scheme_id})).all() if scheme_id else []
             period_param = request.query_params.get("period", "")
             period = next((p for p in periods if p.key == period_param), None)
             if period is None:
@@ -138,16 +141,16 @@ class DashboardPage(MerchantPage):
             summary: dict[str, str] = {}
             month: str | None = None  # the month whose customer grades are shown
             if period is not None:
-                totals = (await session.execute(TOTALS_SQL, {"period": period.id, "bucket": BUCKET_POINTS})).all()
-                grades = (await session.execute(GRADES_SQL, {"period": period.id})).all()
-                payout = (await session.execute(PAYOUT_SQL, {"period": period.id})).all()
-                trend = list(
-                    reversed((await session.execute(TREND_SQL, {"scheme": scheme_id, "periods": TREND_PERIODS})).all())
-                )
+                of_period = {**mine, "period": period.id}
+                totals = (await session.execute(TOTALS_SQL, {**of_period, "bucket": BUCKET_POINTS})).all()
+                grades = (await session.execute(GRADES_SQL, of_period)).all()
+                payout = (await session.execute(PAYOUT_SQL, of_period)).all()
+                latest = {**mine, "scheme": scheme_id, "periods": TREND_PERIODS}
+                trend = list(reversed((await session.execute(TREND_SQL, latest)).all()))
                 month = grade_month(period.ends_at, period.timezone)
                 customer_grades: Sequence[Any] = []
                 if (await session.execute(HAS_GRADING_SQL)).scalar():
-                    customer_grades = (await session.execute(CUSTOMER_GRADES_SQL, {"month": month})).all()
+                    customer_grades = (await session.execute(CUSTOMER_GRADES_SQL, {**mine, "month": month})).all()
                 teams = sorted({row.team for row in payout})
                 kinds = sorted({row.kind for row in payout})
                 amounts = {(row.team, row.kind): row.amount for row in payout}

@@ -173,7 +173,8 @@ class PeoplePages(MerchantPage):
         staff_id = _first_pk(source)
         async with self._admin_ref.session_maker() as session:
             staff: StaffRow | None = await session.get(StaffRow, staff_id)
-            members = list((await session.execute(select(MembershipRow).order_by(MembershipRow.id))).scalars())
+            of_tenant = select(MembershipRow).where(MembershipRow.tenant_id == tenant_id)
+            members = list((await session.execute(of_tenant.order_by(MembershipRow.id))).scalars())
         if staff is None:
             raise HTTPException(status_code=404)
         error = None

@@ -389,7 +389,8 @@ class PeriodPages(MerchantPage):
         """Close a period that has no row yet (the close creates it), by scheme and key."""
         user, tenant_id = require_tenant(request)
         async with self._admin_ref.session_maker() as session:
-            schemes = list((await session.execute(select(SchemeRow).order_by(SchemeRow.id))).scalars())
+            of_tenant = select(SchemeRow).where(SchemeRow.tenant_id == tenant_id)
+            schemes = list((await session.execute(of_tenant.order_by(SchemeRow.id))).scalars())
         error = None
         if request.method == "POST":
             form = await request.form()
