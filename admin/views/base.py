@@ -87,6 +87,11 @@ def parse_id(text: object) -> int | None:
     return value if value <= MAX_ID else None
 
 
+def first_selected(request: Request) -> str:
+    """The first row a list action was started on, as sent (sqladmin's actions name the ticked rows' ids as `pks`)."""
+    return request.query_params.get("pks", "").split(",")[0]
+
+
 def require_id(text: object) -> int:
     """parse_id for a page about one row: text that is no id names no row (404)."""
     value = parse_id(text)

@@ -26,6 +26,7 @@ from admin.views.base import (
     ServiceRefused,
     ValuesFilter,
     YesNoFilter,
+    first_selected,
     parse_id,
     require_id,
     require_tenant,
@@ -395,7 +396,7 @@ class MemberAdmin(MerchantView, model=MembershipRow):
 
 def _to_page(request: Request, route: str) -> Response:
     """sqladmin's actions are GET links: they only open the page whose POST makes the change."""
-    pk = request.query_params.get("pks", "").split(",")[0]
+    pk = first_selected(request)
     return RedirectResponse(str(request.url_for(route).include_query_params(id=pk)), 302)
 
 

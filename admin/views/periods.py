@@ -27,6 +27,7 @@ from admin.views.base import (
     MerchantView,
     ValuesFilter,
     YesNoFilter,
+    first_selected,
     parse_id,
     refusal_text,
     require_id,
@@ -159,7 +160,7 @@ class PeriodAdmin(MerchantView, model=PeriodRow):
     ]
 
     def _act(self, request: Request, intent: str) -> Response:
-        pk = request.query_params.get("pks", "").split(",")[0]
+        pk = first_selected(request)
         if parse_id(pk) is None:
             return RedirectResponse(str(request.url_for("admin:list", identity=self.identity)), 302)
         url = request.url_for("admin:view-period_action").include_query_params(period=pk, intent=intent)
@@ -183,7 +184,7 @@ class PeriodAdmin(MerchantView, model=PeriodRow):
 
     @action(name="ledger", label=label(_("Ledger lines")))
     async def ledger(self, request: Request) -> Response:
-        pk = request.query_params.get("pks", "").split(",")[0]
+        pk = first_selected(request)
         url = request.url_for("admin:list", identity="ledger-line-row")
         return RedirectResponse(str(url.include_query_params(period=pk) if parse_id(pk) is not None else url), 302)
 

@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from admin.i18n import label, render
 from admin.security import console_user
 from admin.tables import TenantRow
-from admin.views.base import OperatorView, parse_id, refusal_text
+from admin.views.base import OperatorView, first_selected, parse_id, refusal_text
 from tenants.errors import DomainError
 from tenants.i18n import _
 
@@ -55,7 +55,7 @@ class TenantAdmin(OperatorView, model=TenantRow):
     column_default_sort: ClassVar[list[Any]] = [(TenantRow.id, True)]
 
     def _act(self, request: Request, intent: str) -> Response:
-        pk = request.query_params.get("pks", "").split(",")[0]
+        pk = first_selected(request)
         url = request.url_for("admin:view-tenant_action").include_query_params(tenant=pk, intent=intent)
         return RedirectResponse(str(url), 302)
 

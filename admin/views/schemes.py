@@ -21,7 +21,15 @@ from starlette.responses import RedirectResponse, Response
 
 from admin.i18n import format_money, format_number, label, render
 from admin.tables import SchemeRow, SchemeVersionRow
-from admin.views.base import MerchantPage, MerchantView, ValuesFilter, parse_id, require_id, require_tenant
+from admin.views.base import (
+    MerchantPage,
+    MerchantView,
+    ValuesFilter,
+    first_selected,
+    parse_id,
+    require_id,
+    require_tenant,
+)
 from tenants.errors import DomainError, Problem
 from tenants.i18n import _
 from tenants.periods.simulate import simulate
@@ -117,7 +125,7 @@ class SchemeAdmin(MerchantView, model=SchemeRow):
 
     @action(name="design", label=label(_("Open the designer")), add_in_list=True, add_in_detail=True)
     async def design(self, request: Request) -> Response:
-        pk = request.query_params.get("pks", "").split(",")[0]
+        pk = first_selected(request)
         if parse_id(pk) is None:
             return RedirectResponse(str(request.url_for("admin:list", identity=self.identity)), 302)
         return RedirectResponse(str(request.url_for("admin:view-scheme_designer", scheme_id=pk)), 302)
