@@ -9,7 +9,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, TenantFixture
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"|name="csrf-token" content="([^"]+)"')
 
@@ -49,6 +49,13 @@ class Console:
 
 
 ConsoleFactory = Callable[[], Awaitable[Console]]
+
+
+async def signed_in(console_factory: ConsoleFactory, tenant: TenantFixture) -> Console:
+    """A console signed in as the tenant's admin."""
+    console = await console_factory()
+    assert (await console.login(tenant.admin_email)).status_code == 302
+    return console
 
 
 @pytest.fixture

@@ -29,8 +29,8 @@ from tenants.tenancy import service as tenancy_service
 from tenants.tenancy.auth import Role
 from tenants.tenancy.identity import TenantId, tenant_id_for_system
 from tenants.tenancy.models import ApiKey, Invitation
-from tests.admin.conftest import Console, ConsoleFactory
-from tests.conftest import PASSWORD, TenantFactory, TenantFixture, unique
+from tests.admin.conftest import Console, ConsoleFactory, signed_in
+from tests.conftest import PASSWORD, TenantFactory, unique
 from tests.factories import add_staff
 
 DETAILS = re.compile(r"/admin/audit-row/details/(\d+)")
@@ -73,12 +73,6 @@ class Audited:
         ], [(e.action, e.entity, e.entity_id, e.before, e.after) for e in entries]
         assert entries[0].actor_api_key_id is None and entries[0].at is not None
         return entries[0]
-
-
-async def signed_in(console_factory: ConsoleFactory, tenant: TenantFixture) -> Console:
-    console = await console_factory()
-    assert (await console.login(tenant.admin_email)).status_code == 302
-    return console
 
 
 async def form_post(console: Console, page: str, data: dict[str, Any], target: str | None = None) -> int:

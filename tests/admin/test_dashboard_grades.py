@@ -26,7 +26,7 @@ from tenants.periods.close import close_period
 from tenants.schemes import service as schemes
 from tenants.schemes.templates import get_template
 from tenants.tenancy.identity import TenantId
-from tests.admin.conftest import Console, ConsoleFactory
+from tests.admin.conftest import Console, ConsoleFactory, signed_in
 from tests.admin.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, free_port, sign_in
 from tests.conftest import TenantFactory
 from tests.factories import add_customer, add_staff
@@ -78,8 +78,7 @@ async def test_the_customer_grade_mix_shows_the_graded_months_counts_per_grade_a
     await shop(tid)
     monthly = await scheme(tid, "月度方案", "month")
     await close_period(tid, monthly, "2026-10")
-    console = await console_factory()
-    assert (await console.login(tenant.admin_email)).status_code == 302
+    console = await signed_in(console_factory, tenant)
 
     # Not graded yet: no slices, and the chart data says which month has no grades.
     before, _ = await charts(console, monthly, "2026-10")
@@ -128,8 +127,7 @@ async def test_a_week_or_a_quarter_shows_the_grade_mix_of_the_month_it_ends_in(
     october = await grade_month(tid, SYSTEM, "2026-10")
     september = await grade_month(tid, SYSTEM, "2026-09")
     assert october.counts != september.counts
-    console = await console_factory()
-    assert (await console.login(tenant.admin_email)).status_code == 302
+    console = await signed_in(console_factory, tenant)
 
     week, week_words = await charts(console, weekly, "2026-W40")
     assert week["customerGrades"]["month"] == "2026-10"

@@ -16,8 +16,8 @@ from tenants.demo import seed_worked_example
 from tenants.schemes.models import SchemeVersion
 from tenants.staff.models import Staff
 from tenants.tenancy import service as tenancy_service
-from tests.admin.conftest import Console, ConsoleFactory
-from tests.admin.test_pages import audit_actions, designer, signed_in
+from tests.admin.conftest import Console, ConsoleFactory, signed_in
+from tests.admin.test_pages import audit_actions, designer
 from tests.conftest import PASSWORD, TenantFactory, unique
 from tests.factories import add_staff
 

@@ -15,7 +15,7 @@ from tenants.tenancy import service as tenancy_service
 from tenants.tenancy.auth import Role
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.models import Invitation, Membership
-from tests.admin.conftest import Console, ConsoleFactory
+from tests.admin.conftest import Console, ConsoleFactory, signed_in
 from tests.conftest import PASSWORD, TenantFactory, unique
 
 INVITE = "/admin/members/invite"
@@ -35,8 +35,7 @@ async def test_an_invitation_from_the_members_page_is_pending_and_audited(
     make_tenant: TenantFactory, console_factory: ConsoleFactory
 ) -> None:
     tenant = await make_tenant()
-    console = await console_factory()
-    assert (await console.login(tenant.admin_email)).status_code == 302
+    console = await signed_in(console_factory, tenant)
     listing = await console.get("/admin/membership-row/list")
     assert listing.status_code == 200 and INVITE in listing.text
     page = await console.get(INVITE)
@@ -63,8 +62,7 @@ async def test_a_bad_invitation_is_refused_on_the_page_and_stores_nothing(
     make_tenant: TenantFactory, console_factory: ConsoleFactory
 ) -> None:
     tenant = await make_tenant()
-    console = await console_factory()
-    assert (await console.login(tenant.admin_email)).status_code == 302
+    console = await signed_in(console_factory, tenant)
     await console.get(INVITE)
     no_role = await console.post(INVITE, {"email": f"{unique('x')}@example.com", "role": "emperor"})
     assert no_role.status_code == 400
@@ -115,8 +113,7 @@ async def test_the_staff_create_form_starts_a_new_staff_member_active(
     make_tenant: TenantFactory, console_factory: ConsoleFactory
 ) -> None:
     tenant = await make_tenant()
-    console = await console_factory()
-    assert (await console.login(tenant.admin_email)).status_code == 302
+    console = await signed_in(console_factory, tenant)
     form = await console.get("/admin/staff-row/create")
     assert form.status_code == 200
     (checkbox,) = [tag for tag in form.text.split("<input")[1:] if 'id="active"' in tag.split(">")[0]]

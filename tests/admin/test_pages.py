@@ -24,8 +24,8 @@ from tenants.tenancy.auth import Role, Scope, authenticate_api_key
 from tenants.tenancy.errors import AuthError
 from tenants.tenancy.identity import TenantId
 from tenants.tenancy.models import ApiKey, Membership, Tenant
-from tests.admin.conftest import Console, ConsoleFactory
-from tests.conftest import PASSWORD, TenantFactory, TenantFixture, unique
+from tests.admin.conftest import Console, ConsoleFactory, signed_in
+from tests.conftest import PASSWORD, TenantFactory, unique
 from tests.factories import add_staff
 
 KEY = re.compile(r"kh_[0-9a-f]{12}_[A-Za-z0-9_-]+")
@@ -49,12 +49,6 @@ async def audit_afters(app: Starlette, tenant_id: TenantId) -> list[tuple[str, A
     finally:
         current_tenant.reset(token)
     return [(action, after) for action, after in rows]
-
-
-async def signed_in(console_factory: ConsoleFactory, tenant: TenantFixture) -> Console:
-    console = await console_factory()
-    assert (await console.login(tenant.admin_email)).status_code == 302
-    return console
 
 
 async def test_an_api_key_is_shown_once_then_revoked_through_a_confirmed_post(
