@@ -121,5 +121,6 @@ async def import_wecom_behavior(request: Request) -> JSONResponse:
                 for p in result.problems
             ],
             "truncated": result.truncated,
-        }
+        },
+        background=BackgroundTask(refresh_event_statistics, result.events_accepted),
     )

@@ -17,7 +17,7 @@ dated at `stat_time` (the day's start), for the mapped staff member, with the ex
   item alone; the other items are stored.
 Memory stays bounded whatever the body's size or depth: the body is parsed as it arrives (ijson's events, with the
 prefixes of the top levels only: see _parse), items are stored in chunks of CHUNK_EVENTS events through the events
-service (tenants/events/service.py `ingest`), an item holds at most MAX_ITEM_EVENTS parser events, and the answer keeps
+service (tenants/events/service.py `store`), an item holds at most MAX_ITEM_EVENTS parser events, and the answer keeps
 complete counts but at most REPORT_LIMIT problems.
 """
 
@@ -34,8 +34,9 @@ from zoneinfo import ZoneInfo
 
 import ijson  # type: ignore[import-untyped]  # ships no type information
 
+from tenants.events.batch import Batch
 from tenants.events.errors import EventErrorCode
-from tenants.events.service import ingest
+from tenants.events.service import store
 from tenants.i18n import Message, _
 from tenants.tenancy.identity import TenantId
 
@@ -295,7 +296,12 @@ class WecomImport:
         if not pending.events or (len(pending.events) < CHUNK_EVENTS and not force):
             return
         self.pending = _Pending()
-        answer = await ingest(self.tenant_id, enumerate(pending.events))
+        batch = Batch()  # every duplicate and problem reported: each is mapped back to its item
+        for position, event in enumerate(pending.events):
+            batch.add(position, event)
+        # Stored without the statistics refresh `ingest` makes per batch: the endpoint refreshes them once, after
+        # the import (server/imports.py), like an NDJSON import.
+        answer = await store(self.tenant_id, batch)
         self.result.events_accepted += answer.accepted
         duplicates = {duplicate.index for duplicate in answer.duplicates}
         refused: dict[int, list[WecomProblem]] = {}

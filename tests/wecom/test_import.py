@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import asyncpg
 import httpx
 
 from tenants.audit.service import SYSTEM
@@ -21,6 +22,7 @@ from tenants.schemes import service as schemes
 from tenants.tenancy import service as tenancy
 from tenants.tenancy.auth import Role, Scope
 from tenants.tenancy.identity import TenantId
+from tenants.wecom.importer import CHUNK_EVENTS, FIGURES
 from tests.conftest import TenantFactory
 from tests.factories import add_staff
 from tests.grading.support import member
@@ -303,3 +305,24 @@ async def test_deep_nesting_keeps_memory_bounded(make_tenant: TenantFactory, cli
     answer = response.json()
     assert (answer["stored"], answer["problemCount"]) == (1, 0)
     assert len(await wecom_events(tid)) == 7
+
+
+async def test_an_import_refreshes_the_event_statistics_once(
+    make_tenant: TenantFactory, client: httpx.AsyncClient, app_conn: asyncpg.Connection
+) -> None:
+    """Like an NDJSON import: the planner statistics of `event` are refreshed once, after the import, by what the
+    whole import stored (refreshed per chunk of 5,000 events, a large table was never analysed and a small one
+    several times)."""
+    tenant = await make_tenant()
+    tid = tenant.tenant_id
+    await add_staff(tid, "guide-001")
+    estimated = await app_conn.fetchval("SELECT reltuples FROM pg_class WHERE oid = 'public.event'::regclass")
+    analysed = await app_conn.fetchval("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'event'")
+    events = max(2 * CHUNK_EVENTS + 1, int(0.2 * max(estimated, 1)) + 1)
+    days = [day("zhangsan", OCT_1 + n * DAY) for n in range(-(-events // len(FIGURES)))]
+    body = {"mapping": {"zhangsan": "guide-001"}, "behavior_data": days}
+    answer = (await post(client, await api_key(tid), body)).json()
+    assert answer["eventsAccepted"] == len(days) * len(FIGURES)
+    assert await app_conn.fetchval("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'event'") == (
+        analysed + 1
+    )
