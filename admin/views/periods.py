@@ -75,52 +75,63 @@ def _money(model: Any, attribute: str) -> str:
     return format_money(getattr(model, attribute))
 
 
-class TeamFilter:
-    """Rows of the staff of a team (sqladmin's filter protocol: lookups + get_filtered_query)."""
+class RowFilter:
+    """A filter whose choices are rows and whose value is a row's id (sqladmin's filter protocol: lookups and
+    get_filtered_query); a value that is no id filters nothing. Subclasses say which rows, and what a chosen one keeps.
+    """
 
     has_operator = False
     template = "sqladmin/filters/lookup_filter.html"
+    parameter_name: str
 
-    def __init__(self, staff_column: Any, title: str) -> None:
-        self.staff_column = staff_column
+    def __init__(self, column: Any, title: str) -> None:
+        self.column = column
         self.title = title
-        self.parameter_name = "team"
+
+    def choices(self) -> Select[int, str]:
+        """(id, label) of each row offered."""
+        raise NotImplementedError
+
+    def keeps(self, row_id: int) -> Any:
+        """The condition a listed row meets when the row `row_id` is chosen."""
+        raise NotImplementedError
 
     async def lookups(self, request: Request, model: Any, run_query: Callable[..., Any]) -> list[tuple[str, str]]:
-        rows = await run_query(select(TeamRow.id, TeamRow.name).order_by(TeamRow.code))
-        return [("__all", render(_("All")))] + [(str(row[0]), row[1]) for row in rows]
+        rows = await run_query(self.choices())
+        return [("__all", render(_("All")))] + [(str(row_id), text) for row_id, text in rows]
 
     async def get_filtered_query(self, query: Select[Any], value: Any, model: Any) -> Select[Any]:
-        team_id = parse_id(value)
-        if team_id is None:
-            return query
-        staff_of_team = select(StaffRow.id).where(StaffRow.team_id == team_id)
-        return query.where(self.staff_column.in_(staff_of_team))
+        row_id = parse_id(value)
+        return query if row_id is None else query.where(self.keeps(row_id))
 
 
-class PeriodFilter:
-    has_operator = False
-    template = "sqladmin/filters/lookup_filter.html"
+class TeamFilter(RowFilter):
+    """Rows of the staff of a team (the column: the row's staff id)."""
 
-    def __init__(self, period_column: Any, title: str) -> None:
-        self.period_column = period_column
-        self.title = title
-        self.parameter_name = "period"
+    parameter_name = "team"
 
-    async def lookups(self, request: Request, model: Any, run_query: Callable[..., Any]) -> list[tuple[str, str]]:
-        rows = await run_query(
-            select(PeriodRow.id, PeriodRow.key, SchemeRow.name)
+    def choices(self) -> Select[int, str]:
+        return select(TeamRow.id, TeamRow.name).order_by(TeamRow.code)
+
+    def keeps(self, row_id: int) -> Any:
+        return self.column.in_(select(StaffRow.id).where(StaffRow.team_id == row_id))
+
+
+class PeriodFilter(RowFilter):
+    """Rows of a period (the column: the row's period id), chosen among the 200 latest, named by scheme and key."""
+
+    parameter_name = "period"
+
+    def choices(self) -> Select[int, str]:
+        return (
+            select(PeriodRow.id, SchemeRow.name.concat(" ").concat(PeriodRow.key))
             .join(SchemeRow, SchemeRow.id == PeriodRow.scheme_id)
             .order_by(PeriodRow.starts_at.desc())
             .limit(200)
         )
-        return [("__all", render(_("All")))] + [(str(row[0]), f"{row[2]} {row[1]}") for row in rows]
 
-    async def get_filtered_query(self, query: Select[Any], value: Any, model: Any) -> Select[Any]:
-        period_id = parse_id(value)
-        if period_id is None:
-            return query
-        return query.where(self.period_column == period_id)
+    def keeps(self, row_id: int) -> Any:
+        return self.column == row_id
 
 
 class PeriodAdmin(MerchantView, model=PeriodRow):
