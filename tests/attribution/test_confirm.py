@@ -9,16 +9,14 @@ from datetime import date
 
 from starlette.applications import Starlette
 
-from tenants.access.service import link_staff_user, set_member_teams
+from tenants.access.service import link_staff_user
 from tenants.attribution import service
 from tenants.audit.models import AuditEntry
 from tenants.audit.service import SYSTEM
 from tenants.db.uow import tenant_unit_of_work
 from tenants.events.confirmation import confirm_large_orders
 from tenants.periods.close import close_period
-from tenants.tenancy import service as tenancy
 from tenants.tenancy.auth import Role
-from tenants.tenancy.identity import TenantId
 from tests.attribution.helpers import (
     CONFIRM,
     PENDING,
@@ -31,19 +29,11 @@ from tests.attribution.helpers import (
     store,
     stored,
 )
-from tests.conftest import PASSWORD, GraphQL, TenantFactory, unique
+from tests.conftest import GraphQL, TenantFactory
 from tests.factories import add_staff, add_team
+from tests.grading.support import member
 
 Login = Callable[..., Awaitable[str]]
-
-
-async def member(tenant_id: TenantId, role: Role, team_codes: list[str] | None = None) -> str:
-    email = f"{unique(role.value)}@example.com"
-    user = await tenancy.create_user(email, PASSWORD)
-    await tenancy.add_membership(tenant_id, user.id, role)
-    if team_codes is not None:
-        await set_member_teams(tenant_id, SYSTEM, user.id, team_codes)
-    return email
 
 
 async def test_a_large_order_confirmed_into_a_closed_period(
@@ -71,8 +61,8 @@ async def test_a_large_order_confirmed_into_a_closed_period(
 
     # Scoped lists: the admin and north's manager see it; south's manager, a staff login and another tenant do not.
     admin = await login(tenant.admin_email)
-    north_manager = await login(await member(tid, Role.MANAGER, ["north"]))
-    south_manager = await login(await member(tid, Role.MANAGER, ["south"]))
+    north_manager = await login(await member(tid, Role.MANAGER, teams=["north"]))
+    south_manager = await login(await member(tid, Role.MANAGER, teams=["south"]))
     staff_login = await login(await member(tid, Role.STAFF))
     other_tenant = await login((await make_tenant()).admin_email)
     listed = (await gql(PENDING, {}, admin))["data"]["pendingAttributions"]
@@ -185,8 +175,8 @@ async def test_confirm_large_orders_keeps_to_the_callers_scope(
     await add_staff(tid, "clerk", team_id=north.id)
     await service.save_rules(tid, SYSTEM, {"large_order_threshold": "10"}, date(2026, 1, 1))
     await store(tid, order("big-a", staff="clerk", amount="10.00"), order("big-b", staff="clerk", amount="10.00"))
-    south = await app.state.auth.authenticate(await login(await member(tid, Role.MANAGER, ["south"])))
-    north_manager = await app.state.auth.authenticate(await login(await member(tid, Role.MANAGER, ["north"])))
+    south = await app.state.auth.authenticate(await login(await member(tid, Role.MANAGER, teams=["south"])))
+    north_manager = await app.state.auth.authenticate(await login(await member(tid, Role.MANAGER, teams=["north"])))
     refused = await confirm_large_orders(tid, SYSTEM, ["big-a"], south)
     assert (refused.confirmed, refused.not_pending) == ([], ["big-a"])
     assert (await stored(tid, "big-a")).status == "pending"
