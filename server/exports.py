@@ -17,6 +17,7 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from server.auth_status import auth_status
 from tenants.exports.errors import ExportError, ExportErrorCode
 from tenants.exports.service import ExportFile, Format, export_statements
 from tenants.i18n import Locale
@@ -25,15 +26,6 @@ from tenants.tenancy.errors import AuthError, AuthErrorCode
 from tenants.tenancy.locale import reader_locale
 
 CHUNK_BYTES: Final = 1 << 16
-# Who the caller is could not be established: 401, as at the import (server/imports.py); anything else 403.
-_AUTH_STATUS: Final = {
-    AuthErrorCode.UNAUTHENTICATED: 401,
-    AuthErrorCode.TOKEN_EXPIRED: 401,
-    AuthErrorCode.TOKEN_REVOKED: 401,
-    AuthErrorCode.TOKEN_INVALID: 401,
-    AuthErrorCode.API_KEY_INVALID: 401,
-    AuthErrorCode.API_KEY_REVOKED: 401,
-}
 _EXPORT_STATUS: Final = {
     ExportErrorCode.BAD_SCHEME: 400,
     ExportErrorCode.BAD_PERIOD: 400,
@@ -83,7 +75,7 @@ async def _export(request: Request, file_format: Format) -> Response:
         # Managers and above; API keys have no export scope (check_tenant_access refuses them without one).
         tenant_id = check_tenant_access(principal, Role.MANAGER)
     except AuthError as error:
-        return _refusal(_AUTH_STATUS.get(error.code, 403), error.code.value, error.message.render(locale))
+        return _refusal(auth_status(error.code), error.code.value, error.message.render(locale))
     assert principal is not None
     params = request.query_params
     try:

@@ -16,6 +16,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from server.auth_status import auth_status
 from tenants.events.batch import IngestResult
 from tenants.events.ndjson import REPORT_LIMIT, import_lines
 from tenants.events.service import refresh_event_statistics
@@ -26,20 +27,11 @@ from tenants.tenancy.identity import TenantId
 from tenants.tenancy.locale import reader_locale
 from tenants.wecom.importer import import_behavior
 
-_STATUS = {
-    AuthErrorCode.UNAUTHENTICATED: 401,
-    AuthErrorCode.TOKEN_EXPIRED: 401,
-    AuthErrorCode.TOKEN_REVOKED: 401,
-    AuthErrorCode.TOKEN_INVALID: 401,
-    AuthErrorCode.API_KEY_INVALID: 401,
-    AuthErrorCode.API_KEY_REVOKED: 401,
-}
-
 
 def _error(error: AuthError, locale: Locale) -> JSONResponse:
     return JSONResponse(
         {"errors": [{"message": error.message.render(locale), "code": error.code.value}]},
-        status_code=_STATUS.get(error.code, 403),
+        status_code=auth_status(error.code),
     )
 
 
